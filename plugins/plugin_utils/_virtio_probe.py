@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Probe a host's virtio driver and assess it (for internal collection use only).
+
+Shared by ``virtio_probe`` and the install path, which re-probes after a reboot: one host round
+trip through the ``virtio_probe`` PowerShell module, then the pure assessment in
+``module_utils._virtio``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
+
+PROBE_MODULE = "winfleet.updates.virtio_probe"
+
+RunHostModule = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+
+def probe_and_assess(
+    run_host_module: RunHostModule,
+    task_vars: dict[str, Any],
+    *,
+    driver_files: Sequence[str],
+    required_capabilities: Sequence[str],
+    thresholds: dict[str, int],
+) -> dict[str, Any]:
+    """Read the raw facts in one round trip and return the assessment.
+
+    Inputs are validated before the host is contacted, so bad options cost no round trip.
+    """
+    files = _virtio.validate_driver_files(driver_files)
+    raw = run_host_module(PROBE_MODULE, {"driver_files": files}, task_vars)
+    return _virtio.assess_probe(raw, required_capabilities, thresholds)

@@ -1,0 +1,66 @@
+"""Write a simulated lab from a fleet description: ``python -m tests.simlab.build_lab FLEET LAB``.
+
+Produces ``LAB/inventory.yml`` (hosts in fleet order, reached through the ``winfleet_simlab``
+connection plugin) and ``LAB/hosts/*.json`` (each host's state). Test code only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.simlab.fleet import FleetError, load_fleet
+from tests.simlab.state import Lab, write_lab
+
+CONNECTION = "winfleet_simlab"
+
+
+def inventory_for(fleet: dict[str, Any], lab_dir: Path) -> dict[str, Any]:
+    """The inventory a real fleet would have, with the simulated connection in place of WinRM."""
+    inventory: dict[str, Any] = {
+        "all": {
+            "vars": {"ansible_connection": CONNECTION, "winfleet_simlab_dir": str(lab_dir)},
+            "hosts": {name: (host["vars"] or None) for name, host in fleet["hosts"].items()},
+        }
+    }
+    if fleet["groups"]:
+        inventory["all"]["children"] = {
+            name: {"hosts": {member: None for member in group["hosts"]}, **({"vars": group["vars"]} if group["vars"] else {})}
+            for name, group in fleet["groups"].items()
+        }
+    return inventory
+
+
+def build_lab(fleet_path: str | Path, lab_dir: str | Path) -> Lab:
+    """Validate the fleet, write the host states and the inventory; return the lab."""
+    lab_dir = Path(lab_dir).resolve()
+    fleet = load_fleet(fleet_path)
+    lab = write_lab(lab_dir, fleet)
+    (lab_dir / "inventory.yml").write_text(
+        "# Simulated Windows lab written by tests/simlab/build_lab.py: these hosts are not real.\n"
+        + yaml.safe_dump(inventory_for(fleet, lab_dir), sort_keys=False),
+        encoding="utf-8",
+    )
+    return lab
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("fleet", help="fleet description (YAML, see docs/simlab.md)")
+    parser.add_argument("lab", help="directory to write the lab into")
+    args = parser.parse_args(argv)
+    try:
+        lab = build_lab(args.fleet, args.lab)
+    except FleetError as err:
+        print(f"fleet error: {err}", file=sys.stderr)
+        return 2
+    print(f"simulated lab: {len(lab.host_names())} hosts, inventory {lab.root / 'inventory.yml'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Simulated host-side modules: ``<module short name>.py`` with ``run(call) -> dict``."""
