@@ -1,0 +1,68 @@
+"""End-to-end harness: build a simulated lab and run the real ansible-playbook against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from tests.simlab.build_lab import build_lab
+from tests.simlab.state import Lab
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(sys.executable).parent
+
+
+@dataclass
+class PlaybookRun:
+    """What one ansible-playbook run printed and left behind."""
+
+    returncode: int
+    output: str
+    report_dir: Path
+
+    def report(self, name: str) -> dict[str, Any]:
+        return json.loads((self.report_dir / f"{name}.json").read_text(encoding="utf-8"))
+
+    def rows(self, name: str) -> dict[str, dict[str, Any]]:
+        return {row["host"]: row for row in self.report(name)["hosts"]}
+
+
+def run_playbook(
+    playbook: str,
+    inventory: Path,
+    report_dir: Path,
+    extra_vars: dict[str, Any] | None = None,
+    check: bool = False,
+    extra_args: list[str] | None = None,
+    timeout: float = 300,
+) -> PlaybookRun:
+    """Run ``ansible-playbook`` from the repository root, as an operator would."""
+    variables = {"virtio_report_dir": str(report_dir), **(extra_vars or {})}
+    command = [str(BIN_DIR / "ansible-playbook"), "-i", str(inventory), playbook, "-e", json.dumps(variables)]
+    if check:
+        command.append("--check")
+    command += extra_args or []
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"}
+    completed = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return PlaybookRun(completed.returncode, completed.stdout + completed.stderr, report_dir)
+
+
+@pytest.fixture
+def make_lab(tmp_path: Path) -> Callable[[dict[str, Any]], Lab]:
+    """Build a lab from a fleet description given as a dict (the YAML of docs/simlab.md)."""
+
+    def factory(fleet: dict[str, Any], name: str = "lab") -> Lab:
+        fleet_file = tmp_path / f"{name}.yml"
+        fleet_file.write_text(yaml.safe_dump(fleet), encoding="utf-8")
+        return build_lab(fleet_file, tmp_path / name)
+
+    return factory

@@ -1,0 +1,105 @@
+"""The audit playbook end to end on simulated fleets: the report is right for every case."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from tests.integration.conftest import run_playbook
+from tests.simlab.build_lab import build_lab
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO_FLEET = REPO_ROOT / "tests" / "simlab" / "fleets" / "demo.yml"
+
+
+def test_demo_fleet_report_is_right_for_every_case(tmp_path):
+    lab = build_lab(DEMO_FLEET, tmp_path / "lab")
+    run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "reports")
+    assert run.returncode == 0, run.output
+    rows = run.rows("virtio_audit")
+    assert list(rows) == ["web01", "web02", "db01", "app01", "bare01", "legacy01", "lost01", "odd01"]
+
+    # dots: online resize yes (58011), serial query no (< 58017)
+    assert rows["web01"]["status"] == "ok"
+    assert rows["web01"]["virtio_build"] == 58011
+    assert rows["web01"]["capabilities"] == {"online_resize": True, "serial_query": False}
+    assert rows["web01"]["update_needed"] is True
+    # commas with spaces
+    assert rows["web02"]["virtio_build"] == 58016
+    assert rows["web02"]["file_version"] == "62, 77, 104, 58016"
+    assert rows["web02"]["state"] == "update_needed"
+    # trailing "(built by: ...)" text
+    assert rows["db01"]["virtio_build"] == 58101
+    assert rows["db01"]["capabilities"] == {"online_resize": True, "serial_query": True}
+    assert rows["db01"]["state"] == "compliant"
+    # numeric FileVersionInfo parts win over an odd string
+    assert rows["app01"]["virtio_build"] == 57000
+    # no virtio files: a distinct answer, not an error
+    assert rows["bare01"]["is_virtio_guest"] is False
+    assert rows["bare01"]["state"] == "not_virtio"
+    assert rows["bare01"]["update_needed"] is False
+    # NT 5.2: too old to update
+    assert rows["legacy01"]["update_supported"] is False
+    assert rows["legacy01"]["state"] == "unsupported"
+    # unreachable hosts are reported, not dropped
+    assert rows["lost01"]["status"] == "unreachable"
+    assert "unreachable" in rows["lost01"]["error"]
+    # an unreadable version is a named failure for that host only
+    assert rows["odd01"]["status"] == "failed"
+    assert "viostor.sys.file_version" in rows["odd01"]["error"]
+    assert "v58011-beta" in rows["odd01"]["error"]
+
+    summary = run.report("virtio_audit")["summary"]
+    assert summary["total"] == 8
+    assert summary["by_status"] == {"ok": 6, "unreachable": 1, "failed": 1}
+    assert summary["by_state"] == {"compliant": 1, "update_needed": 3, "unsupported": 1, "not_virtio": 1, "unknown": 2}
+
+    with open(tmp_path / "reports" / "virtio_audit.csv", newline="", encoding="utf-8") as stream:
+        csv_rows = list(csv.DictReader(stream))
+    assert [r["host"] for r in csv_rows] == list(rows)
+    assert csv_rows[0]["capabilities.serial_query"] == "no"
+    markdown = (tmp_path / "reports" / "virtio_audit.md").read_text(encoding="utf-8")
+    assert "| lost01 | unreachable |" in markdown
+
+
+def test_each_host_costs_exactly_one_round_trip(make_lab, tmp_path):
+    lab = make_lab({"hosts": {f"h{i}": {"drivers": {"viostor.sys": "62.77.104.58017"}} for i in range(5)}})
+    run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "reports")
+    assert run.returncode == 0, run.output
+    assert [lab.read_host(h)["round_trips"] for h in lab.host_names()] == [1] * 5
+    assert run.report("virtio_audit")["summary"]["by_state"]["compliant"] == 5
+
+
+def test_required_capabilities_and_threshold_override_change_what_needed_means(make_lab, tmp_path):
+    lab = make_lab({"hosts": {"a": {"drivers": {"viostor.sys": "62.77.104.58015"}}}})
+    inventory = lab.root / "inventory.yml"
+    only_resize = run_playbook("winfleet.updates.virtio_audit", inventory, tmp_path / "r1",
+                               {"virtio_required_capabilities": ["online_resize"]})
+    assert only_resize.rows("virtio_audit")["a"]["update_needed"] is False
+    both = run_playbook("winfleet.updates.virtio_audit", inventory, tmp_path / "r2")
+    assert both.rows("virtio_audit")["a"]["update_needed"] is True
+    english_docs = run_playbook("winfleet.updates.virtio_audit", inventory, tmp_path / "r3",
+                                {"virtio_thresholds": {"serial_query": 58015}})
+    assert english_docs.rows("virtio_audit")["a"]["capabilities"]["serial_query"] is True
+
+
+def test_unknown_capability_fails_with_the_valid_choices(make_lab, tmp_path):
+    lab = make_lab({"hosts": {"a": {"drivers": {"viostor.sys": "62.77.104.58017"}}}})
+    run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "r",
+                       {"virtio_required_capabilities": ["hot_plug"]})
+    assert run.returncode != 0
+    assert "virtio_audit_required_capabilities" in run.output
+    assert "online_resize" in run.output and "serial_query" in run.output
+    assert lab.read_host("a")["round_trips"] == 0
+
+
+def test_check_mode_changes_nothing_and_still_reports(make_lab, tmp_path):
+    lab = make_lab({"hosts": {"a": {"drivers": {"viostor.sys": "62.77.104.58011"}}}})
+    before = lab.read_host("a")
+    run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "r", check=True)
+    assert run.returncode == 0, run.output
+    after = lab.read_host("a")
+    assert {k: v for k, v in after.items() if k != "round_trips"} == {k: v for k, v in before.items() if k != "round_trips"}
+    report = run.report("virtio_audit")
+    assert report["check_mode"] is True
+    assert report["hosts"][0]["virtio_build"] == 58011
