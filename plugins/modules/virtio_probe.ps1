@@ -43,7 +43,7 @@ function Get-VersionPart {
 }
 
 try {
-    $os = Get-CimInstance -ClassName Win32_OperatingSystem -Property Version, Caption, ProductType -ErrorAction Stop
+    $os = Get-CimInstance -ClassName Win32_OperatingSystem -Property @('Version', 'Caption', 'ProductType') -ErrorAction Stop
 }
 catch {
     $module.FailJson("Failed to read Win32_OperatingSystem: $($_.Exception.Message)", $_)

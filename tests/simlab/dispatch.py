@@ -7,8 +7,9 @@ calls the matching handler ``tests/simlab/modules/<name>.py``; raw commands (suc
 ``ansible.windows.win_reboot`` sends) go to ``tests/simlab/raw.py``.
 
 Handlers receive a :class:`HostCall` and return the module's result dictionary, exactly what
-the real module would print. Module arguments are checked against the module's DOCUMENTATION
-the way ``Ansible.Basic`` would reject them, so the lab cannot hide a contract drift.
+the real module would print. Module arguments are checked against the module's ``$spec`` (read
+statically from the .ps1) the way ``Ansible.Basic`` would reject them, so the lab cannot hide a
+contract drift between an action plugin and its host module.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ import importlib
 import json
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tests.static.powershell import module_spec
 
 MANIFEST_SEPARATOR = b"\n\0\0\0\0\n"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -63,24 +63,28 @@ def parse_module_payload(in_data: bytes) -> dict[str, Any]:
     raise ValueError("simlab: the payload has no module_wrapper.ps1 action with complex_args")
 
 
-@lru_cache(maxsize=None)
-def documented_options(fqcn: str) -> frozenset[str] | None:
-    """Option names from the collection module's DOCUMENTATION (None when not ours)."""
-    namespace, name, module = fqcn.rsplit(".", 2) if fqcn.count(".") == 2 else ("", "", fqcn)
-    if f"{namespace}.{name}" != OWN_COLLECTION:
+def host_spec(fqcn: str) -> dict[str, Any] | None:
+    """The ``$spec`` of one of the collection's PowerShell modules (None for other collections)."""
+    namespace_name, _, module = fqcn.rpartition(".")
+    if namespace_name != OWN_COLLECTION:
         return None
-    modules_dir = REPO_ROOT / "plugins" / "modules"
-    sidecar = modules_dir / f"{module}.yml"
-    if sidecar.exists():
-        doc = yaml.safe_load(sidecar.read_text(encoding="utf-8"))["DOCUMENTATION"]
-    else:
-        import ast
+    return module_spec(REPO_ROOT / "plugins" / "modules" / f"{module}.ps1")
 
-        tree = ast.parse((modules_dir / f"{module}.py").read_text(encoding="utf-8"))
-        text = next(node.value.value for node in tree.body
-                    if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "DOCUMENTATION")
-        doc = yaml.safe_load(text)
-    return frozenset((doc.get("options") or {}).keys())
+
+def check_arguments(fqcn: str, args: dict[str, Any]) -> str | None:
+    """Reject arguments the way ``Ansible.Basic`` would: unknown options and missing required ones."""
+    spec = host_spec(fqcn)
+    if spec is None:
+        return None
+    options = spec.get("options", {})
+    unsupported = sorted(set(args) - set(options))
+    if unsupported:
+        return (f"Unsupported parameters for ({fqcn}) module: {', '.join(unsupported)}. "
+                f"Supported parameters include: {', '.join(sorted(options))}")
+    missing = sorted(name for name, option in options.items() if option.get("required") and args.get(name) is None)
+    if missing:
+        return f"missing required arguments: {', '.join(missing)}"
+    return None
 
 
 def _handler(fqcn: str):
@@ -99,12 +103,9 @@ def run_module(state: dict[str, Any], complex_args: dict[str, Any], lab: dict[st
     handler = _handler(fqcn)
     if handler is None:
         return {"failed": True, "msg": f"simlab: module {fqcn!r} is not simulated (add tests/simlab/modules/{fqcn.rsplit('.', 1)[-1]}.py)"}
-    options = documented_options(fqcn)
-    if options is not None:
-        unsupported = sorted(set(args) - options)
-        if unsupported:
-            return {"failed": True, "msg": f"Unsupported parameters for ({fqcn}) module: {', '.join(unsupported)}. "
-                                           f"Supported parameters include: {', '.join(sorted(options))}"}
+    argument_error = check_arguments(fqcn, args)
+    if argument_error:
+        return {"failed": True, "msg": argument_error}
     check_mode = bool(internal.get("_ansible_check_mode"))
     if check_mode and not getattr(handler, "SUPPORTS_CHECK_MODE", False):
         return {"skipped": True, "changed": False, "msg": "remote module does not support check mode"}

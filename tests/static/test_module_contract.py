@@ -1,0 +1,97 @@
+"""Each module's documentation, action plugin options and PowerShell ``$spec`` agree.
+
+A user reads DOCUMENTATION; the action plugin validates ``ARGUMENT_SPEC``; the host validates
+``$spec``. If they drift, options are silently ignored or rejected on the host. Options the action
+plugin consumes on the controller are listed in its ``CONTROLLER_OPTIONS``; host-only options the
+action plugin adds itself start with ``_`` (the ansible.windows convention, e.g. win_updates).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.static.powershell import module_spec
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODULES_DIR = REPO_ROOT / "plugins" / "modules"
+MODULE_NAMES = sorted({p.stem for p in MODULES_DIR.iterdir() if p.suffix in (".ps1", ".py", ".yml") and p.stem != "__init__"})
+PS_MODULES = sorted(p.stem for p in MODULES_DIR.glob("*.ps1"))
+ACTION_MODULES = sorted(p.stem for p in (REPO_ROOT / "plugins" / "action").glob("*.py") if p.stem != "__init__")
+
+
+def load_docs(name: str) -> dict:
+    """DOCUMENTATION, EXAMPLES and RETURN of a module from its YAML sidecar or .py doc file."""
+    sidecar = MODULES_DIR / f"{name}.yml"
+    if sidecar.exists():
+        data = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
+        return {key: data.get(key) for key in ("DOCUMENTATION", "EXAMPLES", "RETURN")}
+    tree = ast.parse((MODULES_DIR / f"{name}.py").read_text(encoding="utf-8"))
+    strings = {node.targets[0].id: node.value.value for node in tree.body
+               if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)}
+    return {"DOCUMENTATION": yaml.safe_load(strings["DOCUMENTATION"]), "EXAMPLES": strings.get("EXAMPLES"),
+            "RETURN": yaml.safe_load(strings.get("RETURN") or "{}")}
+
+
+def action_class(name: str):
+    path = REPO_ROOT / "plugins" / "action" / f"{name}.py"
+    if not path.exists():
+        return None
+    return importlib.import_module(f"ansible_collections.winfleet.updates.plugins.action.{name}").ActionModule
+
+
+def _shape(option: dict) -> dict:
+    """The parts of an option both sides must agree on."""
+    return {"type": option.get("type", "str"), "elements": option.get("elements"),
+            "choices": sorted(option["choices"]) if option.get("choices") else None}
+
+
+@pytest.mark.parametrize("name", MODULE_NAMES)
+def test_docs_are_complete(name):
+    docs = load_docs(name)
+    documentation = docs["DOCUMENTATION"]
+    assert documentation["module"] == name
+    assert documentation.get("short_description") and documentation.get("description")
+    assert documentation.get("version_added")
+    assert documentation.get("attributes", {}).get("check_mode"), "document check mode support"
+    examples = yaml.safe_load(docs["EXAMPLES"])
+    assert examples, "EXAMPLES must hold at least one task"
+    for task in examples:
+        assert task.get("name"), "every example task is named"
+        assert f"winfleet.updates.{name}" in task, "examples use the FQCN"
+        unknown = set(task[f"winfleet.updates.{name}"] or {}) - set(documentation.get("options") or {})
+        assert not unknown, f"example uses undocumented options {unknown}"
+    assert docs["RETURN"] is not None
+
+
+@pytest.mark.parametrize("name", ACTION_MODULES)
+def test_action_plugin_options_match_documentation(name):
+    action = action_class(name)
+    documented = load_docs(name)["DOCUMENTATION"].get("options") or {}
+    assert set(action.ARGUMENT_SPEC) == set(documented)
+    for option, spec in action.ARGUMENT_SPEC.items():
+        assert _shape(spec) == _shape(documented[option]), option
+        assert bool(spec.get("required")) == bool(documented[option].get("required")), option
+
+
+@pytest.mark.parametrize("name", PS_MODULES)
+def test_powershell_spec_matches_documentation(name):
+    spec_options = module_spec(MODULES_DIR / f"{name}.ps1").get("options", {})
+    documented = load_docs(name)["DOCUMENTATION"].get("options") or {}
+    action = action_class(name)
+    controller_only = set(action.CONTROLLER_OPTIONS) if action else set()
+    assert controller_only <= set(documented), "CONTROLLER_OPTIONS must be documented options"
+    public = {key: value for key, value in spec_options.items() if not key.startswith("_")}
+    assert set(public) == set(documented) - controller_only
+    for option, spec in public.items():
+        assert _shape(spec) == _shape(documented[option]), option
+
+
+def test_the_contract_check_sees_a_drift(tmp_path):
+    script = tmp_path / "drift.ps1"
+    script.write_text("$spec = @{ options = @{ a = @{ type = 'int' }; b = @{ type = 'list'; elements = 'str' } } }\n")
+    assert module_spec(script)["options"] == {"a": {"type": "int"}, "b": {"type": "list", "elements": "str"}}
