@@ -54,6 +54,7 @@ e2e: setup
 
 lint: setup
 	$(BIN)/ansible-lint --offline --profile production
+	$(BIN)/antsibull-changelog lint
 
 clean:
 	rm -rf $(VENV) .collections $(DEMO_DIR) $(LAB) reports .pytest_cache .hypothesis
