@@ -105,7 +105,8 @@ class CauPlugin:
     """One validated plug-in: canonical name and ``(argument, value)`` pairs in user order.
 
     Values are already the strings CAU expects ('True'/'False', base-10 integers); a structured
-    ``query`` has become ``QueryString``. ``field`` is where the user wrote it, for later errors.
+    ``query`` has become ``QueryString``. ``field`` is where the user wrote it (``plugins[1]``), so
+    errors raised while rendering still point there; without it they name the plug-in.
     """
 
     name: str
@@ -232,7 +233,9 @@ def _parse_arguments(plugin: str, raw: object, field: str) -> tuple[tuple[str, s
             # documented spelling.
             if key.lower() not in canonical:
                 valid = ", ".join(sorted(spec, key=str.lower))
-                raise InputError(f"{field}.{key}", f"is not an argument of {plugin}; valid arguments: {valid}")
+                raise InputError(
+                    f"{field}.{key}", f"is not an argument of {plugin}; valid arguments: {valid}"
+                )
             name = canonical[key.lower()]
         # Two spellings of one key would be a duplicate key in the hashtable literal.
         target = "QueryString" if name == "query" and spec is not None else name
@@ -246,7 +249,11 @@ def _parse_arguments(plugin: str, raw: object, field: str) -> tuple[tuple[str, s
             )
         seen[target.lower()] = name
         item_field = f"{field}.{name}"
-        text = _builtin_value(spec[name], value, item_field) if spec is not None else _as_scalar(value, item_field)
+        text = (
+            _builtin_value(spec[name], value, item_field)
+            if spec is not None
+            else _as_scalar(value, item_field)
+        )
         result.append((target, text))
     return tuple(result)
 
@@ -380,7 +387,7 @@ def plugin_arguments(plugin: CauPlugin, *, for_cluster_role: bool = False) -> di
     result = dict(plugin.arguments)
     if for_cluster_role and plugin.name == WINDOWS_UPDATE_PLUGIN and "QueryString" in result:
         result["QueryString"] = double_quotes_for_cluster_role(
-            result["QueryString"], field=f"{plugin.field}.arguments.QueryString"
+            result["QueryString"], field=f"{plugin.field or plugin.name}.arguments.QueryString"
         )
     return result
 
@@ -446,7 +453,7 @@ def render_gui_arguments(plugin: CauPlugin, *, for_cluster_role: bool = False) -
         bad = next((c for c in value if c in '";' or c in _LINE_BREAKS), None)
         if bad is not None:
             raise InputError(
-                f"{plugin.field}.arguments.{key}",
+                f"{plugin.field or plugin.name}.arguments.{key}",
                 f"contains {bad!r}, which the CAU UI form Name=Value;Name=Value cannot carry; "
                 "use the PowerShell cmdlets for this value",
             )

@@ -51,7 +51,6 @@ DRIVERS_ONLY_QUERY: Final = "IsInstalled=0 and Type='Driver' and IsHidden=0"
 _GUID_RE: Final = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 _GUID_FORMAT: Final = "a GUID like 'f6ce46c1-971c-43f9-a2aa-783df125f003' (no braces)"
 
-Operator = Literal["=", "!=", "contains"]
 _Kind = Literal["bool", "int", "guid", "enum"]
 
 
@@ -189,7 +188,9 @@ def _tokenize(text: str, field: str) -> list[_Token]:
                 tokens.append(_Token("op", "!=", pos))
                 pos += 2
             else:
-                raise InputError(field, f"at column {pos + 1} ('!'): expected '!=' (WUA operators: =, !=, contains)")
+                raise InputError(
+                    field, f"at column {pos + 1} ('!'): expected '!=' (WUA operators: =, !=, contains)"
+                )
         elif char == "'":
             end = text.find("'", pos + 1)
             if end < 0:
@@ -347,14 +348,18 @@ class _Parser:
             raise self.error(name, "expected a property name: " + ", ".join(PROPERTY_NAMES))
         prop = _PROPERTIES.get(name.text.lower())
         if prop is None:
-            raise self.error(name, "not a WUA search property; valid properties: " + ", ".join(PROPERTY_NAMES))
+            raise self.error(
+                name, "not a WUA search property; valid properties: " + ", ".join(PROPERTY_NAMES)
+            )
         operator = self.take()
         if operator.kind == "word" and operator.text.lower() == "contains":
             op = "contains"
         elif operator.kind == "op":
             op = operator.text
         else:
-            raise self.error(operator, f"expected an operator after {prop.name}: " + " or ".join(prop.operators))
+            raise self.error(
+                operator, f"expected an operator after {prop.name}: " + " or ".join(prop.operators)
+            )
         if op not in prop.operators:
             raise self.error(operator, _operator_message(prop, op))
         value_token = self.take()
@@ -376,7 +381,9 @@ class _Parser:
             return number
         if token.kind != "string":
             example = prop.choices[0] if prop.choices else "f6ce46c1-971c-43f9-a2aa-783df125f003"
-            raise self.error(token, f"{prop.name} takes a string in single quotes, e.g. {prop.name}='{example}'")
+            raise self.error(
+                token, f"{prop.name} takes a string in single quotes, e.g. {prop.name}='{example}'"
+            )
         text = token.text[1:-1]
         if prop.kind == "guid":
             if not _GUID_RE.fullmatch(text):
@@ -430,7 +437,9 @@ def validate_query(text: str, *, field: str = "QueryString") -> str:
     return text
 
 
-def double_quotes_for_cluster_role(text: str, *, field: str = "QueryString", all_literals: bool = False) -> str:
+def double_quotes_for_cluster_role(
+    text: str, *, field: str = "QueryString", all_literals: bool = False
+) -> str:
     """Return the criterion as ``Add-CauClusterRole`` / ``Set-CauClusterRole`` need it.
 
     The seed says that when the self-updating options are configured (CAU UI, or those two
@@ -619,8 +628,16 @@ def build_query(spec: Mapping[str, object] | None = None, *, field: str = "query
 
     # Same order as the seed's examples: IsInstalled, Type, IsHidden, IsAssigned, then the rest.
     common: list[Criterion] = []
-    for key in ("installed", "type", "hidden", "assigned", "browse_only", "auto_select_on_web_sites",
-                "reboot_required", "is_present"):
+    for key in (
+        "installed",
+        "type",
+        "hidden",
+        "assigned",
+        "browse_only",
+        "auto_select_on_web_sites",
+        "reboot_required",
+        "is_present",
+    ):
         if key == "type":
             if update_type is not None:
                 common.append(Criterion("Type", "=", update_type))
@@ -629,18 +646,15 @@ def build_query(spec: Mapping[str, object] | None = None, *, field: str = "query
     if action is not None:
         common.append(Criterion("DeploymentAction", "=", action))
 
-    groups: list[tuple[Criterion, ...]] = []
-    for guid, revision in updates or [(None, None)]:
-        head: list[Criterion] = []
-        if guid is not None:
-            head.append(Criterion("UpdateID", "=", guid))
-            if revision is not None:
-                head.append(Criterion("RevisionNumber", "=", revision))
-        for category in categories or [None]:
-            tail = [Criterion("CategoryIDs", "contains", category)] if category is not None else []
-            group = tuple(head + common + tail)
-            if group:
-                groups.append(group)
+    # One and-group per (update, category) pair; either axis may be empty.
+    heads: list[list[Criterion]] = [
+        [Criterion("UpdateID", "=", guid)]
+        + ([Criterion("RevisionNumber", "=", rev)] if rev is not None else [])
+        for guid, rev in updates
+    ] or [[]]
+    tails: list[list[Criterion]] = [[Criterion("CategoryIDs", "contains", c)] for c in categories] or [[]]
+    groups = [tuple(head + common + tail) for head in heads for tail in tails]
+    groups = [group for group in groups if group]
     if not groups:
         raise InputError(
             field,

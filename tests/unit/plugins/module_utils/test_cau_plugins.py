@@ -93,7 +93,7 @@ def ps_read_parameters(text: str) -> dict[str, Any]:
     def expect(literal: str) -> None:
         nonlocal pos
         if not text.startswith(literal, pos):
-            raise ValueError(f"expected {literal!r} at {pos}: {text[pos:pos + 20]!r}")
+            raise ValueError(f"expected {literal!r} at {pos}: {text[pos : pos + 20]!r}")
         pos += len(literal)
 
     def string() -> str:
@@ -229,7 +229,9 @@ def test_issue_example_gui() -> None:
             "QueryString=\"IsInstalled=0 and Type='Driver' and IsHidden=0\"",
             id="seed-example-2",
         ),
-        pytest.param({"IncludeRecommendedUpdates": "True"}, False, "IncludeRecommendedUpdates=True", id="recommended"),
+        pytest.param(
+            {"IncludeRecommendedUpdates": "True"}, False, "IncludeRecommendedUpdates=True", id="recommended"
+        ),
     ],
 )
 def test_seed_gui_examples(arguments: dict[str, Any], for_cluster_role: bool, gui: str) -> None:
@@ -241,8 +243,10 @@ def test_seed_gui_examples(arguments: dict[str, Any], for_cluster_role: bool, gu
     ("arguments", "gui"),
     [
         ({"HotfixInstallerTimeoutMinutes": 120}, "HotfixInstallerTimeoutMinutes=120"),
-        ({"HotfixRootFolderPath": "\\\\MyFileServer\\Hotfixes\\Root\\"},
-         "HotfixRootFolderPath=\\\\MyFileServer\\Hotfixes\\Root\\"),
+        (
+            {"HotfixRootFolderPath": "\\\\MyFileServer\\Hotfixes\\Root\\"},
+            "HotfixRootFolderPath=\\\\MyFileServer\\Hotfixes\\Root\\",
+        ),
         ({"DisableAclChecks": True}, "DisableAclChecks=True"),
         ({"HotfixConfigFileName": "DefaultHotfixConfig.xml"}, "HotfixConfigFileName=DefaultHotfixConfig.xml"),
         ({"HotfixRootFolderPath": "D:\\Hot Fixes"}, 'HotfixRootFolderPath="D:\\Hot Fixes"'),
@@ -264,23 +268,40 @@ def test_seed_hotfix_gui_examples(arguments: dict[str, Any], gui: str) -> None:
         (WINDOWS_UPDATE_PLUGIN, {"includerecommendedupdates": "TRUE"}, {"IncludeRecommendedUpdates": "True"}),
         (WINDOWS_UPDATE_PLUGIN, {"querystring": "isinstalled=0"}, {"QueryString": "isinstalled=0"}),
         (HOTFIX_PLUGIN, {"HotfixInstallerTimeoutMinutes": "120"}, {"HotfixInstallerTimeoutMinutes": "120"}),
-        (HOTFIX_PLUGIN, {"HotfixInstallerTimeoutMinutes": 2**31 - 1}, {"HotfixInstallerTimeoutMinutes": "2147483647"}),
-        (HOTFIX_PLUGIN, {"requiresmbencryption": True, "DISABLEACLCHECKS": "false"},
-         {"RequireSMBEncryption": "True", "DisableAclChecks": "False"}),
-        ("Contoso.FirmwarePlugin", {"Flag": True, "Count": 7, "Offset": -3, "Path": "C:\\fw", "Empty": ""},
-         {"Flag": "True", "Count": "7", "Offset": "-3", "Path": "C:\\fw", "Empty": ""}),
+        (
+            HOTFIX_PLUGIN,
+            {"HotfixInstallerTimeoutMinutes": 2**31 - 1},
+            {"HotfixInstallerTimeoutMinutes": "2147483647"},
+        ),
+        (
+            HOTFIX_PLUGIN,
+            {"requiresmbencryption": True, "DISABLEACLCHECKS": "false"},
+            {"RequireSMBEncryption": "True", "DisableAclChecks": "False"},
+        ),
+        (
+            "Contoso.FirmwarePlugin",
+            {"Flag": True, "Count": 7, "Offset": -3, "Path": "C:\\fw", "Empty": ""},
+            {"Flag": "True", "Count": "7", "Offset": "-3", "Path": "C:\\fw", "Empty": ""},
+        ),
         ("Contoso.FirmwarePlugin", None, {}),
         ("Contoso.FirmwarePlugin", {"QueryString": "not a WUA query"}, {"QueryString": "not a WUA query"}),
     ],
 )
 def test_argument_normalisation(plugin: str, arguments: Any, expected: dict[str, str]) -> None:
-    plugin_set = parse_plugins([{"name": plugin, "arguments": arguments}], registered=["Contoso.FirmwarePlugin"])
+    plugin_set = parse_plugins(
+        [{"name": plugin, "arguments": arguments}], registered=["Contoso.FirmwarePlugin"]
+    )
     assert plugin_arguments(plugin_set.plugins[0]) == expected
 
 
 def test_argument_order_is_kept() -> None:
     plugin_set = parse_plugins(
-        [{"name": HOTFIX_PLUGIN, "arguments": {"RequireSMBEncryption": True, "HotfixRootFolderPath": "\\\\a\\b"}}]
+        [
+            {
+                "name": HOTFIX_PLUGIN,
+                "arguments": {"RequireSMBEncryption": True, "HotfixRootFolderPath": "\\\\a\\b"},
+            }
+        ]
     )
     assert list(plugin_arguments(plugin_set.plugins[0])) == ["RequireSMBEncryption", "HotfixRootFolderPath"]
 
@@ -312,8 +333,13 @@ def _fail(plugins: Any, **kwargs: Any) -> InputError:
         pytest.param([], {}, "plugins", "at least one plug-in is required", id="empty"),
         pytest.param([42], {}, "plugins[0]", "expected a mapping with 'name'", id="item-type"),
         pytest.param([{"arguments": {}}], {}, "plugins[0]", "missing 'name'", id="no-name"),
-        pytest.param([{"name": HOTFIX_PLUGIN, "args": {}}], {}, "plugins[0]", "valid keys: name, arguments",
-                     id="unknown-item-key"),
+        pytest.param(
+            [{"name": HOTFIX_PLUGIN, "args": {}}],
+            {},
+            "plugins[0]",
+            "valid keys: name, arguments",
+            id="unknown-item-key",
+        ),
         pytest.param(
             [{"name": "Contoso.FirmwarePlugin"}],
             {},
@@ -329,16 +355,33 @@ def _fail(plugins: Any, **kwargs: Any) -> InputError:
             "known plug-ins: Contoso.FirmwarePlugin, Microsoft.HotfixPlugin, Microsoft.WindowsUpdatePlugin",
             id="typo-lists-registered-too",
         ),
-        pytest.param([{"name": "Evil'; calc; '"}], {"registered": []}, "plugins[0].name", "is not a valid plug-in name",
-                     id="unsafe-name"),
-        pytest.param([{"name": "Contoso Plugin"}], {}, "plugins[0].name", "is not a valid plug-in name", id="space"),
+        pytest.param(
+            [{"name": "Evil'; calc; '"}],
+            {"registered": []},
+            "plugins[0].name",
+            "is not a valid plug-in name",
+            id="unsafe-name",
+        ),
+        pytest.param(
+            [{"name": "Contoso Plugin"}], {}, "plugins[0].name", "is not a valid plug-in name", id="space"
+        ),
         pytest.param([{"name": ""}], {}, "plugins[0].name", "non-empty string", id="empty-name"),
         pytest.param([{"name": None}], {}, "plugins[0].name", "non-empty string", id="null-name"),
         pytest.param([{"name": "A" * 129}], {}, "plugins[0].name", "at most 128 characters", id="long-name"),
-        pytest.param([{"name": HOTFIX_PLUGIN}], {"registered": ["bad name"]}, "registered[0]",
-                     "is not a valid plug-in name", id="bad-registered"),
-        pytest.param([{"name": HOTFIX_PLUGIN}], {"registered": "Contoso.X"}, "registered",
-                     "not a single string", id="registered-string"),
+        pytest.param(
+            [{"name": HOTFIX_PLUGIN}],
+            {"registered": ["bad name"]},
+            "registered[0]",
+            "is not a valid plug-in name",
+            id="bad-registered",
+        ),
+        pytest.param(
+            [{"name": HOTFIX_PLUGIN}],
+            {"registered": "Contoso.X"},
+            "registered",
+            "not a single string",
+            id="registered-string",
+        ),
         pytest.param(
             [{"name": WINDOWS_UPDATE_PLUGIN}, {"name": "microsoft.windowsupdateplugin"}],
             {},
@@ -362,7 +405,12 @@ def _fail(plugins: Any, **kwargs: Any) -> InputError:
             id="argument-of-other-plugin",
         ),
         pytest.param(
-            [{"name": WINDOWS_UPDATE_PLUGIN, "arguments": {"query": {"type": "Driver"}, "QueryString": "IsHidden=0"}}],
+            [
+                {
+                    "name": WINDOWS_UPDATE_PLUGIN,
+                    "arguments": {"query": {"type": "Driver"}, "QueryString": "IsHidden=0"},
+                }
+            ],
             {},
             "plugins[0].arguments.QueryString",
             "'query' and 'QueryString' both set the query; give one of them",
@@ -396,10 +444,20 @@ def _fail(plugins: Any, **kwargs: Any) -> InputError:
             "is not valid: use letters, digits and '_'",
             id="injection-key",
         ),
-        pytest.param([{"name": "Contoso.X", "arguments": {1: "a"}}], {"registered": ["Contoso.X"]},
-                     "plugins[0].arguments", "argument name 1 is not valid", id="int-key"),
-        pytest.param([{"name": HOTFIX_PLUGIN, "arguments": ["HotfixRootFolderPath=x"]}], {}, "plugins[0].arguments",
-                     "expected a mapping of argument names", id="arguments-list"),
+        pytest.param(
+            [{"name": "Contoso.X", "arguments": {1: "a"}}],
+            {"registered": ["Contoso.X"]},
+            "plugins[0].arguments",
+            "argument name 1 is not valid",
+            id="int-key",
+        ),
+        pytest.param(
+            [{"name": HOTFIX_PLUGIN, "arguments": ["HotfixRootFolderPath=x"]}],
+            {},
+            "plugins[0].arguments",
+            "expected a mapping of argument names",
+            id="arguments-list",
+        ),
         pytest.param(
             [{"name": "Contoso.X", "arguments": {"Nested": {"a": 1}}}],
             {"registered": ["Contoso.X"]},
@@ -414,10 +472,20 @@ def _fail(plugins: Any, **kwargs: Any) -> InputError:
             "nested values are not allowed",
             id="nested-list",
         ),
-        pytest.param([{"name": "Contoso.X", "arguments": {"F": 1.5}}], {"registered": ["Contoso.X"]},
-                     "plugins[0].arguments.F", "expected a string, boolean or integer, got float", id="float"),
-        pytest.param([{"name": "Contoso.X", "arguments": {"N": None}}], {"registered": ["Contoso.X"]},
-                     "plugins[0].arguments.N", "is null; leave the argument out", id="null"),
+        pytest.param(
+            [{"name": "Contoso.X", "arguments": {"F": 1.5}}],
+            {"registered": ["Contoso.X"]},
+            "plugins[0].arguments.F",
+            "expected a string, boolean or integer, got float",
+            id="float",
+        ),
+        pytest.param(
+            [{"name": "Contoso.X", "arguments": {"N": None}}],
+            {"registered": ["Contoso.X"]},
+            "plugins[0].arguments.N",
+            "is null; leave the argument out",
+            id="null",
+        ),
         pytest.param(
             [{"name": "Contoso.X", "arguments": {"V": "a\x00b"}}],
             {"registered": ["Contoso.X"]},
@@ -432,27 +500,76 @@ def _fail(plugins: Any, **kwargs: Any) -> InputError:
             "contains a NUL character",
             id="nul-builtin",
         ),
-        pytest.param([{"name": HOTFIX_PLUGIN, "arguments": {"HotfixInstallerTimeoutMinutes": 0}}], {},
-                     "plugins[0].arguments.HotfixInstallerTimeoutMinutes", "expected a whole number of minutes from 1",
-                     id="timeout-zero"),
-        pytest.param([{"name": HOTFIX_PLUGIN, "arguments": {"HotfixInstallerTimeoutMinutes": -5}}], {},
-                     "plugins[0].arguments.HotfixInstallerTimeoutMinutes", "from 1 to 2147483647", id="timeout-neg"),
-        pytest.param([{"name": HOTFIX_PLUGIN, "arguments": {"HotfixInstallerTimeoutMinutes": True}}], {},
-                     "plugins[0].arguments.HotfixInstallerTimeoutMinutes", "got True", id="timeout-bool"),
-        pytest.param([{"name": HOTFIX_PLUGIN, "arguments": {"HotfixInstallerTimeoutMinutes": "2h"}}], {},
-                     "plugins[0].arguments.HotfixInstallerTimeoutMinutes", "got '2h'", id="timeout-text"),
-        pytest.param([{"name": HOTFIX_PLUGIN, "arguments": {"HotfixInstallerTimeoutMinutes": 2**31}}], {},
-                     "plugins[0].arguments.HotfixInstallerTimeoutMinutes", "from 1 to 2147483647", id="timeout-big"),
-        pytest.param([{"name": HOTFIX_PLUGIN, "arguments": {"RequireSMBEncryption": "yes"}}], {},
-                     "plugins[0].arguments.RequireSMBEncryption", "expected true or false", id="bool-yes"),
-        pytest.param([{"name": HOTFIX_PLUGIN, "arguments": {"RequireSMBEncryption": 1}}], {},
-                     "plugins[0].arguments.RequireSMBEncryption", "expected true or false", id="bool-int"),
-        pytest.param([{"name": HOTFIX_PLUGIN, "arguments": {"HotfixRootFolderPath": "  "}}], {},
-                     "plugins[0].arguments.HotfixRootFolderPath", "must not be empty", id="empty-root"),
-        pytest.param([{"name": HOTFIX_PLUGIN, "arguments": {"HotfixRootFolderPath": 5}}], {},
-                     "plugins[0].arguments.HotfixRootFolderPath", "expected a string, got int", id="root-int"),
-        pytest.param([{"name": HOTFIX_PLUGIN, "arguments": {"HotfixConfigFileName": "..\\x.xml"}}], {},
-                     "plugins[0].arguments.HotfixConfigFileName", "a file name inside the hotfix root", id="cfg-path"),
+        pytest.param(
+            [{"name": HOTFIX_PLUGIN, "arguments": {"HotfixInstallerTimeoutMinutes": 0}}],
+            {},
+            "plugins[0].arguments.HotfixInstallerTimeoutMinutes",
+            "expected a whole number of minutes from 1",
+            id="timeout-zero",
+        ),
+        pytest.param(
+            [{"name": HOTFIX_PLUGIN, "arguments": {"HotfixInstallerTimeoutMinutes": -5}}],
+            {},
+            "plugins[0].arguments.HotfixInstallerTimeoutMinutes",
+            "from 1 to 2147483647",
+            id="timeout-neg",
+        ),
+        pytest.param(
+            [{"name": HOTFIX_PLUGIN, "arguments": {"HotfixInstallerTimeoutMinutes": True}}],
+            {},
+            "plugins[0].arguments.HotfixInstallerTimeoutMinutes",
+            "got True",
+            id="timeout-bool",
+        ),
+        pytest.param(
+            [{"name": HOTFIX_PLUGIN, "arguments": {"HotfixInstallerTimeoutMinutes": "2h"}}],
+            {},
+            "plugins[0].arguments.HotfixInstallerTimeoutMinutes",
+            "got '2h'",
+            id="timeout-text",
+        ),
+        pytest.param(
+            [{"name": HOTFIX_PLUGIN, "arguments": {"HotfixInstallerTimeoutMinutes": 2**31}}],
+            {},
+            "plugins[0].arguments.HotfixInstallerTimeoutMinutes",
+            "from 1 to 2147483647",
+            id="timeout-big",
+        ),
+        pytest.param(
+            [{"name": HOTFIX_PLUGIN, "arguments": {"RequireSMBEncryption": "yes"}}],
+            {},
+            "plugins[0].arguments.RequireSMBEncryption",
+            "expected true or false",
+            id="bool-yes",
+        ),
+        pytest.param(
+            [{"name": HOTFIX_PLUGIN, "arguments": {"RequireSMBEncryption": 1}}],
+            {},
+            "plugins[0].arguments.RequireSMBEncryption",
+            "expected true or false",
+            id="bool-int",
+        ),
+        pytest.param(
+            [{"name": HOTFIX_PLUGIN, "arguments": {"HotfixRootFolderPath": "  "}}],
+            {},
+            "plugins[0].arguments.HotfixRootFolderPath",
+            "must not be empty",
+            id="empty-root",
+        ),
+        pytest.param(
+            [{"name": HOTFIX_PLUGIN, "arguments": {"HotfixRootFolderPath": 5}}],
+            {},
+            "plugins[0].arguments.HotfixRootFolderPath",
+            "expected a string, got int",
+            id="root-int",
+        ),
+        pytest.param(
+            [{"name": HOTFIX_PLUGIN, "arguments": {"HotfixConfigFileName": "..\\x.xml"}}],
+            {},
+            "plugins[0].arguments.HotfixConfigFileName",
+            "a file name inside the hotfix root",
+            id="cfg-path",
+        ),
         pytest.param(
             [{"name": WINDOWS_UPDATE_PLUGIN, "arguments": {"QueryString": "IsInstalled=0 and Type='Driver"}}],
             {},
@@ -461,7 +578,12 @@ def _fail(plugins: Any, **kwargs: Any) -> InputError:
             id="querystring-unbalanced",
         ),
         pytest.param(
-            [{"name": WINDOWS_UPDATE_PLUGIN, "arguments": {"QueryString": "UpdateID='KB123' and IsInstalled=0"}}],
+            [
+                {
+                    "name": WINDOWS_UPDATE_PLUGIN,
+                    "arguments": {"QueryString": "UpdateID='KB123' and IsInstalled=0"},
+                }
+            ],
             {},
             "plugins[0].arguments.QueryString",
             "UpdateID takes a GUID",
@@ -488,12 +610,27 @@ def _fail(plugins: Any, **kwargs: Any) -> InputError:
             "only applies when several plug-ins are given",
             id="serial-single",
         ),
-        pytest.param([{"name": WINDOWS_UPDATE_PLUGIN}], {"stop_on_plugin_failure": True}, "stop_on_plugin_failure",
-                     "only applies when several plug-ins", id="stop-single"),
-        pytest.param([{"name": WINDOWS_UPDATE_PLUGIN}], {"separate_reboots": True}, "separate_reboots",
-                     "only applies when several plug-ins", id="reboots-single"),
-        pytest.param([{"name": WINDOWS_UPDATE_PLUGIN}, {"name": HOTFIX_PLUGIN}], {"separate_reboots": "yes"},
-                     "separate_reboots", "expected true or false", id="switch-type"),
+        pytest.param(
+            [{"name": WINDOWS_UPDATE_PLUGIN}],
+            {"stop_on_plugin_failure": True},
+            "stop_on_plugin_failure",
+            "only applies when several plug-ins",
+            id="stop-single",
+        ),
+        pytest.param(
+            [{"name": WINDOWS_UPDATE_PLUGIN}],
+            {"separate_reboots": True},
+            "separate_reboots",
+            "only applies when several plug-ins",
+            id="reboots-single",
+        ),
+        pytest.param(
+            [{"name": WINDOWS_UPDATE_PLUGIN}, {"name": HOTFIX_PLUGIN}],
+            {"separate_reboots": "yes"},
+            "separate_reboots",
+            "expected true or false",
+            id="switch-type",
+        ),
     ],
 )
 def test_parse_plugins_rejects(plugins: Any, kwargs: dict[str, Any], field: str, fragment: str) -> None:
@@ -514,7 +651,10 @@ def test_error_field_prefix_is_the_callers() -> None:
 
 def test_single_plugin_accepts_switches_left_off() -> None:
     plugin_set = parse_plugins(
-        [WINDOWS_UPDATE_PLUGIN], run_plugins_serially=False, stop_on_plugin_failure=None, separate_reboots=False
+        [WINDOWS_UPDATE_PLUGIN],
+        run_plugins_serially=False,
+        stop_on_plugin_failure=None,
+        separate_reboots=False,
     )
     assert render_powershell_parameters(plugin_set) == "-CauPluginName 'Microsoft.WindowsUpdatePlugin'"
 
@@ -534,7 +674,10 @@ def test_all_switches_render_in_fixed_order() -> None:
 
 def test_plugin_without_arguments_keeps_its_slot() -> None:
     plugin_set = parse_plugins(
-        [WINDOWS_UPDATE_PLUGIN, {"name": HOTFIX_PLUGIN, "arguments": {"HotfixRootFolderPath": "\\\\fs01\\hotfix"}}]
+        [
+            WINDOWS_UPDATE_PLUGIN,
+            {"name": HOTFIX_PLUGIN, "arguments": {"HotfixRootFolderPath": "\\\\fs01\\hotfix"}},
+        ]
     )
     assert render_powershell_parameters(plugin_set) == (
         "-CauPluginName 'Microsoft.WindowsUpdatePlugin','Microsoft.HotfixPlugin' "
@@ -566,7 +709,9 @@ def test_uses_cluster_role_quoting_rejects(cmdlet: Any) -> None:
     with pytest.raises(InputError) as caught:
         uses_cluster_role_quoting(cmdlet)
     assert caught.value.field == "cmdlet"
-    assert "expected one of Add-CauClusterRole, Invoke-CauRun, Invoke-CauScan, Set-CauClusterRole" in str(caught.value)
+    assert "expected one of Add-CauClusterRole, Invoke-CauRun, Invoke-CauScan, Set-CauClusterRole" in str(
+        caught.value
+    )
 
 
 def _cluster_role_set() -> CauPluginSet:
@@ -600,7 +745,9 @@ def test_cluster_role_powershell_quotes_on_top_of_doubling() -> None:
 
 
 def test_cluster_role_doubling_is_not_applied_twice() -> None:
-    plugin_set = parse_plugins([{"name": WINDOWS_UPDATE_PLUGIN, "arguments": {"query": {"update_ids": [GUID_A]}}}])
+    plugin_set = parse_plugins(
+        [{"name": WINDOWS_UPDATE_PLUGIN, "arguments": {"query": {"update_ids": [GUID_A]}}}]
+    )
     first = to_structured(plugin_set, for_cluster_role=True)
     second = to_structured(plugin_set, for_cluster_role=True)
     assert first == second
@@ -613,9 +760,14 @@ def test_cluster_role_doubling_is_not_applied_twice() -> None:
 
 HOSTILE_VALUES = [
     pytest.param("it's", "'it''s'", id="apostrophe"),
-    pytest.param("\u2018left\u2019 \u201alow\u201b", "'\u2018\u2018left\u2019\u2019 \u201a\u201alow\u201b\u201b'",
-                 id="unicode-single-quotes"),
-    pytest.param("'; Remove-Item -Recurse C:\\ ; '", "'''; Remove-Item -Recurse C:\\ ; '''", id="quote-breakout"),
+    pytest.param(
+        "\u2018left\u2019 \u201alow\u201b",
+        "'\u2018\u2018left\u2019\u2019 \u201a\u201alow\u201b\u201b'",
+        id="unicode-single-quotes",
+    ),
+    pytest.param(
+        "'; Remove-Item -Recurse C:\\ ; '", "'''; Remove-Item -Recurse C:\\ ; '''", id="quote-breakout"
+    ),
     pytest.param("\u2019; calc; \u2018", "'\u2019\u2019; calc; \u2018\u2018'", id="curly-breakout"),
     pytest.param("$(Invoke-Expression calc)", "'$(Invoke-Expression calc)'", id="subexpression"),
     pytest.param("${env:PATH} $env:USERNAME", "'${env:PATH} $env:USERNAME'", id="variables"),
@@ -624,8 +776,11 @@ HOSTILE_VALUES = [
     pytest.param("line1\nline2\r\nline3", "'line1\nline2\r\nline3'", id="newlines"),
     pytest.param("x'@\nWrite-Host pwned\n@'", "'x''@\nWrite-Host pwned\n@'''", id="here-string-terminator"),
     pytest.param("@'\ncalc\n'@", "'@''\ncalc\n''@'", id="here-string"),
-    pytest.param('"double" \u201ccurly\u201d \u201elow\u201d', "'\"double\" \u201ccurly\u201d \u201elow\u201d'",
-                 id="double-quotes"),
+    pytest.param(
+        '"double" \u201ccurly\u201d \u201elow\u201d',
+        "'\"double\" \u201ccurly\u201d \u201elow\u201d'",
+        id="double-quotes",
+    ),
     pytest.param("'", "''''", id="lone-quote"),
     pytest.param("''''", "''''''''''", id="quotes-only"),
     pytest.param("ends with quote'", "'ends with quote'''", id="trailing-quote"),
@@ -676,13 +831,19 @@ def test_quote_powershell_string_refuses_nul() -> None:
     ],
 )
 def test_gui_form_refuses_what_it_cannot_carry(value: str, bad: str) -> None:
-    plugin = parse_plugins([{"name": "Contoso.X", "arguments": {"Value": value}}], registered=["Contoso.X"]).plugins[0]
+    plugin = parse_plugins(
+        [{"name": "Contoso.X", "arguments": {"Value": value}}], registered=["Contoso.X"]
+    ).plugins[0]
     with pytest.raises(InputError) as caught:
         render_gui_arguments(plugin)
     assert caught.value.field == "plugins[0].arguments.Value"
-    assert f"contains {bad!r}, which the CAU UI form Name=Value;Name=Value cannot carry" in caught.value.message
+    assert (
+        f"contains {bad!r}, which the CAU UI form Name=Value;Name=Value cannot carry" in caught.value.message
+    )
     # The same value is fine in the PowerShell form.
-    assert ps_read_parameters(render_powershell_parameters(CauPluginSet((plugin,))))["arguments"] == [{"Value": value}]
+    assert ps_read_parameters(render_powershell_parameters(CauPluginSet((plugin,))))["arguments"] == [
+        {"Value": value}
+    ]
 
 
 @pytest.mark.parametrize(
@@ -697,7 +858,9 @@ def test_gui_form_refuses_what_it_cannot_carry(value: str, bad: str) -> None:
     ],
 )
 def test_gui_form_quoting(value: str, gui: str) -> None:
-    plugin = parse_plugins([{"name": "Contoso.X", "arguments": {"Value": value}}], registered=["Contoso.X"]).plugins[0]
+    plugin = parse_plugins(
+        [{"name": "Contoso.X", "arguments": {"Value": value}}], registered=["Contoso.X"]
+    ).plugins[0]
     assert render_gui_arguments(plugin) == gui
 
 
@@ -707,9 +870,10 @@ def test_gui_form_quoting(value: str, gui: str) -> None:
 # Text built from chunks, so that the characters that matter to PowerShell turn up often instead
 # of drowning in the rest of Unicode.
 _special = st.sampled_from(
-    sorted(POWERSHELL_SINGLE_QUOTES) + ["$", "$(", "`", ";", "\n", "\r\n", '"', "\u201c", "'@", "@'", "{", "}", "#"]
+    sorted(POWERSHELL_SINGLE_QUOTES)
+    + ["$", "$(", "`", ";", "\n", "\r\n", '"', "\u201c", "'@", "@'", "{", "}", "#"]
 )
-_any_chars = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=4)
+_any_chars = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=4)
 _no_nul_text = st.lists(st.one_of(_special, _any_chars), max_size=10).map("".join)
 _keys = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True)
 _values = st.one_of(_no_nul_text, st.booleans(), st.integers(-(10**12), 10**12))
@@ -755,7 +919,11 @@ def test_gui_form_round_trips_or_refuses(table: dict[str, Any]) -> None:
         gui = render_gui_arguments(plugin)
     except InputError as error:
         assert "cannot carry" in error.message
-        assert any(c in v for v in plugin_arguments(plugin).values() for c in '";\n\r\x85\u2028\u2029\v\f\x1c\x1d\x1e')
+        assert any(
+            c in v
+            for v in plugin_arguments(plugin).values()
+            for c in '";\n\r\x85\u2028\u2029\v\f\x1c\x1d\x1e'
+        )
         return
     if table:
         assert gui_read(gui) == plugin_arguments(plugin)
@@ -775,3 +943,10 @@ def test_reference_reader_catches_an_ascii_only_quoter(value: str) -> None:
     except ValueError:
         return  # the string ended early: the rest would have run as PowerShell
     assert read != value
+
+
+def test_render_errors_name_the_plugin_when_built_by_hand() -> None:
+    plugin = CauPlugin("Contoso.X", (("Value", "a;b"),))
+    with pytest.raises(InputError) as caught:
+        render_gui_arguments(plugin)
+    assert caught.value.field == "Contoso.X.arguments.Value"
