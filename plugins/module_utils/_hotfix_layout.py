@@ -37,6 +37,7 @@ __all__ = [
     "WELL_KNOWN_SIDS",
     "Ace",
     "AclViolation",
+    "Check",
     "DesiredAcl",
     "HotfixRoot",
     "PlannedFile",
@@ -49,6 +50,7 @@ __all__ = [
     "parse_ace",
     "parse_rights",
     "plan_tree",
+    "preflight",
     "validate_file_name",
     "validate_folder_name",
     "validate_hotfix_root",
@@ -875,3 +877,231 @@ def exe_folders(plan: TreePlan) -> list[str]:
     """Relative folders (Windows form) that receive ``.exe`` updates and so need Users execute."""
     folders = {"\\".join(f.parts[:-1]) for f in plan.files if _extension_of(f.name) == "EXE"}
     return sorted(folders, key=str.casefold)
+
+
+# --------------------------------------------------------------------------------------------
+# Preflight
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One preflight finding: what was checked, whether it passed, why, and how to fix it.
+
+    ``blocking`` tells whether the HotfixPlugin itself would fail the run on it; a non-blocking
+    failure is a weakness the plug-in tolerates (or a file it would silently skip).
+    """
+
+    name: str
+    passed: bool
+    detail: str
+    fix: str = ""
+    blocking: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for the module result."""
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "detail": self.detail,
+            "fix": self.fix,
+            "blocking": self.blocking,
+        }
+
+
+def _is_under(path: str, folder: str) -> bool:
+    p, f = path.casefold().strip("\\"), folder.casefold().strip("\\")
+    return f == "" or p == f or p.startswith(f + "\\")
+
+
+def preflight(observed: Mapping[str, Any]) -> list[Check]:
+    """Every check the HotfixPlugin makes on a hotfix root, from an observed state.
+
+    ``observed`` keys (all optional except ``root``):
+
+    - ``root``: HotfixRootFolderPath; ``is_dfs``: DFS namespace path; ``disable_acl_checks``:
+      the plug-in argument DisableAclChecks; ``require_smb_encryption``: RequireSMBEncryption.
+    - ``acl``: ``{relative path ('' for the root): [ace, ...]}``.
+    - ``files``: relative paths of every file found under the root.
+    - ``share``: ``{name, encrypt_data, signing_required}`` (UNC roots).
+    - ``firewall_rule_enabled``: the "File Server Remote Management (SMB-In)" rule.
+    - ``config``: ``{present, content (bytes), schema_errors: [...]}`` where ``schema_errors``
+      come from the host's HotfixConfigSchema.xsd when the module found it.
+    - ``nodes``: the cluster's node names; ``config_name``: HotfixConfigFileName.
+    - ``account``: ``{name, is_local_admin}`` for the account that runs the update.
+
+    The result always lists the same checks in the same order; failed ones carry the fix.
+    """
+    # Imported here: _hotfix_config imports this module for its name rules.
+    from ansible_collections.winfleet.updates.plugins.module_utils import _hotfix_config
+
+    checks: list[Check] = []
+    try:
+        root = validate_hotfix_root(observed.get("root"), "root", bool(observed.get("is_dfs")))
+        checks.append(Check("root_path", True, f"{root.kind} path {root.path}"))
+    except InputError as err:
+        root = None
+        checks.append(
+            Check("root_path", False, err.message, "give a local absolute path or \\\\server\\share\\folder")
+        )
+    is_dfs = bool(observed.get("is_dfs"))
+    disable_acl = bool(observed.get("disable_acl_checks"))
+    if is_dfs and not disable_acl:
+        checks.append(
+            Check(
+                "dfs_acl_checks",
+                False,
+                "the root is a DFS namespace path; the plug-in's ACL check does not work through DFS",
+                "pass DisableAclChecks='True' in the HotfixPlugin arguments",
+            )
+        )
+    else:
+        detail = "DFS path with DisableAclChecks='True'" if is_dfs else "not a DFS namespace path"
+        checks.append(Check("dfs_acl_checks", True, detail))
+
+    # Configuration file: present, well formed, valid (ours and, when given, the host's XSD).
+    config_name = observed.get("config_name") or CONFIG_FILE_NAME
+    config_state = observed.get("config") or {}
+    config_obj = None
+    if not config_state.get("present"):
+        checks.append(
+            Check(
+                "config_file",
+                False,
+                f"{config_name} is missing in the root",
+                "let the module render it from the model",
+            )
+        )
+    else:
+        content = config_state.get("content")
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        errors = list(config_state.get("schema_errors") or [])
+        if content is not None:
+            errors.extend(_hotfix_config.validate(content))
+            if not errors:
+                config_obj = _hotfix_config.parse(content)
+        if errors:
+            checks.append(
+                Check(
+                    "config_file",
+                    False,
+                    f"{config_name} is invalid: " + "; ".join(errors),
+                    "re-render it from the model",
+                )
+            )
+        else:
+            checks.append(Check("config_file", True, f"{config_name} is present and valid"))
+
+    # Files the plug-in would skip.
+    files = [str(p) for p in observed.get("files") or []]
+    rule_names: list[str] | None = None
+    extensions = list(DEFAULT_EXTENSIONS)
+    if config_obj is not None:
+        rule_names = [r.name for r in config_obj.folder_rules]
+        extensions = [r.name for r in config_obj.extension_rules]
+    ignored = find_ignored_files(
+        files, rule_names, observed.get("nodes"), extensions=extensions, config_name=config_name
+    )
+    if ignored:
+        checks.append(
+            Check(
+                "tree_structure",
+                False,
+                "the plug-in will ignore: " + "; ".join(ignored),
+                "move the files into CAUHotfix_All, a node folder or a configured rule folder, or remove them",
+                blocking=False,
+            )
+        )
+    else:
+        checks.append(Check("tree_structure", True, f"{len(files)} file(s), all inside the structure"))
+
+    # NTFS ACLs, path by path (root first).
+    acl_map: Mapping[str, Any] = observed.get("acl") or {}
+    exe_dirs = {"\\".join(p.replace("/", "\\").split("\\")[:-1]) for p in files if _extension_of(p) == "EXE"}
+    if not acl_map:
+        checks.append(Check("ntfs_acl", False, "no ACL was observed", "run preflight on the file server"))
+    for rel in sorted(acl_map, key=lambda p: (p.count("\\"), p.casefold())):
+        # Execute is needed on a folder that holds .exe updates and on everything inside it.
+        has_exe = any(_is_under(rel, d) for d in exe_dirs)
+        found = check_acl(rel or "\\", acl_map[rel], has_exe=has_exe, field=f"acl[{rel!r}]")
+        name = f"ntfs_acl[{rel or '.'}]"
+        if not found:
+            checks.append(
+                Check(name, True, "only Administrators, SYSTEM, CREATOR OWNER, TrustedInstaller can write")
+            )
+            continue
+        blocking = any(v.blocking for v in found) and not disable_acl
+        detail = "; ".join(v.problem for v in found)
+        if disable_acl:
+            detail += " (DisableAclChecks='True': the plug-in will not check, the root is still unsafe)"
+        checks.append(
+            Check(name, False, detail, "; ".join(dict.fromkeys(v.fix for v in found)), blocking=blocking)
+        )
+
+    # SMB data integrity and firewall (only meaningful when the root is on a share).
+    if root is not None and root.kind == "unc":
+        share = observed.get("share") or {}
+        encrypt = bool(share.get("encrypt_data"))
+        signing = bool(share.get("signing_required"))
+        if observed.get("require_smb_encryption") and not encrypt:
+            checks.append(
+                Check(
+                    "smb_integrity",
+                    False,
+                    "RequireSMBEncryption='True' but the share does not encrypt data: the run will fail",
+                    f"Set-SmbShare -Name {root.share} -EncryptData $true",
+                )
+            )
+        elif encrypt or signing:
+            checks.append(
+                Check("smb_integrity", True, "SMB encryption" if encrypt else "SMB signing required")
+            )
+        else:
+            checks.append(
+                Check(
+                    "smb_integrity",
+                    False,
+                    "the share neither encrypts data nor requires signing; updates can be tampered with in transit",
+                    f"Set-SmbShare -Name {root.share} -EncryptData $true (or require SMB signing on the server)",
+                )
+            )
+        enabled = observed.get("firewall_rule_enabled")
+        if enabled:
+            checks.append(Check("firewall_smb_in", True, f"'{FIREWALL_RULE_NAME}' is enabled"))
+        else:
+            checks.append(
+                Check(
+                    "firewall_smb_in",
+                    False,
+                    f"'{FIREWALL_RULE_NAME}' is " + ("disabled" if enabled is False else "not observed"),
+                    f"Enable-NetFirewallRule -DisplayName '{FIREWALL_RULE_NAME}'",
+                )
+            )
+    elif root is not None:
+        checks.append(Check("smb_integrity", True, "local root: no SMB share involved"))
+        checks.append(Check("firewall_smb_in", True, "local root: no SMB share involved"))
+    else:
+        for name in ("smb_integrity", "firewall_smb_in"):
+            checks.append(
+                Check(name, False, "not evaluated: the root path is invalid", "fix root_path first")
+            )
+
+    account = observed.get("account")
+    if isinstance(account, Mapping):
+        name = account.get("name") or "the update account"
+        if account.get("is_local_admin"):
+            checks.append(
+                Check("update_account", True, f"{name} is a local administrator on the file server")
+            )
+        else:
+            checks.append(
+                Check(
+                    "update_account",
+                    False,
+                    f"{name} is not a local administrator on the file server",
+                    f"add {name} to the file server's Administrators group (in self-updating mode, the CAU "
+                    "role's computer account: Get-CauClusterRole ResourceGroupName)",
+                )
+            )
+    return checks
