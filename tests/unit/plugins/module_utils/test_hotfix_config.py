@@ -645,7 +645,7 @@ def configs(draw):
     return HotfixConfig(tuple(ext_rules), tuple(folder_rules))
 
 
-PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY
