@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,7 +25,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_config im
     validate,
 )
 
-# The issue's example.
+# The issue's example; docs/hotfix_root.md shows exactly this rendering.
 FIRMWARE_RULE = {
     "name": "FirmwareUpdate",
     "always_reboot": True,
@@ -97,6 +99,13 @@ def test_issue_example_renders_the_documented_structure():
     assert EXPECTED_MSU_XML in xml
     # MSI, MSU, MSP in the documented order.
     assert xml.index('name="MSI"') < xml.index('name="MSU"') < xml.index('name="MSP"')
+
+
+def test_docs_example_is_what_render_produces():
+    """docs/hotfix_root.md shows the XML for the issue's YAML; keep the two identical."""
+    docs = (Path(__file__).resolve().parents[4] / "docs" / "hotfix_root.md").read_text(encoding="utf-8")
+    shown = docs.split("```xml\n", 1)[1].split("```", 1)[0]
+    assert shown == render(example_config()).decode("utf-8")
 
 
 def test_render_is_deterministic_and_round_trips():
