@@ -34,7 +34,16 @@ __all__ = [
     "CONFIG_FILE_NAME",
     "DEFAULT_EXTENSIONS",
     "FIREWALL_RULE_NAME",
+    "PRIVILEGED_SIDS",
+    "SID_ADMINISTRATORS",
+    "SID_AUTHENTICATED_USERS",
+    "SID_CREATOR_OWNER",
+    "SID_EVERYONE",
+    "SID_SYSTEM",
+    "SID_TRUSTED_INSTALLER",
+    "SID_USERS",
     "WELL_KNOWN_SIDS",
+    "WRITE_CLASS_MASK",
     "Ace",
     "AclViolation",
     "Check",
@@ -469,6 +478,14 @@ def plan_tree(
     for f in files:
         for depth in range(1, len(f.parts)):
             folders.add(f.parts[:depth])
+    for folder in folders:
+        target = "\\".join(folder)
+        clash = seen.get(target.casefold())
+        if clash is not None:
+            raise InputError(
+                f"{field}[{clash}]",
+                f"target {target} would be both a file and a rule folder; rename the file or the rule",
+            )
     ordered = tuple(sorted(folders, key=lambda p: (len(p), [s.casefold() for s in p])))
     return TreePlan(tuple(files), ordered, tuple(warnings))
 

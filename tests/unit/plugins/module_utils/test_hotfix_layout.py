@@ -277,6 +277,13 @@ def test_plan_refuses_what_the_plugin_would_ignore_or_misuse(updates, nodes, fie
     assert fragment in caught.value.message
 
 
+def test_plan_refuses_a_file_named_like_a_rule_folder():
+    with pytest.raises(InputError) as caught:
+        plan_tree([{"src": "fw.msu", "rule": "fw.msu"}, {"src": "FW.MSU"}], ["fw.msu"])
+    assert caught.value.field == "cau_hotfix_updates[1]"
+    assert "both a file and a rule folder" in caught.value.message
+
+
 def test_plan_warnings():
     plan = plan_tree(
         [{"src": "kb1.msu"}, {"src": "other/kb1.msu", "nodes": ["N1"]}], ["FirmwareUpdate", "Unused"]
