@@ -115,6 +115,7 @@ class EcsWorld:
         self.reboot_seconds = 40.0
         self.nic_drop_seconds = 10.0
         self.failing_disks: set[str] = set()
+        self._instances: dict[str, str] | None = None
 
     # -- lab access ------------------------------------------------------------------------
 
@@ -122,22 +123,28 @@ class EcsWorld:
         return simulated_seconds * self.time_scale
 
     def instances(self) -> dict[str, str]:
-        """Instance id -> lab host name."""
-        found = {}
-        for name in self.lab.host_names():
-            state = self.lab.read_host(name)
-            if state.get("ecs"):
-                found[state["ecs"]["instance_id"]] = name
-        return found
+        """Instance id -> lab host name (the fleet does not change while the fake runs)."""
+        if self._instances is None:
+            self._instances = {}
+            for name in self.lab.host_names():
+                ecs = self.lab.peek_host(name).get("ecs")
+                if ecs:
+                    self._instances[ecs["instance_id"]] = name
+        return self._instances
 
-    def hosts(self, region: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(host name, locked state) for every ECS host in ``region``; changes are written back."""
-        for name in self.lab.host_names():
-            with self.lab.host(name) as state:
-                ecs = state.get("ecs")
-                if ecs and (region is None or ecs["region_id"] == region):
-                    self._settle(state)
-                    yield name, state
+    def hosts(self, region: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """(host name, a read-only copy of its state) for every ECS host in ``region``.
+
+        Reads never write: what time decides (a finished reboot) is computed when viewed, so
+        a Describe* call costs one shared read per host. Changes go through :meth:`host_of`
+        or ``lab.host`` (locked, written back).
+        """
+        found = []
+        for name in self.instances().values():
+            state = self.lab.peek_host(name)
+            if region is None or state["ecs"]["region_id"] == region:
+                found.append((name, state))
+        return found
 
     def host_of(self, instance_id: str, region: str | None, code: str = "InvalidInstanceId.NotFound"):
         """A context manager over the state of the host behind ``instance_id``."""
@@ -146,27 +153,24 @@ class EcsWorld:
             raise ApiError(code, "The specified InstanceId does not exist.", 404)
         return _HostContext(self, name, region, code)
 
-    def _settle(self, state: dict[str, Any]) -> None:
-        """Apply what time has decided: a reboot that has finished."""
-        ecs = state["ecs"]
-        reboot = ecs.get("reboot")
-        if reboot and self.clock() >= reboot["until"]:
-            ecs["start_time"] = reboot["start_time"]
-            ecs.pop("reboot")
-
     # -- instances -------------------------------------------------------------------------
 
     def instance_view(self, name: str, state: dict[str, Any]) -> dict[str, Any]:
         ecs = state["ecs"]
         status = ecs.get("status", "Running")
+        start_time = ecs.get("start_time") or "2024-01-01T00:00Z"
         reboot = ecs.get("reboot")
         if reboot:
-            status = "Stopping" if self.clock() < (reboot["since"] + reboot["until"]) / 2 else "Starting"
+            now = self.clock()
+            if now >= reboot["until"]:
+                start_time = reboot["start_time"]
+            else:
+                status = "Stopping" if now < (reboot["since"] + reboot["until"]) / 2 else "Starting"
         return {
             "InstanceId": ecs["instance_id"], "InstanceName": name, "HostName": name.upper()[:15],
             "RegionId": ecs["region_id"], "ZoneId": f"{ecs['region_id']}-h", "Status": status,
             "OSType": "windows", "OSName": state.get("os_caption", ""), "InstanceType": "ecs.g7.large",
-            "StartTime": ecs.get("start_time") or "2024-01-01T00:00Z", "CreationTime": "2019-01-01T00:00Z",
+            "StartTime": start_time, "CreationTime": "2019-01-01T00:00Z",
         }
 
     def describe_instances(self, p: Mapping[str, str]) -> dict[str, Any]:
@@ -196,6 +200,7 @@ class EcsWorld:
         for instance_id in ids:
             with self.host_of(instance_id, region) as (name, state):
                 until = now + self.real(self.reboot_seconds)
+                state["ecs"]["start_time"] = self.instance_view(name, state)["StartTime"]
                 state["ecs"]["reboot"] = {"since": now, "until": until, "start_time": iso(until, minutes_only=True)}
                 state["down_until"] = until
                 state["down_reason"] = "rebooting (ECS RebootInstances)"
@@ -246,7 +251,7 @@ class EcsWorld:
 
     def _all_snapshots(self, region: str | None) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
         for _name, state in self.hosts(region):
-            for snap in state["ecs"].setdefault("snapshots", []):
+            for snap in state["ecs"].get("snapshots", []):
                 yield state, snap
 
     def describe_snapshots(self, p: Mapping[str, str]) -> dict[str, Any]:
@@ -293,9 +298,8 @@ class EcsWorld:
 
     def _owner(self, predicate: Callable[[dict[str, Any]], bool]) -> str | None:
         """The host whose ECS state satisfies ``predicate`` (read-only scan, then lock it to change it)."""
-        for name in self.lab.host_names():
-            ecs = self.lab.read_host(name).get("ecs")
-            if ecs and predicate(ecs):
+        for name, state in self.hosts():
+            if predicate(state["ecs"]):
                 return name
         return None
 
@@ -308,7 +312,6 @@ class EcsWorld:
         if host is None:
             raise ApiError("InvalidDiskId.NotFound", "The specified disk does not exist.", 404)
         with self.lab.host(host) as state:
-            self._settle(state)
             disk = next(d for d in state["ecs"]["disks"] if d["disk_id"] == disk_id)
             self._check_snapshottable(host, state, disk)
             snap = self._new_snapshot(state, disk, name, p.get("Description", ""), indexed(p, "Tag"))
@@ -379,13 +382,17 @@ class EcsWorld:
         tags = indexed(p, "Tag")
         if not ids or not tags:
             raise ApiError("MissingParameter", "ResourceId.N and Tag.N are mandatory for this action.")
+        owners = {name for name, state in self.hosts(region)
+                  if ids & {s["SnapshotId"] for s in state["ecs"].get("snapshots", [])}}
         found = set()
-        for _state, snap in self._all_snapshots(region):
-            if snap["SnapshotId"] in ids:
-                current = {t["Key"]: t["Value"] for t in snap.get("Tags", [])}
-                current.update({t["Key"]: t.get("Value", "") for t in tags})
-                snap["Tags"] = [{"Key": k, "Value": v} for k, v in current.items()]
-                found.add(snap["SnapshotId"])
+        for name in sorted(owners):
+            with self.lab.host(name) as state:
+                for snap in state["ecs"].get("snapshots", []):
+                    if snap["SnapshotId"] in ids:
+                        current = {t["Key"]: t["Value"] for t in snap.get("Tags", [])}
+                        current.update({t["Key"]: t.get("Value", "") for t in tags})
+                        snap["Tags"] = [{"Key": k, "Value": v} for k, v in current.items()]
+                        found.add(snap["SnapshotId"])
         if ids - found:
             raise ApiError("InvalidResourceId.NotFound", f"The specified resource {sorted(ids - found)[0]} is not found.", 404)
         return {}
@@ -563,7 +570,6 @@ class _HostContext:
         if self.region is not None and state["ecs"]["region_id"] != self.region:
             self._cm.__exit__(None, None, None)
             raise ApiError(self.code, "The specified InstanceId does not exist.", 404)
-        self.world._settle(state)
         return self.name, state
 
     def __exit__(self, *exc: Any) -> None:

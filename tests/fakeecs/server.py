@@ -213,6 +213,9 @@ def _error(rid: str, code: str, message: str) -> dict[str, Any]:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeEcs
     protocol_version = "HTTP/1.1"
+    # Headers and body are separate writes: without TCP_NODELAY every answer waits ~40 ms for
+    # the client's delayed ACK (Nagle), which makes polling tests slow for no reason.
+    disable_nagle_algorithm = True
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
