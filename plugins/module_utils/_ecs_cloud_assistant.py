@@ -328,7 +328,7 @@ def reboot(client: EcsClient, instance_ids: Sequence[str], *, force: bool = Fals
         results.append({"instance_id": instance_id, "status": instance.get("Status", "Rebooting"),
                         "rebooted": rebooted, "succeeded": rebooted or not wait, "start_time": instance.get("StartTime"),
                         "error_info": None if rebooted or not wait else
-                        f"not Running again after {int(waiting.timeout)} s; raise wait_timeout or check the console"})
+                        f"not Running again after {waiting.timeout:g} s; raise wait_timeout or check the console"})
     result["results"] = results
     result["failed_instance_ids"] = [r["instance_id"] for r in results if not r.get("succeeded")]
     return result

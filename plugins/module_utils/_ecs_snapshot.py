@@ -404,12 +404,13 @@ def _wait_for_snapshots(client: EcsClient, snapshots: list[dict[str, Any]], grou
     _finished, failed = wait_state(snaps)
     if failed:
         names = ", ".join(f"{s['SnapshotId']} of disk {s.get('SourceDiskId')}" for s in failed)
-        raise OperationFailed(f"{context}: snapshot {names} failed; nothing was changed on the host. Delete the failed "
-                             "snapshot(s) (ecs_snapshot state=absent with this rollout id) and run again", result)
+        what = f"snapshot group {group_id} failed (snapshot {names})" if group_id and grouped else f"snapshot {names} failed"
+        raise OperationFailed(f"{context}: {what}; nothing was changed on the host. Delete the failed "
+                              "snapshot(s) (ecs_snapshot state=absent with this rollout id) and run again", result)
     if not outcome.done:
         pending = ", ".join(f"{s['SnapshotId']} ({progress_percent(s.get('Progress'))}%)" for s in snaps
                             if snapshot_status(s) != ACCOMPLISHED)
-        raise OperationFailed(f"{context}: snapshots still being created after {int(waiting.timeout)} s: {pending}; "
+        raise OperationFailed(f"{context}: snapshots still being created after {waiting.timeout:g} s: {pending}; "
                              "raise wait_timeout (large disks take long) and run again: the existing snapshots are "
                              "found by their rollout tag and not made twice", result)
     return snaps
