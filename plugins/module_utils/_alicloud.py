@@ -506,7 +506,8 @@ def translate_sdk_error(action: str, err: Exception, context: str = "", attempts
         return AlicloudError(action, kind, str(code), message, str(request_id) if request_id else None, context,
                              attempts, missing)
     inner = getattr(err, "inner_exception", None) or err
-    return AlicloudError(action, CONNECTION, "", f"{type(inner).__name__}: {_first_line(str(inner))}", None, context, attempts)
+    text = getattr(inner, "message", None) or str(inner)
+    return AlicloudError(action, CONNECTION, "", f"{type(inner).__name__}: {_first_line(str(text))}", None, context, attempts)
 
 
 def _first_line(text: str) -> str:
