@@ -89,7 +89,9 @@ class Credentials:
         return [value for value in (self.access_key_id, self.access_key_secret, self.security_token) if value]
 
 
-def _first(params: Mapping[str, Any], option: str, environ: Mapping[str, str], names: Sequence[str]) -> tuple[str | None, str]:
+def _first(
+    params: Mapping[str, Any], option: str, environ: Mapping[str, str], names: Sequence[str]
+) -> tuple[str | None, str]:
     """The option's value, else the first non-empty environment variable; and where it came from."""
     value = params.get(option)
     if value:
@@ -113,15 +115,22 @@ def resolve_credentials(params: Mapping[str, Any], environ: Mapping[str, str]) -
         raise InputError(
             "access_key_id",
             "no Alibaba Cloud credentials found; set access_key_id and access_key_secret, or the environment "
-            f"variables {ENV_ACCESS_KEY_ID[0]} and {ENV_ACCESS_KEY_SECRET[0]} (also read: {ENV_ACCESS_KEY_ID[1]}, "
+            f"variables {ENV_ACCESS_KEY_ID[0]} and {ENV_ACCESS_KEY_SECRET[0]} "
+            f"(also read: {ENV_ACCESS_KEY_ID[1]}, "
             f"{ENV_ACCESS_KEY_SECRET[1]})",
         )
     if not secret:
-        raise InputError("access_key_secret", f"an access key id is given ({key_id_source}) but no secret; set access_key_secret "
-                         f"or {ENV_ACCESS_KEY_SECRET[0]}")
+        raise InputError(
+            "access_key_secret",
+            f"an access key id is given ({key_id_source}) but no secret; set access_key_secret "
+            f"or {ENV_ACCESS_KEY_SECRET[0]}",
+        )
     if not key_id:
-        raise InputError("access_key_id", f"an access key secret is given ({secret_source}) but no id; set access_key_id "
-                         f"or {ENV_ACCESS_KEY_ID[0]}")
+        raise InputError(
+            "access_key_id",
+            f"an access key secret is given ({secret_source}) but no id; set access_key_id "
+            f"or {ENV_ACCESS_KEY_ID[0]}",
+        )
     return Credentials(key_id, secret, token or None, key_id_source)
 
 
@@ -129,10 +138,15 @@ def resolve_region(params: Mapping[str, Any], environ: Mapping[str, str]) -> str
     """The region id (``cn-hangzhou``), from ``region_id`` or the environment; validated."""
     region, _source = _first(params, "region_id", environ, ENV_REGION)
     if not region:
-        raise InputError("region_id", "no region given; set region_id (per host: the alicloud_region host variable) "
-                         f"or {ENV_REGION[0]}")
+        raise InputError(
+            "region_id",
+            "no region given; set region_id (per host: the alicloud_region host variable) "
+            f"or {ENV_REGION[0]}",
+        )
     if not _REGION_RE.match(region):
-        raise InputError("region_id", f"{region!r} is not a region id such as 'cn-hangzhou' or 'ap-southeast-1'")
+        raise InputError(
+            "region_id", f"{region!r} is not a region id such as 'cn-hangzhou' or 'ap-southeast-1'"
+        )
     return region
 
 
@@ -165,12 +179,18 @@ def resolve_endpoint(endpoint: str | None, region_id: str) -> Endpoint:
     protocol = protocol.lower()
     rest = rest.rstrip("/")
     if protocol not in ("https", "http"):
-        raise InputError("endpoint", f"{endpoint!r}: the scheme must be https:// (or http:// for a loopback test endpoint)")
+        raise InputError(
+            "endpoint", f"{endpoint!r}: the scheme must be https:// (or http:// for a loopback test endpoint)"
+        )
     if not _HOST_RE.match(rest):
-        raise InputError("endpoint", f"{endpoint!r}: expected host[:port] such as 'ecs-vpc.{region_id}.aliyuncs.com', "
-                         "without a path")
+        raise InputError(
+            "endpoint",
+            f"{endpoint!r}: expected host[:port] such as 'ecs-vpc.{region_id}.aliyuncs.com', without a path",
+        )
     if protocol == "http" and rest.rsplit(":", 1)[0] not in _LOOPBACK_HOSTS:
-        raise InputError("endpoint", f"{endpoint!r}: plain http:// is accepted only for a loopback host; use https://")
+        raise InputError(
+            "endpoint", f"{endpoint!r}: plain http:// is accepted only for a loopback host; use https://"
+        )
     return Endpoint(protocol, rest)
 
 
@@ -188,11 +208,32 @@ TRANSIENT = "transient"
 CONNECTION = "connection"
 INVALID = "invalid"
 
-_PERMISSION_CODES = ("Forbidden.RAM", "NoPermission", "Forbidden", "Forbidden.NotAuthorized", "Forbidden.Unauthorized")
-_AUTH_CODES = ("InvalidAccessKeyId.NotFound", "InvalidAccessKeyId.Inactive", "InvalidAccessKeyId", "SignatureDoesNotMatch",
-               "IncompleteSignature", "InvalidSecurityToken.Expired", "InvalidSecurityToken.Malformed",
-               "InvalidSecurityToken.MismatchWithAccessKey", "SignatureNonceUsed", "InvalidTimeStamp.Expired")
-_TRANSIENT_CODES = ("ServiceUnavailable", "InternalError", "UnknownError", "InternalError.Dispatch", "OperationConflict")
+_PERMISSION_CODES = (
+    "Forbidden.RAM",
+    "NoPermission",
+    "Forbidden",
+    "Forbidden.NotAuthorized",
+    "Forbidden.Unauthorized",
+)
+_AUTH_CODES = (
+    "InvalidAccessKeyId.NotFound",
+    "InvalidAccessKeyId.Inactive",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "InvalidSecurityToken.Expired",
+    "InvalidSecurityToken.Malformed",
+    "InvalidSecurityToken.MismatchWithAccessKey",
+    "SignatureNonceUsed",
+    "InvalidTimeStamp.Expired",
+)
+_TRANSIENT_CODES = (
+    "ServiceUnavailable",
+    "InternalError",
+    "UnknownError",
+    "InternalError.Dispatch",
+    "OperationConflict",
+)
 
 
 def classify_error(code: str | None, status_code: int | None = None) -> str:
@@ -202,13 +243,21 @@ def classify_error(code: str | None, status_code: int | None = None) -> str:
         return THROTTLING
     if code in _PERMISSION_CODES or code.startswith("Forbidden.RAM") or code.startswith("NoPermission"):
         return PERMISSION
-    if code in _AUTH_CODES or code.startswith("InvalidAccessKeyId") or code.startswith("InvalidSecurityToken"):
+    if (
+        code in _AUTH_CODES
+        or code.startswith("InvalidAccessKeyId")
+        or code.startswith("InvalidSecurityToken")
+    ):
         return AUTHENTICATION
     if code.endswith(".NotFound") or code.endswith("NotFound"):
         return NOT_FOUND
     if code.startswith("QuotaExceed") or code.startswith("QuotaExceeded"):
         return QUOTA
-    if code.startswith("IncorrectDiskStatus") or code.startswith("IncorrectInstanceStatus") or code.startswith("InvalidStatus"):
+    if (
+        code.startswith("IncorrectDiskStatus")
+        or code.startswith("IncorrectInstanceStatus")
+        or code.startswith("InvalidStatus")
+    ):
         return BUSY
     if code in _TRANSIENT_CODES or (status_code is not None and status_code >= 500):
         return TRANSIENT
@@ -218,30 +267,34 @@ def classify_error(code: str | None, status_code: int | None = None) -> str:
 # Specific advice for codes the modules are known to meet; the kind gives a default.
 _CODE_HINTS: dict[str, str] = {
     "InvalidInstanceId.NotFound": "the instance does not exist in this region; check the ecs_instance_id and "
-                                  "alicloud_region host variables",
+    "alicloud_region host variables",
     "InvalidInstance.NotFound": "the instance does not exist in this region; check the ecs_instance_id and "
-                                "alicloud_region host variables",
+    "alicloud_region host variables",
     "InvalidDiskId.NotFound": "the disk no longer exists (detached or released since it was listed); re-run",
     "InvalidSnapshotId.NotFound": "the snapshot no longer exists",
     "QuotaExceed.Snapshot": "the snapshot quota is reached; delete snapshots no longer needed (ecs_snapshot "
-                            "state=absent with their rollout id) or ask Alibaba Cloud for a higher quota",
+    "state=absent with their rollout id) or ask Alibaba Cloud for a higher quota",
     "IncorrectDiskStatus.CreatingSnapshot": "a snapshot of this disk is already being created; wait until it "
-                                            "finishes and run again",
-    "IncorrectInstanceStatus": "the instance is not in a state that allows this (it must be Running, or Stopped "
-                               "for snapshots); wait and run again",
+    "finishes and run again",
+    "IncorrectInstanceStatus": "the instance is not in a state that allows this (it must be Running, "
+    "or Stopped "
+    "for snapshots); wait and run again",
     "InvalidStatus.InstanceStatus": "the instance is not in a state that allows this; wait and run again",
-    "InvalidCommandContent.LengthLimitExceeded": "the command is longer than the API accepts (16 KB after Base64)",
-    "InvalidCmdContent.LengthLimitExceeded": "the command is longer than the API accepts (16 KB after Base64)",
+    "InvalidCommandContent.LengthLimitExceeded": "the command is longer than the API accepts "
+    "(16 KB after Base64)",
+    "InvalidCmdContent.LengthLimitExceeded": "the command is longer than the API accepts "
+    "(16 KB after Base64)",
 }
 
 _KIND_HINTS: dict[str, str] = {
     AUTHENTICATION: "the credentials were not accepted; check access_key_id / access_key_secret (or "
-                    "ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET) and that an STS token has not expired",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET) and that an STS token has not expired",
     NOT_FOUND: "the resource does not exist in this region",
     QUOTA: "an Alibaba Cloud quota is reached",
     BUSY: "the resource is busy; wait and run again",
     TRANSIENT: "the service reported a temporary failure",
-    CONNECTION: "the endpoint could not be reached; check the network, proxy settings and the endpoint option",
+    CONNECTION: "the endpoint could not be reached; check the network, proxy settings and the endpoint "
+    "option",
     INVALID: "the request was refused",
 }
 
@@ -260,8 +313,16 @@ class AlicloudError(Exception):
     missing_permission: str | None = None
 
     def __str__(self) -> str:
-        return explain_error(self.action, self.kind, self.code, self.message, self.request_id, self.context,
-                             self.attempts, self.missing_permission)
+        return explain_error(
+            self.action,
+            self.kind,
+            self.code,
+            self.message,
+            self.request_id,
+            self.context,
+            self.attempts,
+            self.missing_permission,
+        )
 
 
 class OperationFailed(Exception):
@@ -283,18 +344,31 @@ def permission_action(action: str, access_denied_detail: Mapping[str, Any] | Non
     return f"ecs:{action}"
 
 
-def explain_error(action: str, kind: str, code: str, message: str, request_id: str | None = None,
-                  context: str = "", attempts: int = 1, missing_permission: str | None = None) -> str:
+def explain_error(
+    action: str,
+    kind: str,
+    code: str,
+    message: str,
+    request_id: str | None = None,
+    context: str = "",
+    attempts: int = 1,
+    missing_permission: str | None = None,
+) -> str:
     """One sentence an operator can act on: what failed, for what, why, and what to do."""
     where = f"{action} ({context})" if context else action
     detail = f": {message}" if message else ""
     if kind == PERMISSION:
         permission = missing_permission or f"ecs:{action}"
-        advice = (f"the RAM identity is not allowed to call {permission}; grant {permission} (docs/alicloud.md lists "
-                  "the complete policy)")
+        advice = (
+            f"the RAM identity is not allowed to call {permission}; grant {permission} "
+            "(docs/alicloud.md lists "
+            "the complete policy)"
+        )
     elif kind == THROTTLING:
-        advice = (f"the API kept throttling the request after {attempts} attempts; lower the rollout's batch size "
-                  "(serial) or raise api_retries / api_retry_delay")
+        advice = (
+            f"the API kept throttling the request after {attempts} attempts; lower the rollout's batch size "
+            "(serial) or raise api_retries / api_retry_delay"
+        )
     else:
         advice = _CODE_HINTS.get(code) or _KIND_HINTS.get(kind, _KIND_HINTS[INVALID])
     reference = f"Alibaba Cloud error {code}" if code else "no response"
@@ -313,7 +387,7 @@ def backoff_delays(retries: int, base: float, cap: float = 20.0) -> list[float]:
         raise InputError("api_retries", f"expected a number >= 0, got {retries}")
     if base < 0:
         raise InputError("api_retry_delay", f"expected a number >= 0, got {base}")
-    return [min(cap, base * (2 ** attempt)) for attempt in range(retries)]
+    return [min(cap, base * (2**attempt)) for attempt in range(retries)]
 
 
 def should_retry(kind: str, idempotent: bool) -> bool:
@@ -363,8 +437,14 @@ def max_polls(timeout: float, interval: float) -> int:
     return int(math.ceil(timeout / interval)) + 1
 
 
-def wait_until(poll: Callable[[], T], done: Callable[[T], bool], timeout: float, interval: float,
-               clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> WaitResult:
+def wait_until(
+    poll: Callable[[], T],
+    done: Callable[[T], bool],
+    timeout: float,
+    interval: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> WaitResult:
     """Call ``poll`` until ``done(value)``, bounded both in time and in number of polls.
 
     Polls at once, then every ``interval`` seconds; never sleeps past the deadline. Returns the
@@ -397,7 +477,10 @@ def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
 
 
 def tags_of(resource: Mapping[str, Any]) -> dict[str, str]:
-    """Tags of a described resource as a dict (the API nests them as Tags.Tag[] with TagKey/TagValue or Key/Value)."""
+    """Tags of a described resource as a dict.
+
+    The API nests them as ``Tags.Tag[]`` with TagKey/TagValue (snapshots) or Key/Value (groups).
+    """
     tags = (resource.get("Tags") or {}).get("Tag") or []
     return {str(t.get("TagKey", t.get("Key"))): str(t.get("TagValue", t.get("Value", ""))) for t in tags}
 
@@ -419,31 +502,46 @@ class EcsClient:
     API's parameter names, so request building stays a pure, testable dict.
     """
 
-    def __init__(self, credentials: Credentials, region_id: str, endpoint: Endpoint, retries: int = 5,
-                 retry_delay: float = 1.0, sleep: Callable[[float], None] = time.sleep,
-                 connect_timeout_ms: int = 10000, read_timeout_ms: int = 30000) -> None:
+    def __init__(
+        self,
+        credentials: Credentials,
+        region_id: str,
+        endpoint: Endpoint,
+        retries: int = 5,
+        retry_delay: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        connect_timeout_ms: int = 10000,
+        read_timeout_ms: int = 30000,
+    ) -> None:
         if not HAS_SDK:
-            raise InputError("requirements", f"the Python packages {SDK_REQUIREMENT} are not installed on the controller; "
-                             "pip install -r requirements.txt")
+            raise InputError(
+                "requirements",
+                f"the Python packages {SDK_REQUIREMENT} are not installed on the controller; "
+                "pip install -r requirements.txt",
+            )
         self.region_id = region_id
         self.endpoint = endpoint
         self._delays = backoff_delays(retries, retry_delay)
         self._sleep = sleep
         self.calls: list[str] = []
         self._runtime = _RuntimeOptions(connect_timeout=connect_timeout_ms, read_timeout=read_timeout_ms)
-        self._client = _EcsSdkClient(_SdkConfig(
-            access_key_id=credentials.access_key_id,
-            access_key_secret=credentials.access_key_secret,
-            security_token=credentials.security_token,
-            region_id=region_id,
-            endpoint=endpoint.host,
-            protocol=endpoint.protocol,
-            user_agent=USER_AGENT,
-            connect_timeout=connect_timeout_ms,
-            read_timeout=read_timeout_ms,
-        ))
+        self._client = _EcsSdkClient(
+            _SdkConfig(
+                access_key_id=credentials.access_key_id,
+                access_key_secret=credentials.access_key_secret,
+                security_token=credentials.security_token,
+                region_id=region_id,
+                endpoint=endpoint.host,
+                protocol=endpoint.protocol,
+                user_agent=USER_AGENT,
+                connect_timeout=connect_timeout_ms,
+                read_timeout=read_timeout_ms,
+            )
+        )
 
-    def call(self, action: str, params: Mapping[str, Any], context: str = "", idempotent: bool | None = None) -> dict[str, Any]:
+    def call(
+        self, action: str, params: Mapping[str, Any], context: str = "", idempotent: bool | None = None
+    ) -> dict[str, Any]:
         """Send one action; return the response body as a dict in the API's names.
 
         ``idempotent`` defaults to True for Describe* actions and for requests carrying a
@@ -466,8 +564,15 @@ class EcsClient:
                 raise error
             self._sleep(self._delays[attempt - 1])
 
-    def call_paged(self, action: str, params: Mapping[str, Any], path: Sequence[str], context: str = "",
-                   page_size: int = 100, max_pages: int = 50) -> list[dict[str, Any]]:
+    def call_paged(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        path: Sequence[str],
+        context: str = "",
+        page_size: int = 100,
+        max_pages: int = 50,
+    ) -> list[dict[str, Any]]:
         """All items of a paged Describe* action (PageNumber/PageSize), at most ``max_pages`` pages."""
         items: list[dict[str, Any]] = []
         for page in range(1, max_pages + 1):
@@ -477,8 +582,13 @@ class EcsClient:
             total = body.get("TotalCount")
             if not batch or len(batch) < page_size or (total is not None and len(items) >= int(total)):
                 return items
-        raise AlicloudError(action, INVALID, "TooManyPages", f"more than {max_pages * page_size} items; narrow the query",
-                            context=context)
+        raise AlicloudError(
+            action,
+            INVALID,
+            "TooManyPages",
+            f"more than {max_pages * page_size} items; narrow the query",
+            context=context,
+        )
 
 
 def dig(body: Mapping[str, Any], path: Sequence[str]) -> list[dict[str, Any]]:
@@ -503,23 +613,40 @@ def translate_sdk_error(action: str, err: Exception, context: str = "", attempts
         if kind == PERMISSION:
             detail = getattr(err, "access_denied_detail", None) or data.get("AccessDeniedDetail")
             missing = permission_action(action, detail if isinstance(detail, Mapping) else None)
-        return AlicloudError(action, kind, str(code), message, str(request_id) if request_id else None, context,
-                             attempts, missing)
+        return AlicloudError(
+            action,
+            kind,
+            str(code),
+            message,
+            str(request_id) if request_id else None,
+            context,
+            attempts,
+            missing,
+        )
     inner = getattr(err, "inner_exception", None) or err
     text = getattr(inner, "message", None) or str(inner)
-    return AlicloudError(action, CONNECTION, "", f"{type(inner).__name__}: {_first_line(str(text))}", None, context, attempts)
+    return AlicloudError(
+        action, CONNECTION, "", f"{type(inner).__name__}: {_first_line(str(text))}", None, context, attempts
+    )
 
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0][:300] if text.strip() else ""
 
 
-def ecs_client_from_params(params: Mapping[str, Any], environ: Mapping[str, str],
-                           sleep: Callable[[float], None] = time.sleep) -> tuple[EcsClient, Credentials]:
+def ecs_client_from_params(
+    params: Mapping[str, Any], environ: Mapping[str, str], sleep: Callable[[float], None] = time.sleep
+) -> tuple[EcsClient, Credentials]:
     """Build the client from module options and the environment (InputError when incomplete)."""
     credentials = resolve_credentials(params, environ)
     region = resolve_region(params, environ)
     endpoint = resolve_endpoint(params.get("endpoint"), region)
-    client = EcsClient(credentials, region, endpoint, retries=params.get("api_retries", 5),
-                       retry_delay=params.get("api_retry_delay", 1.0), sleep=sleep)
+    client = EcsClient(
+        credentials,
+        region,
+        endpoint,
+        retries=params.get("api_retries", 5),
+        retry_delay=params.get("api_retry_delay", 1.0),
+        sleep=sleep,
+    )
     return client, credentials

@@ -42,12 +42,20 @@ def waiting_from(params: dict[str, Any]) -> Waiting:
 
 def error_fields(err: AlicloudError) -> dict[str, Any]:
     """What a failed result carries about an API error, for the report and for conditionals."""
-    return {"error_code": err.code or None, "error_kind": err.kind, "request_id": err.request_id,
-            "api_action": err.action, "missing_permission": err.missing_permission}
+    return {
+        "error_code": err.code or None,
+        "error_kind": err.kind,
+        "request_id": err.request_id,
+        "api_action": err.action,
+        "missing_permission": err.missing_permission,
+    }
 
 
-def run_ecs_module(spec: dict[str, dict[str, Any]], work: Callable[[AnsibleModule, EcsClient], dict[str, Any]],
-                   **module_kwargs: Any) -> None:
+def run_ecs_module(
+    spec: dict[str, dict[str, Any]],
+    work: Callable[[AnsibleModule, EcsClient], dict[str, Any]],
+    **module_kwargs: Any,
+) -> None:
     """Create the module, build the client, run ``work`` and exit with its result."""
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **module_kwargs)
     if not HAS_SDK:

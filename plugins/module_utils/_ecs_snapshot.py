@@ -64,8 +64,10 @@ def rollout_tags(tag_key: str, rollout_id: str, extra: Mapping[str, Any] | None 
     for key, value in tags.items():
         field_name = "tag_key" if key == tag_key else f"tags.{key}"
         if not key or len(key) > 128 or key.lower().startswith(_TAG_FORBIDDEN_PREFIXES) or "://" in key:
-            raise InputError(field_name, f"tag key {key!r}: 1 to 128 characters, not starting with 'aliyun' or "
-                             "'acs:', without '://'")
+            raise InputError(
+                field_name,
+                f"tag key {key!r}: 1 to 128 characters, not starting with 'aliyun' or 'acs:', without '://'",
+            )
         if len(value) > 128 or "://" in value:
             raise InputError(field_name, f"tag value {value!r}: at most 128 characters, without '://'")
     if len(tags) > 20:
@@ -78,12 +80,19 @@ def select_disks(disks: Sequence[Mapping[str, Any]], scope: str) -> list[dict[st
     if scope not in ("all", "system"):
         raise InputError("disk_scope", f"expected 'all' or 'system', got {scope!r}")
     chosen = [dict(d) for d in disks if scope == "all" or str(d.get("Type", "")).lower() == "system"]
-    return sorted(chosen, key=lambda d: (str(d.get("Type", "")).lower() != "system", str(d.get("Device") or ""),
-                                         str(d["DiskId"])))
+    return sorted(
+        chosen,
+        key=lambda d: (
+            str(d.get("Type", "")).lower() != "system",
+            str(d.get("Device") or ""),
+            str(d["DiskId"]),
+        ),
+    )
 
 
-def group_decision(disks: Sequence[Mapping[str, Any]], snapshot_group: str,
-                   max_disks: int = SNAPSHOT_GROUP_MAX_DISKS) -> tuple[bool, str]:
+def group_decision(
+    disks: Sequence[Mapping[str, Any]], snapshot_group: str, max_disks: int = SNAPSHOT_GROUP_MAX_DISKS
+) -> tuple[bool, str]:
     """Whether to use CreateSnapshotGroup, and why (the reason goes into the result).
 
     A group gives crash-consistent snapshots of all disks at one instant, which is what a
@@ -145,8 +154,12 @@ class SnapshotPlan:
     reason: str = ""
 
 
-def plan_snapshots(disks: Sequence[Mapping[str, Any]], existing: Sequence[Mapping[str, Any]], snapshot_group: str,
-                   max_group_disks: int = SNAPSHOT_GROUP_MAX_DISKS) -> SnapshotPlan:
+def plan_snapshots(
+    disks: Sequence[Mapping[str, Any]],
+    existing: Sequence[Mapping[str, Any]],
+    snapshot_group: str,
+    max_group_disks: int = SNAPSHOT_GROUP_MAX_DISKS,
+) -> SnapshotPlan:
     """Reuse this rollout's usable snapshots; snapshot only the disks still without one.
 
     A failed snapshot is not reused (a new one is made). Completing a partial earlier run is done
@@ -161,7 +174,9 @@ def plan_snapshots(disks: Sequence[Mapping[str, Any]], existing: Sequence[Mappin
     if not missing:
         return SnapshotPlan(reuse=reuse, reason="this rollout's snapshots exist already")
     if reuse:
-        return SnapshotPlan(reuse=reuse, create=missing, reason="completing an earlier partial run: one snapshot per disk")
+        return SnapshotPlan(
+            reuse=reuse, create=missing, reason="completing an earlier partial run: one snapshot per disk"
+        )
     use_group, reason = group_decision(missing, snapshot_group, max_group_disks)
     return SnapshotPlan(create=missing, use_group=use_group, reason=reason)
 
@@ -185,8 +200,9 @@ def parse_time(value: str | None) -> datetime | None:
     return None
 
 
-def deletion_plan(snapshots: Sequence[Mapping[str, Any]], now: datetime,
-                  grace_minutes: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def deletion_plan(
+    snapshots: Sequence[Mapping[str, Any]], now: datetime, grace_minutes: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Which tagged snapshots to delete now, and which to keep with the reason.
 
     Kept: snapshots still being created (the API refuses to delete them) and, with a grace
@@ -209,6 +225,7 @@ def deletion_plan(snapshots: Sequence[Mapping[str, Any]], now: datetime,
 
 # Request builders: plain dicts in the API's parameter names (EcsClient turns them into SDK models).
 
+
 def describe_instances_params(region_id: str, instance_ids: Sequence[str]) -> dict[str, Any]:
     return {"RegionId": region_id, "InstanceIds": json.dumps(list(instance_ids))}
 
@@ -217,8 +234,12 @@ def describe_disks_params(region_id: str, instance_id: str) -> dict[str, Any]:
     return {"RegionId": region_id, "InstanceId": instance_id}
 
 
-def describe_snapshots_params(region_id: str, tags: Mapping[str, str], instance_id: str | None = None,
-                              snapshot_ids: Sequence[str] | None = None) -> dict[str, Any]:
+def describe_snapshots_params(
+    region_id: str,
+    tags: Mapping[str, str],
+    instance_id: str | None = None,
+    snapshot_ids: Sequence[str] | None = None,
+) -> dict[str, Any]:
     params: dict[str, Any] = {"RegionId": region_id}
     if tags:
         params["Tag"] = tag_list(tags)
@@ -229,20 +250,44 @@ def describe_snapshots_params(region_id: str, tags: Mapping[str, str], instance_
     return params
 
 
-def create_snapshot_params(disk: Mapping[str, Any], name: str, description: str, tags: Mapping[str, str],
-                           token: str) -> dict[str, Any]:
-    return {"DiskId": disk["DiskId"], "SnapshotName": snapshot_name(name, disk), "Description": description,
-            "Tag": tag_list(tags), "ClientToken": token}
+def create_snapshot_params(
+    disk: Mapping[str, Any], name: str, description: str, tags: Mapping[str, str], token: str
+) -> dict[str, Any]:
+    return {
+        "DiskId": disk["DiskId"],
+        "SnapshotName": snapshot_name(name, disk),
+        "Description": description,
+        "Tag": tag_list(tags),
+        "ClientToken": token,
+    }
 
 
-def create_snapshot_group_params(region_id: str, instance_id: str, disks: Sequence[Mapping[str, Any]], name: str,
-                                 description: str, tags: Mapping[str, str], token: str) -> dict[str, Any]:
-    return {"RegionId": region_id, "InstanceId": instance_id, "DiskId": [d["DiskId"] for d in disks],
-            "Name": name, "Description": description, "Tag": tag_list(tags), "ClientToken": token}
+def create_snapshot_group_params(
+    region_id: str,
+    instance_id: str,
+    disks: Sequence[Mapping[str, Any]],
+    name: str,
+    description: str,
+    tags: Mapping[str, str],
+    token: str,
+) -> dict[str, Any]:
+    return {
+        "RegionId": region_id,
+        "InstanceId": instance_id,
+        "DiskId": [d["DiskId"] for d in disks],
+        "Name": name,
+        "Description": description,
+        "Tag": tag_list(tags),
+        "ClientToken": token,
+    }
 
 
-def describe_snapshot_groups_params(region_id: str, instance_id: str | None = None, tags: Mapping[str, str] | None = None,
-                                    group_ids: Sequence[str] | None = None) -> dict[str, Any]:
+def describe_snapshot_groups_params(
+    region_id: str,
+    instance_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    group_ids: Sequence[str] | None = None,
+) -> dict[str, Any]:
     params: dict[str, Any] = {"RegionId": region_id}
     if instance_id:
         params["InstanceId"] = instance_id
@@ -272,57 +317,115 @@ def name_for(rollout_id: str) -> str:
 
 def describe_instance(client: EcsClient, instance_id: str) -> dict[str, Any]:
     """The instance, or AlicloudError InvalidInstanceId.NotFound naming it and the region."""
-    body = client.call("DescribeInstances", describe_instances_params(client.region_id, [instance_id]),
-                       context=f"instance {instance_id}")
+    body = client.call(
+        "DescribeInstances",
+        describe_instances_params(client.region_id, [instance_id]),
+        context=f"instance {instance_id}",
+    )
     for instance in dig(body, ("Instances", "Instance")):
         if instance.get("InstanceId") == instance_id:
             return instance
-    raise AlicloudError("DescribeInstances", NOT_FOUND, "InvalidInstanceId.NotFound",
-                        f"no instance {instance_id} in region {client.region_id}", context=f"instance {instance_id}")
+    raise AlicloudError(
+        "DescribeInstances",
+        NOT_FOUND,
+        "InvalidInstanceId.NotFound",
+        f"no instance {instance_id} in region {client.region_id}",
+        context=f"instance {instance_id}",
+    )
 
 
-def find_existing(client: EcsClient, instance_id: str | None, tags: Mapping[str, str]) -> list[dict[str, Any]]:
+def find_existing(
+    client: EcsClient, instance_id: str | None, tags: Mapping[str, str]
+) -> list[dict[str, Any]]:
     """This rollout's snapshots (by tag), including those of a snapshot group made earlier."""
     context = f"instance {instance_id}" if instance_id else f"tag {tags}"
-    found = {s["SnapshotId"]: s for s in client.call_paged(
-        "DescribeSnapshots", describe_snapshots_params(client.region_id, tags, instance_id), ("Snapshots", "Snapshot"),
-        context=context)}
+    found = {
+        s["SnapshotId"]: s
+        for s in client.call_paged(
+            "DescribeSnapshots",
+            describe_snapshots_params(client.region_id, tags, instance_id),
+            ("Snapshots", "Snapshot"),
+            context=context,
+        )
+    }
     if instance_id:
-        groups = client.call("DescribeSnapshotGroups", describe_snapshot_groups_params(client.region_id, instance_id, tags),
-                             context=context)
+        groups = client.call(
+            "DescribeSnapshotGroups",
+            describe_snapshot_groups_params(client.region_id, instance_id, tags),
+            context=context,
+        )
         for group in dig(groups, ("SnapshotGroups", "SnapshotGroup")):
             if str(group.get("Status")).lower() == FAILED:
                 continue
             for snap in dig(group, ("Snapshots", "Snapshot")):
-                found[snap["SnapshotId"]] = {**snap, **found.get(snap["SnapshotId"], {}),
-                                             "SnapshotGroupId": group.get("SnapshotGroupId")}
+                found[snap["SnapshotId"]] = {
+                    **snap,
+                    **found.get(snap["SnapshotId"], {}),
+                    "SnapshotGroupId": group.get("SnapshotGroupId"),
+                }
     return list(found.values())
 
 
-def ensure_snapshots(client: EcsClient, instance_id: str, rollout_id: str, *, tag_key: str = DEFAULT_TAG_KEY,
-                     extra_tags: Mapping[str, Any] | None = None, disk_scope: str = "all", snapshot_group: str = "auto",
-                     description: str = "", wait: bool = True, waiting: Waiting | None = None,
-                     check_mode: bool = False) -> dict[str, Any]:
+def ensure_snapshots(
+    client: EcsClient,
+    instance_id: str,
+    rollout_id: str,
+    *,
+    tag_key: str = DEFAULT_TAG_KEY,
+    extra_tags: Mapping[str, Any] | None = None,
+    disk_scope: str = "all",
+    snapshot_group: str = "auto",
+    description: str = "",
+    wait: bool = True,
+    waiting: Waiting | None = None,
+    check_mode: bool = False,
+) -> dict[str, Any]:
     """Snapshot the instance's disks for ``rollout_id`` (or find the ones made already)."""
     waiting = waiting or Waiting()
     tags = rollout_tags(tag_key, rollout_id, extra_tags)
     context = f"instance {instance_id}"
     describe_instance(client, instance_id)
-    disks = select_disks(client.call_paged("DescribeDisks", describe_disks_params(client.region_id, instance_id),
-                                           ("Disks", "Disk"), context=context), disk_scope)
+    disks = select_disks(
+        client.call_paged(
+            "DescribeDisks",
+            describe_disks_params(client.region_id, instance_id),
+            ("Disks", "Disk"),
+            context=context,
+        ),
+        disk_scope,
+    )
     if not disks:
-        raise InputError("instance_id", f"instance {instance_id} has no {'system ' if disk_scope == 'system' else ''}disk "
-                         "to snapshot")
+        raise InputError(
+            "instance_id",
+            f"instance {instance_id} has no {'system ' if disk_scope == 'system' else ''}disk to snapshot",
+        )
     existing = find_existing(client, instance_id, {tag_key: rollout_id})
     plan = plan_snapshots(disks, existing, snapshot_group)
-    result: dict[str, Any] = {"changed": False, "instance_id": instance_id, "region_id": client.region_id,
-                              "rollout_id": rollout_id, "reason": plan.reason, "snapshot_group_id": None,
-                              "created": [], "reused": [s["SnapshotId"] for s in plan.reuse]}
+    result: dict[str, Any] = {
+        "changed": False,
+        "instance_id": instance_id,
+        "region_id": client.region_id,
+        "rollout_id": rollout_id,
+        "reason": plan.reason,
+        "snapshot_group_id": None,
+        "created": [],
+        "reused": [s["SnapshotId"] for s in plan.reuse],
+    }
     if check_mode:
-        result.update(changed=bool(plan.create), mode=_mode(plan),
-                      would_create=[{"disk_id": d["DiskId"], "disk_type": str(d.get("Type")).lower(),
-                                     "category": d.get("Category"), "size_gib": d.get("Size")} for d in plan.create],
-                      snapshots=[snapshot_row(s) for s in plan.reuse])
+        result.update(
+            changed=bool(plan.create),
+            mode=_mode(plan),
+            would_create=[
+                {
+                    "disk_id": d["DiskId"],
+                    "disk_type": str(d.get("Type")).lower(),
+                    "category": d.get("Category"),
+                    "size_gib": d.get("Size"),
+                }
+                for d in plan.create
+            ],
+            snapshots=[snapshot_row(s) for s in plan.reuse],
+        )
         result["snapshot_ids"] = [r["snapshot_id"] for r in result["snapshots"]]
         return result
     name = name_for(rollout_id)
@@ -330,20 +433,41 @@ def ensure_snapshots(client: EcsClient, instance_id: str, rollout_id: str, *, ta
     snapshots = list(plan.reuse)
     group_id = next((s.get("SnapshotGroupId") for s in plan.reuse if s.get("SnapshotGroupId")), None)
     if plan.use_group:
-        body = client.call("CreateSnapshotGroup", create_snapshot_group_params(
-            client.region_id, instance_id, plan.create, name, description, tags, client_token()), context=context)
+        body = client.call(
+            "CreateSnapshotGroup",
+            create_snapshot_group_params(
+                client.region_id, instance_id, plan.create, name, description, tags, client_token()
+            ),
+            context=context,
+        )
         group_id = body.get("SnapshotGroupId")
         snapshots.extend(_group_snapshots(client, group_id, context))
     else:
         for disk in plan.create:
-            body = client.call("CreateSnapshot", create_snapshot_params(disk, name, description, tags, client_token()),
-                               context=f"disk {disk['DiskId']} of {context}")
-            snapshots.append({"SnapshotId": body.get("SnapshotId"), "SourceDiskId": disk["DiskId"],
-                              "SourceDiskType": disk.get("Type"), "Status": PROGRESSING, "Progress": "0%"})
-    result.update(changed=bool(plan.create), mode=_mode(plan), snapshot_group_id=group_id,
-                  created=[s["SnapshotId"] for s in snapshots if s["SnapshotId"] not in result["reused"]])
+            body = client.call(
+                "CreateSnapshot",
+                create_snapshot_params(disk, name, description, tags, client_token()),
+                context=f"disk {disk['DiskId']} of {context}",
+            )
+            snapshots.append(
+                {
+                    "SnapshotId": body.get("SnapshotId"),
+                    "SourceDiskId": disk["DiskId"],
+                    "SourceDiskType": disk.get("Type"),
+                    "Status": PROGRESSING,
+                    "Progress": "0%",
+                }
+            )
+    result.update(
+        changed=bool(plan.create),
+        mode=_mode(plan),
+        snapshot_group_id=group_id,
+        created=[s["SnapshotId"] for s in snapshots if s["SnapshotId"] not in result["reused"]],
+    )
     if wait:
-        snapshots = _wait_for_snapshots(client, snapshots, group_id if plan.use_group else None, waiting, context, result)
+        snapshots = _wait_for_snapshots(
+            client, snapshots, group_id if plan.use_group else None, waiting, context, result
+        )
     _ensure_tagged(client, [s for s in snapshots if s.get("SnapshotGroupId")], tags, context)
     result["snapshots"] = [snapshot_row(s) for s in snapshots]
     result["snapshot_ids"] = [r["snapshot_id"] for r in result["snapshots"]]
@@ -358,8 +482,11 @@ def _mode(plan: SnapshotPlan) -> str:
 
 def _group_snapshots(client: EcsClient, group_id: str, context: str) -> list[dict[str, Any]]:
     """The snapshots of one group; each carries the group's Status while the group decides it."""
-    body = client.call("DescribeSnapshotGroups", describe_snapshot_groups_params(client.region_id, group_ids=[group_id]),
-                       context=context)
+    body = client.call(
+        "DescribeSnapshotGroups",
+        describe_snapshot_groups_params(client.region_id, group_ids=[group_id]),
+        context=context,
+    )
     for group in dig(body, ("SnapshotGroups", "SnapshotGroup")):
         if group.get("SnapshotGroupId") == group_id:
             status = str(group.get("Status") or "").lower()
@@ -368,15 +495,32 @@ def _group_snapshots(client: EcsClient, group_id: str, context: str) -> list[dic
                 own = ACCOMPLISHED if progress_percent(snap.get("Progress")) >= 100 else PROGRESSING
                 if status == FAILED and own != ACCOMPLISHED:
                     own = FAILED
-                snaps.append({"CreationTime": group.get("CreationTime"), **snap,
-                              "Status": ACCOMPLISHED if status == ACCOMPLISHED else own, "SnapshotGroupId": group_id})
+                snaps.append(
+                    {
+                        "CreationTime": group.get("CreationTime"),
+                        **snap,
+                        "Status": ACCOMPLISHED if status == ACCOMPLISHED else own,
+                        "SnapshotGroupId": group_id,
+                    }
+                )
             return snaps
-    raise AlicloudError("DescribeSnapshotGroups", NOT_FOUND, "InvalidSnapshotGroupId.NotFound",
-                        f"snapshot group {group_id} is not listed", context=context)
+    raise AlicloudError(
+        "DescribeSnapshotGroups",
+        NOT_FOUND,
+        "InvalidSnapshotGroupId.NotFound",
+        f"snapshot group {group_id} is not listed",
+        context=context,
+    )
 
 
-def _wait_for_snapshots(client: EcsClient, snapshots: list[dict[str, Any]], group_id: str | None, waiting: Waiting,
-                        context: str, result: dict[str, Any]) -> list[dict[str, Any]]:
+def _wait_for_snapshots(
+    client: EcsClient,
+    snapshots: list[dict[str, Any]],
+    group_id: str | None,
+    waiting: Waiting,
+    context: str,
+    result: dict[str, Any],
+) -> list[dict[str, Any]]:
     """Poll until every snapshot is accomplished; OperationFailed on a failure or the timeout.
 
     A group is polled through DescribeSnapshotGroups (its status is the group's); snapshots
@@ -388,35 +532,66 @@ def _wait_for_snapshots(client: EcsClient, snapshots: list[dict[str, Any]], grou
     def poll() -> list[dict[str, Any]]:
         latest: dict[str, dict[str, Any]] = {}
         if singles:
-            latest.update({s["SnapshotId"]: s for s in client.call_paged(
-                "DescribeSnapshots", describe_snapshots_params(client.region_id, {}, snapshot_ids=singles),
-                ("Snapshots", "Snapshot"), context=context)})
+            latest.update(
+                {
+                    s["SnapshotId"]: s
+                    for s in client.call_paged(
+                        "DescribeSnapshots",
+                        describe_snapshots_params(client.region_id, {}, snapshot_ids=singles),
+                        ("Snapshots", "Snapshot"),
+                        context=context,
+                    )
+                }
+            )
         if group_id and grouped:
             latest.update({s["SnapshotId"]: s for s in _group_snapshots(client, group_id, context)})
-        return [{**s, **latest[s["SnapshotId"]]} if s["SnapshotId"] in latest else {**s, "Status": PROGRESSING}
-                for s in snapshots]
+        return [
+            {**s, **latest[s["SnapshotId"]]} if s["SnapshotId"] in latest else {**s, "Status": PROGRESSING}
+            for s in snapshots
+        ]
 
-    outcome = wait_until(poll, lambda snaps: wait_state(snaps)[0], waiting.timeout, waiting.interval,
-                         waiting.clock, waiting.sleep)
+    outcome = wait_until(
+        poll,
+        lambda snaps: wait_state(snaps)[0],
+        waiting.timeout,
+        waiting.interval,
+        waiting.clock,
+        waiting.sleep,
+    )
     snaps = outcome.value
     result["snapshots"] = [snapshot_row(s) for s in snaps]
     result["snapshot_ids"] = [s["SnapshotId"] for s in snaps]
     _finished, failed = wait_state(snaps)
     if failed:
         names = ", ".join(f"{s['SnapshotId']} of disk {s.get('SourceDiskId')}" for s in failed)
-        what = f"snapshot group {group_id} failed (snapshot {names})" if group_id and grouped else f"snapshot {names} failed"
-        raise OperationFailed(f"{context}: {what}; nothing was changed on the host. Delete the failed "
-                              "snapshot(s) (ecs_snapshot state=absent with this rollout id) and run again", result)
+        what = (
+            f"snapshot group {group_id} failed (snapshot {names})"
+            if group_id and grouped
+            else f"snapshot {names} failed"
+        )
+        raise OperationFailed(
+            f"{context}: {what}; nothing was changed on the host. Delete the failed "
+            "snapshot(s) (ecs_snapshot state=absent with this rollout id) and run again",
+            result,
+        )
     if not outcome.done:
-        pending = ", ".join(f"{s['SnapshotId']} ({progress_percent(s.get('Progress'))}%)" for s in snaps
-                            if snapshot_status(s) != ACCOMPLISHED)
-        raise OperationFailed(f"{context}: snapshots still being created after {waiting.timeout:g} s: {pending}; "
-                             "raise wait_timeout (large disks take long) and run again: the existing snapshots are "
-                             "found by their rollout tag and not made twice", result)
+        pending = ", ".join(
+            f"{s['SnapshotId']} ({progress_percent(s.get('Progress'))}%)"
+            for s in snaps
+            if snapshot_status(s) != ACCOMPLISHED
+        )
+        raise OperationFailed(
+            f"{context}: snapshots still being created after {waiting.timeout:g} s: {pending}; "
+            "raise wait_timeout (large disks take long) and run again: the existing snapshots are "
+            "found by their rollout tag and not made twice",
+            result,
+        )
     return snaps
 
 
-def _ensure_tagged(client: EcsClient, snapshots: Sequence[Mapping[str, Any]], tags: Mapping[str, str], context: str) -> None:
+def _ensure_tagged(
+    client: EcsClient, snapshots: Sequence[Mapping[str, Any]], tags: Mapping[str, str], context: str
+) -> None:
     """Tag a group's snapshots that do not carry the rollout tags yet (TagResources).
 
     CreateSnapshotGroup tags the group; the tags on its snapshots are what a re-run and the
@@ -424,30 +599,59 @@ def _ensure_tagged(client: EcsClient, snapshots: Sequence[Mapping[str, Any]], ta
     """
     untagged = [s["SnapshotId"] for s in snapshots if any(tags_of(s).get(k) != v for k, v in tags.items())]
     if untagged:
-        client.call("TagResources", {"RegionId": client.region_id, "ResourceType": "snapshot", "ResourceId": untagged,
-                                     "Tag": tag_list(tags)}, context=context, idempotent=True)
+        client.call(
+            "TagResources",
+            {
+                "RegionId": client.region_id,
+                "ResourceType": "snapshot",
+                "ResourceId": untagged,
+                "Tag": tag_list(tags),
+            },
+            context=context,
+            idempotent=True,
+        )
 
 
-def remove_snapshots(client: EcsClient, rollout_id: str, *, tag_key: str = DEFAULT_TAG_KEY, instance_id: str | None = None,
-                     grace_minutes: int = 0, now: datetime | None = None, check_mode: bool = False) -> dict[str, Any]:
+def remove_snapshots(
+    client: EcsClient,
+    rollout_id: str,
+    *,
+    tag_key: str = DEFAULT_TAG_KEY,
+    instance_id: str | None = None,
+    grace_minutes: int = 0,
+    now: datetime | None = None,
+    check_mode: bool = False,
+) -> dict[str, Any]:
     """Delete this rollout's snapshots (of one instance, or all in the region)."""
     rollout_tags(tag_key, rollout_id)
     if instance_id:
         describe_instance(client, instance_id)
-    found = client.call_paged("DescribeSnapshots", describe_snapshots_params(client.region_id, {tag_key: rollout_id},
-                                                                             instance_id), ("Snapshots", "Snapshot"),
-                              context=f"instance {instance_id}" if instance_id else f"rollout {rollout_id}")
+    found = client.call_paged(
+        "DescribeSnapshots",
+        describe_snapshots_params(client.region_id, {tag_key: rollout_id}, instance_id),
+        ("Snapshots", "Snapshot"),
+        context=f"instance {instance_id}" if instance_id else f"rollout {rollout_id}",
+    )
     delete, keep = deletion_plan(found, now or datetime.now(timezone.utc), grace_minutes)
-    result: dict[str, Any] = {"changed": bool(delete), "rollout_id": rollout_id, "instance_id": instance_id,
-                              "region_id": client.region_id, "kept": keep}
+    result: dict[str, Any] = {
+        "changed": bool(delete),
+        "rollout_id": rollout_id,
+        "instance_id": instance_id,
+        "region_id": client.region_id,
+        "kept": keep,
+    }
     if check_mode:
         result.update(would_delete=[r["snapshot_id"] for r in delete], deleted=[])
         return result
     deleted = []
     for row in delete:
         try:
-            client.call("DeleteSnapshot", {"SnapshotId": row["snapshot_id"]}, context=f"snapshot {row['snapshot_id']}",
-                        idempotent=True)
+            client.call(
+                "DeleteSnapshot",
+                {"SnapshotId": row["snapshot_id"]},
+                context=f"snapshot {row['snapshot_id']}",
+                idempotent=True,
+            )
         except AlicloudError as err:
             if err.kind != NOT_FOUND:
                 result["deleted"] = deleted

@@ -215,41 +215,63 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_cloud_assist
     run_on_instances,
 )
 
-ARGUMENT_SPEC = argument_spec({
-    "action": {"type": "str", "choices": ["run", "reboot"], "default": "run"},
-    "instance_ids": {"type": "list", "elements": "str", "required": True},
-    "command_id": {"type": "str"},
-    "content": {"type": "str"},
-    "name": {"type": "str", "default": "winfleet-updates"},
-    "timeout": {"type": "int", "default": 600},
-    "force_reboot": {"type": "bool", "default": False},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 1800},
-    "poll_interval": {"type": "float", "default": 5},
-    "fail_on_instance_error": {"type": "bool", "default": True},
-})
+ARGUMENT_SPEC = argument_spec(
+    {
+        "action": {"type": "str", "choices": ["run", "reboot"], "default": "run"},
+        "instance_ids": {"type": "list", "elements": "str", "required": True},
+        "command_id": {"type": "str"},
+        "content": {"type": "str"},
+        "name": {"type": "str", "default": "winfleet-updates"},
+        "timeout": {"type": "int", "default": 600},
+        "force_reboot": {"type": "bool", "default": False},
+        "wait": {"type": "bool", "default": True},
+        "wait_timeout": {"type": "int", "default": 1800},
+        "poll_interval": {"type": "float", "default": 5},
+        "fail_on_instance_error": {"type": "bool", "default": True},
+    }
+)
 
 
 def work(module: AnsibleModule, client: EcsClient) -> dict[str, Any]:
     """Run or reboot; fail with every instance's reason when asked to."""
     params = module.params
     if params["action"] == "reboot":
-        result = reboot(client, params["instance_ids"], force=params["force_reboot"], wait=params["wait"],
-                        waiting=waiting_from(params), check_mode=module.check_mode)
+        result = reboot(
+            client,
+            params["instance_ids"],
+            force=params["force_reboot"],
+            wait=params["wait"],
+            waiting=waiting_from(params),
+            check_mode=module.check_mode,
+        )
     else:
-        result = run_on_instances(client, params["instance_ids"], content=params["content"],
-                                  command_id=params["command_id"], timeout=params["timeout"], name=params["name"],
-                                  wait=params["wait"], waiting=waiting_from(params), check_mode=module.check_mode)
+        result = run_on_instances(
+            client,
+            params["instance_ids"],
+            content=params["content"],
+            command_id=params["command_id"],
+            timeout=params["timeout"],
+            name=params["name"],
+            wait=params["wait"],
+            waiting=waiting_from(params),
+            check_mode=module.check_mode,
+        )
     failed = [r for r in result["results"] if r["instance_id"] in result["failed_instance_ids"]]
     if failed and params["fail_on_instance_error"]:
         reasons = "; ".join(failure_message(r) for r in failed)
-        raise OperationFailed(f"{len(failed)} of {len(result['results'])} instance(s) did not succeed: {reasons}", result)
+        raise OperationFailed(
+            f"{len(failed)} of {len(result['results'])} instance(s) did not succeed: {reasons}", result
+        )
     return result
 
 
 def main() -> None:
-    run_ecs_module(ARGUMENT_SPEC, work, mutually_exclusive=[("command_id", "content")],
-                   required_if=[("action", "run", ("command_id", "content"), True)])
+    run_ecs_module(
+        ARGUMENT_SPEC,
+        work,
+        mutually_exclusive=[("command_id", "content")],
+        required_if=[("action", "run", ("command_id", "content"), True)],
+    )
 
 
 if __name__ == "__main__":

@@ -245,32 +245,49 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_snapshot imp
     remove_snapshots,
 )
 
-ARGUMENT_SPEC = argument_spec({
-    "instance_id": {"type": "str"},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "rollout_id": {"type": "str", "required": True},
-    "tag_key": {"type": "str", "default": DEFAULT_TAG_KEY, "no_log": False},
-    "tags": {"type": "dict", "default": {}},
-    "disk_scope": {"type": "str", "choices": ["all", "system"], "default": "all"},
-    "snapshot_group": {"type": "str", "choices": ["auto", "never"], "default": "auto"},
-    "description": {"type": "str"},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 1800},
-    "poll_interval": {"type": "float", "default": 5},
-    "grace_minutes": {"type": "int", "default": 0},
-})
+ARGUMENT_SPEC = argument_spec(
+    {
+        "instance_id": {"type": "str"},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "rollout_id": {"type": "str", "required": True},
+        "tag_key": {"type": "str", "default": DEFAULT_TAG_KEY, "no_log": False},
+        "tags": {"type": "dict", "default": {}},
+        "disk_scope": {"type": "str", "choices": ["all", "system"], "default": "all"},
+        "snapshot_group": {"type": "str", "choices": ["auto", "never"], "default": "auto"},
+        "description": {"type": "str"},
+        "wait": {"type": "bool", "default": True},
+        "wait_timeout": {"type": "int", "default": 1800},
+        "poll_interval": {"type": "float", "default": 5},
+        "grace_minutes": {"type": "int", "default": 0},
+    }
+)
 
 
 def work(module: AnsibleModule, client: EcsClient) -> dict[str, Any]:
     """Map the options onto ensure_snapshots / remove_snapshots."""
     params = module.params
     if params["state"] == "absent":
-        return remove_snapshots(client, params["rollout_id"], tag_key=params["tag_key"], instance_id=params["instance_id"],
-                                grace_minutes=params["grace_minutes"], check_mode=module.check_mode)
-    return ensure_snapshots(client, params["instance_id"], params["rollout_id"], tag_key=params["tag_key"],
-                            extra_tags=params["tags"], disk_scope=params["disk_scope"],
-                            snapshot_group=params["snapshot_group"], description=params["description"] or "",
-                            wait=params["wait"], waiting=waiting_from(params), check_mode=module.check_mode)
+        return remove_snapshots(
+            client,
+            params["rollout_id"],
+            tag_key=params["tag_key"],
+            instance_id=params["instance_id"],
+            grace_minutes=params["grace_minutes"],
+            check_mode=module.check_mode,
+        )
+    return ensure_snapshots(
+        client,
+        params["instance_id"],
+        params["rollout_id"],
+        tag_key=params["tag_key"],
+        extra_tags=params["tags"],
+        disk_scope=params["disk_scope"],
+        snapshot_group=params["snapshot_group"],
+        description=params["description"] or "",
+        wait=params["wait"],
+        waiting=waiting_from(params),
+        check_mode=module.check_mode,
+    )
 
 
 def main() -> None:

@@ -35,9 +35,13 @@ VIRTIO_COMMON_COMMAND = "ACS-ECS-InstallVirtioDriver-windows.ps1"
 ESSD = {"cloud_essd", "cloud_auto", "cloud_essd_entry"}
 MAX_CONTENT = 16 * 1024
 MAX_OUTPUT = 24 * 1024
-_INSTALL_RE = re.compile(r"InstallVirtIo|acs-plugin-manager(\.exe)?\W.*--?\s*plugin[= ]+UpdateVirtIo", re.I | re.S)
+_INSTALL_RE = re.compile(
+    r"InstallVirtIo|acs-plugin-manager(\.exe)?\W.*--?\s*plugin[= ]+UpdateVirtIo", re.I | re.S
+)
 _EXIT_RE = re.compile(r"^\s*exit\s+(-?\d+)\s*$", re.I | re.M)
-_WRITE_RE = re.compile(r"^\s*(?:Write-Output|Write-Host|echo)\s+(?:'([^']*)'|\"([^\"]*)\"|\('(.)'\s*\*\s*(\d+)\))", re.I | re.M)
+_WRITE_RE = re.compile(
+    r"^\s*(?:Write-Output|Write-Host|echo)\s+(?:'([^']*)'|\"([^\"]*)\"|\('(.)'\s*\*\s*(\d+)\))", re.I | re.M
+)
 _VIRTIO_FILES = ("viostor.sys", "netkvm.sys")
 
 
@@ -80,17 +84,21 @@ def json_list(params: Mapping[str, str], name: str) -> list[str] | None:
     try:
         value = json.loads(params[name])
     except ValueError:
-        raise ApiError(f"InvalidParameter.{name}", f"The specified parameter {name} is not valid JSON.") from None
+        raise ApiError(
+            f"InvalidParameter.{name}", f"The specified parameter {name} is not valid JSON."
+        ) from None
     if not isinstance(value, list):
         raise ApiError(f"InvalidParameter.{name}", f"The specified parameter {name} must be a JSON array.")
     return [str(v) for v in value]
 
 
-def page(params: Mapping[str, str], items: list[Any], default_size: int = 10, max_size: int = 100) -> tuple[list[Any], dict[str, int]]:
+def page(
+    params: Mapping[str, str], items: list[Any], default_size: int = 10, max_size: int = 100
+) -> tuple[list[Any], dict[str, int]]:
     number = int(params.get("PageNumber") or 1)
     size = min(int(params.get("PageSize") or params.get("MaxResults") or default_size), max_size)
     start = (number - 1) * size
-    return items[start:start + size], {"TotalCount": len(items), "PageNumber": number, "PageSize": size}
+    return items[start : start + size], {"TotalCount": len(items), "PageNumber": number, "PageSize": size}
 
 
 def matches_tags(tags: list[dict[str, str]], wanted: list[dict[str, str]]) -> bool:
@@ -167,19 +175,31 @@ class EcsWorld:
             else:
                 status = "Stopping" if now < (reboot["since"] + reboot["until"]) / 2 else "Starting"
         return {
-            "InstanceId": ecs["instance_id"], "InstanceName": name, "HostName": name.upper()[:15],
-            "RegionId": ecs["region_id"], "ZoneId": f"{ecs['region_id']}-h", "Status": status,
-            "OSType": "windows", "OSName": state.get("os_caption", ""), "InstanceType": "ecs.g7.large",
-            "StartTime": start_time, "CreationTime": "2019-01-01T00:00Z",
+            "InstanceId": ecs["instance_id"],
+            "InstanceName": name,
+            "HostName": name.upper()[:15],
+            "RegionId": ecs["region_id"],
+            "ZoneId": f"{ecs['region_id']}-h",
+            "Status": status,
+            "OSType": "windows",
+            "OSName": state.get("os_caption", ""),
+            "InstanceType": "ecs.g7.large",
+            "StartTime": start_time,
+            "CreationTime": "2019-01-01T00:00Z",
         }
 
     def describe_instances(self, p: Mapping[str, str]) -> dict[str, Any]:
         region = _region(p)
         wanted = json_list(p, "InstanceIds")
         if wanted is not None and len(wanted) > 100:
-            raise ApiError("InvalidParameter.InstanceIds", "The number of InstanceIds exceeds the limit of 100.")
-        found = [self.instance_view(name, state) for name, state in self.hosts(region)
-                 if wanted is None or state["ecs"]["instance_id"] in wanted]
+            raise ApiError(
+                "InvalidParameter.InstanceIds", "The number of InstanceIds exceeds the limit of 100."
+            )
+        found = [
+            self.instance_view(name, state)
+            for name, state in self.hosts(region)
+            if wanted is None or state["ecs"]["instance_id"] in wanted
+        ]
         if p.get("Status"):
             found = [i for i in found if i["Status"] == p["Status"]]
         items, paging = page(p, found)
@@ -194,21 +214,35 @@ class EcsWorld:
         for instance_id in ids:
             with self.host_of(instance_id, region) as (name, state):
                 if self.instance_view(name, state)["Status"] != "Running":
-                    raise ApiError("IncorrectInstanceStatus", "The current status of the resource does not support "
-                                   "this operation.", 403)
+                    raise ApiError(
+                        "IncorrectInstanceStatus",
+                        "The current status of the resource does not support this operation.",
+                        403,
+                    )
         now = self.clock()
         for instance_id in ids:
             with self.host_of(instance_id, region) as (name, state):
                 until = now + self.real(self.reboot_seconds)
                 state["ecs"]["start_time"] = self.instance_view(name, state)["StartTime"]
-                state["ecs"]["reboot"] = {"since": now, "until": until, "start_time": iso(until, minutes_only=True)}
+                state["ecs"]["reboot"] = {
+                    "since": now,
+                    "until": until,
+                    "start_time": iso(until, minutes_only=True),
+                }
                 state["down_until"] = until
                 state["down_reason"] = "rebooting (ECS RebootInstances)"
                 state["boot_count"] = state.get("boot_count", 0) + 1
                 applied = apply_pending(state)
                 state.setdefault("events", []).append({"event": "ecs_reboot", "at": now, "applied": applied})
-                responses.append({"InstanceId": instance_id, "Code": "200", "Message": "success",
-                                  "PreviousStatus": "Running", "CurrentStatus": "Stopping"})
+                responses.append(
+                    {
+                        "InstanceId": instance_id,
+                        "Code": "200",
+                        "Message": "success",
+                        "PreviousStatus": "Running",
+                        "CurrentStatus": "Stopping",
+                    }
+                )
         return {"InstanceResponses": {"InstanceResponse": responses}}
 
     # -- disks and snapshots ---------------------------------------------------------------
@@ -224,20 +258,35 @@ class EcsWorld:
             for index, disk in enumerate(ecs["disks"]):
                 if wanted_ids is not None and disk["disk_id"] not in wanted_ids:
                     continue
-                disks.append({"DiskId": disk["disk_id"], "InstanceId": ecs["instance_id"], "RegionId": region,
-                              "ZoneId": f"{region}-h", "Type": disk["type"], "Category": disk["category"],
-                              "Size": disk["size_gib"], "Status": "In_use", "Device": f"/dev/xvd{chr(97 + index)}",
-                              "PerformanceLevel": "PL1" if disk["category"] == "cloud_essd" else "",
-                              "Portable": disk["type"] == "data", "DeleteWithInstance": True})
+                disks.append(
+                    {
+                        "DiskId": disk["disk_id"],
+                        "InstanceId": ecs["instance_id"],
+                        "RegionId": region,
+                        "ZoneId": f"{region}-h",
+                        "Type": disk["type"],
+                        "Category": disk["category"],
+                        "Size": disk["size_gib"],
+                        "Status": "In_use",
+                        "Device": f"/dev/xvd{chr(97 + index)}",
+                        "PerformanceLevel": "PL1" if disk["category"] == "cloud_essd" else "",
+                        "Portable": disk["type"] == "data",
+                        "DeleteWithInstance": True,
+                    }
+                )
         items, paging = page(p, disks)
         return {"Disks": {"Disk": items}, **paging}
 
     def snapshot_view(self, snap: dict[str, Any]) -> dict[str, Any]:
         status, progress = self._snapshot_progress(snap)
         view = {k: v for k, v in snap.items() if k[0].isupper()}
-        view.update(Status=status, Progress=f"{progress}%", Available=status == "accomplished",
-                    RemainTime=0 if status != "progressing" else 1,
-                    Tags={"Tag": [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in snap.get("Tags", [])]})
+        view.update(
+            Status=status,
+            Progress=f"{progress}%",
+            Available=status == "accomplished",
+            RemainTime=0 if status != "progressing" else 1,
+            Tags={"Tag": [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in snap.get("Tags", [])]},
+        )
         return view
 
     def _snapshot_progress(self, snap: dict[str, Any]) -> tuple[str, int]:
@@ -275,15 +324,33 @@ class EcsWorld:
         items, paging = page(p, found)
         return {"Snapshots": {"Snapshot": items}, **paging}
 
-    def _new_snapshot(self, state: dict[str, Any], disk: dict[str, Any], name: str, description: str,
-                      tags: list[dict[str, str]], group_id: str | None = None) -> dict[str, Any]:
+    def _new_snapshot(
+        self,
+        state: dict[str, Any],
+        disk: dict[str, Any],
+        name: str,
+        description: str,
+        tags: list[dict[str, str]],
+        group_id: str | None = None,
+    ) -> dict[str, Any]:
         now = self.clock()
-        snap = {"SnapshotId": _new_id("s"), "SnapshotName": name, "Description": description,
-                "SourceDiskId": disk["disk_id"], "SourceDiskType": disk["type"].capitalize(),
-                "SourceDiskSize": str(disk["size_gib"]), "RegionId": state["ecs"]["region_id"],
-                "CreationTime": iso(now), "Category": "standard", "SnapshotType": "user", "Usage": "none",
-                "Tags": tags, "created": now, "duration": self.real(self.snapshot_seconds),
-                "fail": disk["disk_id"] in self.failing_disks}
+        snap = {
+            "SnapshotId": _new_id("s"),
+            "SnapshotName": name,
+            "Description": description,
+            "SourceDiskId": disk["disk_id"],
+            "SourceDiskType": disk["type"].capitalize(),
+            "SourceDiskSize": str(disk["size_gib"]),
+            "RegionId": state["ecs"]["region_id"],
+            "CreationTime": iso(now),
+            "Category": "standard",
+            "SnapshotType": "user",
+            "Usage": "none",
+            "Tags": tags,
+            "created": now,
+            "duration": self.real(self.snapshot_seconds),
+            "fail": disk["disk_id"] in self.failing_disks,
+        }
         if group_id:
             snap["SnapshotGroupId"] = group_id
         state["ecs"].setdefault("snapshots", []).append(snap)
@@ -291,10 +358,18 @@ class EcsWorld:
 
     def _check_snapshottable(self, name: str, state: dict[str, Any], disk: dict[str, Any]) -> None:
         if self.instance_view(name, state)["Status"] not in ("Running", "Stopped"):
-            raise ApiError("IncorrectInstanceStatus", "The current status of the instance does not support this operation.", 403)
+            raise ApiError(
+                "IncorrectInstanceStatus",
+                "The current status of the instance does not support this operation.",
+                403,
+            )
         for snap in state["ecs"].get("snapshots", []):
             if snap["SourceDiskId"] == disk["disk_id"] and self._snapshot_progress(snap)[0] == "progressing":
-                raise ApiError("IncorrectDiskStatus.CreatingSnapshot", "A previous snapshot creation is in progress.", 403)
+                raise ApiError(
+                    "IncorrectDiskStatus.CreatingSnapshot",
+                    "A previous snapshot creation is in progress.",
+                    403,
+                )
 
     def _owner(self, predicate: Callable[[dict[str, Any]], bool]) -> str | None:
         """The host whose ECS state satisfies ``predicate`` (read-only scan, then lock it to change it)."""
@@ -323,23 +398,51 @@ class EcsWorld:
             ecs = state["ecs"]
             wanted = indexed(p, "DiskId")
             excluded = set(indexed(p, "ExcludeDiskId"))
-            disks = [d for d in ecs["disks"] if (not wanted or d["disk_id"] in wanted) and d["disk_id"] not in excluded]
+            disks = [
+                d
+                for d in ecs["disks"]
+                if (not wanted or d["disk_id"] in wanted) and d["disk_id"] not in excluded
+            ]
             unknown = set(wanted) - {d["disk_id"] for d in ecs["disks"]}
             if unknown:
-                raise ApiError("InvalidDiskId.NotFound", f"The specified disk {sorted(unknown)[0]} does not exist.", 404)
+                raise ApiError(
+                    "InvalidDiskId.NotFound", f"The specified disk {sorted(unknown)[0]} does not exist.", 404
+                )
             if any(d["category"] not in ESSD for d in disks):
-                raise ApiError("InvalidDiskCategory.NotSupported", "The snapshot-consistent group supports ESSD disks only.", 403)
+                raise ApiError(
+                    "InvalidDiskCategory.NotSupported",
+                    "The snapshot-consistent group supports ESSD disks only.",
+                    403,
+                )
             if len(disks) > 16:
-                raise ApiError("InvalidParameter.DiskCount", "A snapshot-consistent group contains at most 16 disks.")
+                raise ApiError(
+                    "InvalidParameter.DiskCount", "A snapshot-consistent group contains at most 16 disks."
+                )
             for disk in disks:
                 self._check_snapshottable(name, state, disk)
             group_id = _new_id("ssg")
-            snaps = [self._new_snapshot(state, d, f"{p.get('Name') or group_id}-{d['disk_id']}", p.get("Description", ""),
-                                        [], group_id) for d in disks]
-            ecs.setdefault("snapshot_groups", []).append({
-                "SnapshotGroupId": group_id, "Name": p.get("Name", ""), "Description": p.get("Description", ""),
-                "InstanceId": ecs["instance_id"], "CreationTime": iso(self.clock()), "Tags": indexed(p, "Tag"),
-                "snapshot_ids": [s["SnapshotId"] for s in snaps]})
+            snaps = [
+                self._new_snapshot(
+                    state,
+                    d,
+                    f"{p.get('Name') or group_id}-{d['disk_id']}",
+                    p.get("Description", ""),
+                    [],
+                    group_id,
+                )
+                for d in disks
+            ]
+            ecs.setdefault("snapshot_groups", []).append(
+                {
+                    "SnapshotGroupId": group_id,
+                    "Name": p.get("Name", ""),
+                    "Description": p.get("Description", ""),
+                    "InstanceId": ecs["instance_id"],
+                    "CreationTime": iso(self.clock()),
+                    "Tags": indexed(p, "Tag"),
+                    "snapshot_ids": [s["SnapshotId"] for s in snaps],
+                }
+            )
             return {"SnapshotGroupId": group_id}
 
     def describe_snapshot_groups(self, p: Mapping[str, str]) -> dict[str, Any]:
@@ -354,24 +457,49 @@ class EcsWorld:
                 continue
             by_id = {s["SnapshotId"]: s for s in ecs.get("snapshots", [])}
             for group in ecs.get("snapshot_groups", []):
-                if (ids and group["SnapshotGroupId"] not in ids) or (tags and not matches_tags(group["Tags"], tags)):
+                if (ids and group["SnapshotGroupId"] not in ids) or (
+                    tags and not matches_tags(group["Tags"], tags)
+                ):
                     continue
                 snaps = [self.snapshot_view(by_id[i]) for i in group["snapshot_ids"] if i in by_id]
                 states = {s["Status"] for s in snaps}
-                status = "failed" if "failed" in states else ("progressing" if "progressing" in states else "accomplished")
+                status = (
+                    "failed"
+                    if "failed" in states
+                    else ("progressing" if "progressing" in states else "accomplished")
+                )
                 if statuses and status not in statuses:
                     continue
-                groups.append({
-                    "SnapshotGroupId": group["SnapshotGroupId"], "Name": group["Name"], "Description": group["Description"],
-                    "InstanceId": group["InstanceId"], "CreationTime": group["CreationTime"], "Status": status,
-                    "ProgressStatus": status,
-                    "Tags": {"Tag": [{"Key": t["Key"], "Value": t["Value"]} for t in group["Tags"]]},
-                    "Snapshots": {"Snapshot": [{
-                        "SnapshotId": s["SnapshotId"], "SourceDiskId": s["SourceDiskId"],
-                        "SourceDiskType": s["SourceDiskType"], "Progress": s["Progress"], "Available": s["Available"],
-                        "Tags": {"Tag": [{"Key": t["TagKey"], "Value": t["TagValue"]} for t in s["Tags"]["Tag"]]},
-                    } for s in snaps]},
-                })
+                groups.append(
+                    {
+                        "SnapshotGroupId": group["SnapshotGroupId"],
+                        "Name": group["Name"],
+                        "Description": group["Description"],
+                        "InstanceId": group["InstanceId"],
+                        "CreationTime": group["CreationTime"],
+                        "Status": status,
+                        "ProgressStatus": status,
+                        "Tags": {"Tag": [{"Key": t["Key"], "Value": t["Value"]} for t in group["Tags"]]},
+                        "Snapshots": {
+                            "Snapshot": [
+                                {
+                                    "SnapshotId": s["SnapshotId"],
+                                    "SourceDiskId": s["SourceDiskId"],
+                                    "SourceDiskType": s["SourceDiskType"],
+                                    "Progress": s["Progress"],
+                                    "Available": s["Available"],
+                                    "Tags": {
+                                        "Tag": [
+                                            {"Key": t["TagKey"], "Value": t["TagValue"]}
+                                            for t in s["Tags"]["Tag"]
+                                        ]
+                                    },
+                                }
+                                for s in snaps
+                            ]
+                        },
+                    }
+                )
         return {"SnapshotGroups": {"SnapshotGroup": groups}}
 
     def tag_resources(self, p: Mapping[str, str]) -> dict[str, Any]:
@@ -382,8 +510,11 @@ class EcsWorld:
         tags = indexed(p, "Tag")
         if not ids or not tags:
             raise ApiError("MissingParameter", "ResourceId.N and Tag.N are mandatory for this action.")
-        owners = {name for name, state in self.hosts(region)
-                  if ids & {s["SnapshotId"] for s in state["ecs"].get("snapshots", [])}}
+        owners = {
+            name
+            for name, state in self.hosts(region)
+            if ids & {s["SnapshotId"] for s in state["ecs"].get("snapshots", [])}
+        }
         found = set()
         for name in sorted(owners):
             with self.lab.host(name) as state:
@@ -394,7 +525,11 @@ class EcsWorld:
                         snap["Tags"] = [{"Key": k, "Value": v} for k, v in current.items()]
                         found.add(snap["SnapshotId"])
         if ids - found:
-            raise ApiError("InvalidResourceId.NotFound", f"The specified resource {sorted(ids - found)[0]} is not found.", 404)
+            raise ApiError(
+                "InvalidResourceId.NotFound",
+                f"The specified resource {sorted(ids - found)[0]} is not found.",
+                404,
+            )
         return {}
 
     def delete_snapshot(self, p: Mapping[str, str]) -> dict[str, Any]:
@@ -406,13 +541,18 @@ class EcsWorld:
             snaps = state["ecs"]["snapshots"]
             snap = next(s for s in snaps if s["SnapshotId"] == snapshot_id)
             if self._snapshot_progress(snap)[0] == "progressing":
-                raise ApiError("IncorrectSnapshotStatus", "The current status of the snapshot does not support "
-                               "this operation.", 403)
+                raise ApiError(
+                    "IncorrectSnapshotStatus",
+                    "The current status of the snapshot does not support this operation.",
+                    403,
+                )
             snaps.remove(snap)
             for group in state["ecs"].get("snapshot_groups", []):
                 if snapshot_id in group["snapshot_ids"]:
                     group["snapshot_ids"].remove(snapshot_id)
-            state.setdefault("events", []).append({"event": "ecs_snapshot_deleted", "snapshot_id": snapshot_id})
+            state.setdefault("events", []).append(
+                {"event": "ecs_snapshot_deleted", "snapshot_id": snapshot_id}
+            )
         return {}
 
     # -- Cloud Assistant -------------------------------------------------------------------
@@ -422,13 +562,17 @@ class EcsWorld:
             raise ApiError("InvalidCommandType.Unsupported", "The specified command type is not supported.")
         content = p.get("CommandContent", "")
         if len(content) > MAX_CONTENT:
-            raise ApiError("InvalidCmdContent.LengthLimitExceeded", "The length of the command content exceeds the "
-                           "upper limit of 16 KB.")
+            raise ApiError(
+                "InvalidCmdContent.LengthLimitExceeded",
+                "The length of the command content exceeds the upper limit of 16 KB.",
+            )
         if p.get("ContentEncoding", "PlainText") == "Base64":
             try:
                 content = base64.b64decode(content, validate=True).decode("utf-8")
             except (ValueError, UnicodeDecodeError):
-                raise ApiError("InvalidCmdContent.NotBase64", "The command content is not valid Base64.") from None
+                raise ApiError(
+                    "InvalidCmdContent.NotBase64", "The command content is not valid Base64."
+                ) from None
         return self._invoke(p, _new_id("c"), content, int(p.get("Timeout") or 60))
 
     def invoke_command(self, p: Mapping[str, str]) -> dict[str, Any]:
@@ -460,13 +604,25 @@ class EcsWorld:
         ecs = state["ecs"]
         record: dict[str, Any] = {"started": now, "StartTime": iso(now)}
         if not ecs.get("cloud_assistant", True):
-            record.update(ends=now, final="Failed", ErrorCode="ClientNotRunning",
-                          ErrorInfo="the aliyun service is not running on the instance", ExitCode=None, output="")
+            record.update(
+                ends=now,
+                final="Failed",
+                ErrorCode="ClientNotRunning",
+                ErrorInfo="the aliyun service is not running on the instance",
+                ExitCode=None,
+                output="",
+            )
             return record
         duration = self.invocation_seconds
         if duration > timeout:
-            record.update(ends=now + self.real(timeout), final="Timeout", ErrorCode="ExecutionTimeout",
-                          ErrorInfo=f"the command did not finish within {timeout} s", ExitCode=None, output="")
+            record.update(
+                ends=now + self.real(timeout),
+                final="Timeout",
+                ErrorCode="ExecutionTimeout",
+                ErrorInfo=f"the command did not finish within {timeout} s",
+                ExitCode=None,
+                output="",
+            )
             return record
         lines = []
         for match in _WRITE_RE.finditer(content):
@@ -477,10 +633,14 @@ class EcsWorld:
         if _INSTALL_RE.search(content):
             exit_code, message = self._install(state, now)
             lines.append(message)
-        record.update(ends=now + self.real(duration), final="Success" if exit_code == 0 else "Failed",
-                      ErrorCode="" if exit_code == 0 else "ExitCodeNonzero",
-                      ErrorInfo="" if exit_code == 0 else f"the process exited with a non-zero exit code: {exit_code}",
-                      ExitCode=exit_code, output="\n".join(lines))
+        record.update(
+            ends=now + self.real(duration),
+            final="Success" if exit_code == 0 else "Failed",
+            ErrorCode="" if exit_code == 0 else "ExitCodeNonzero",
+            ErrorInfo="" if exit_code == 0 else f"the process exited with a non-zero exit code: {exit_code}",
+            ExitCode=exit_code,
+            output="\n".join(lines),
+        )
         return record
 
     def _install(self, state: dict[str, Any], now: float) -> tuple[int, str]:
@@ -540,13 +700,19 @@ def _result_view(record: dict[str, Any], now: float, encoding: str) -> dict[str,
     raw = raw[:MAX_OUTPUT]
     text = base64.b64encode(raw).decode("ascii") if encoding == "Base64" else raw.decode("utf-8", "replace")
     return {
-        "InstanceId": record["InstanceId"], "InvokeId": record["InvokeId"], "CommandId": record["CommandId"],
-        "InvocationStatus": status, "InvokeRecordStatus": "Finished" if finished else "Running",
+        "InstanceId": record["InstanceId"],
+        "InvokeId": record["InvokeId"],
+        "CommandId": record["CommandId"],
+        "InvocationStatus": status,
+        "InvokeRecordStatus": "Finished" if finished else "Running",
         "ExitCode": record.get("ExitCode") if finished else None,
         "ErrorCode": record.get("ErrorCode", "") if finished else "",
         "ErrorInfo": record.get("ErrorInfo", "") if finished else "",
-        "Output": text, "Dropped": dropped, "StartTime": record["StartTime"],
-        "FinishedTime": iso(record["ends"]) if finished else None, "Repeats": 1,
+        "Output": text,
+        "Dropped": dropped,
+        "StartTime": record["StartTime"],
+        "FinishedTime": iso(record["ends"]) if finished else None,
+        "Repeats": 1,
     }
 
 

@@ -48,7 +48,9 @@ class Fault:
     extra: dict[str, Any] | None = None
 
     def matches(self, action: str) -> bool:
-        return (self.action is None or self.action == action) and (self.remaining is None or self.remaining > 0)
+        return (self.action is None or self.action == action) and (
+            self.remaining is None or self.remaining > 0
+        )
 
 
 class FakeEcs:
@@ -83,8 +85,9 @@ class FakeEcs:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        serve = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                 name="fakeecs", daemon=True)
+        serve = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="fakeecs", daemon=True
+        )
         watchdog = threading.Thread(target=self._watchdog, name="fakeecs-watchdog", daemon=True)
         self._threads = [serve, watchdog]
         for thread in self._threads:
@@ -122,17 +125,34 @@ class FakeEcs:
         """The next ``count`` calls (of ``action``, or any) are throttled."""
         self._add(Fault(action, code, "Request was denied due to user flow control.", 400, count))
 
-    def fail(self, action: str, code: str, message: str = "", status: int = 400, count: int | None = 1) -> None:
+    def fail(
+        self, action: str, code: str, message: str = "", status: int = 400, count: int | None = 1
+    ) -> None:
         """The next ``count`` calls of ``action`` fail with ``code`` (None: all of them)."""
-        self._add(Fault(action, code, message or f"The fake was told to fail {action} with {code}.", status, count))
+        self._add(
+            Fault(action, code, message or f"The fake was told to fail {action} with {code}.", status, count)
+        )
 
     def deny(self, action: str) -> None:
         """The caller's RAM policy lacks ``ecs:<action>``: Forbidden.RAM with AccessDeniedDetail."""
-        detail = {"AuthAction": f"ecs:{action}", "AuthPrincipalType": "SubUser", "AuthPrincipalDisplayName": "winfleet-ci",
-                  "NoPermissionType": "ImplicitDeny", "PolicyType": "AccountLevelIdentityBasedPolicy",
-                  "EncodedDiagnosticMessage": "AQEAAAAA"}
-        self._add(Fault(action, "Forbidden.RAM", "User not authorized to operate on the specified resource, or this "
-                        "API doesn't support RAM.", 403, None, {"AccessDeniedDetail": detail}))
+        detail = {
+            "AuthAction": f"ecs:{action}",
+            "AuthPrincipalType": "SubUser",
+            "AuthPrincipalDisplayName": "winfleet-ci",
+            "NoPermissionType": "ImplicitDeny",
+            "PolicyType": "AccountLevelIdentityBasedPolicy",
+            "EncodedDiagnosticMessage": "AQEAAAAA",
+        }
+        self._add(
+            Fault(
+                action,
+                "Forbidden.RAM",
+                "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+                403,
+                None,
+                {"AccessDeniedDetail": detail},
+            )
+        )
 
     def fail_snapshots_of(self, disk_id: str) -> None:
         """Snapshots of this disk end ``failed`` halfway through."""
@@ -160,7 +180,9 @@ class FakeEcs:
     def count(self, action: str) -> int:
         return sum(1 for name, _params in self.calls if name == action)
 
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any]]:
         """Verify, apply faults, answer: (HTTP status, JSON body)."""
         self._last_request = time.monotonic()
         rid = request_id()
@@ -173,14 +195,25 @@ class FakeEcs:
             nonce = lower.get("x-acs-signature-nonce", "")
             with self._lock:
                 if nonce in self._nonces:
-                    raise SignatureError("SignatureNonceUsed", 400, "Specified signature nonce was used already.")
+                    raise SignatureError(
+                        "SignatureNonceUsed", 400, "Specified signature nonce was used already."
+                    )
                 self._nonces.append(nonce)
         except SignatureError as err:
             self.rejected.append((action, err.code))
-            return err.status, {"RequestId": rid, "HostId": "127.0.0.1", "Code": err.code, "Message": err.message,
-                                "Recommend": "https://api.aliyun.com/troubleshoot"}
+            return err.status, {
+                "RequestId": rid,
+                "HostId": "127.0.0.1",
+                "Code": err.code,
+                "Message": err.message,
+                "Recommend": "https://api.aliyun.com/troubleshoot",
+            }
         if lower.get("x-acs-version") != API_VERSION:
-            return 400, _error(rid, "InvalidVersion", f"Specified parameter Version is not valid: {lower.get('x-acs-version')}")
+            return 400, _error(
+                rid,
+                "InvalidVersion",
+                f"Specified parameter Version is not valid: {lower.get('x-acs-version')}",
+            )
         params = dict(query)
         if body and "application/x-www-form-urlencoded" in lower.get("content-type", ""):
             params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
@@ -191,8 +224,11 @@ class FakeEcs:
             return fault.status, {**_error(rid, fault.code, fault.message), **(fault.extra or {})}
         method_name = ACTIONS.get(action)
         if method_name is None:
-            return 404, _error(rid, "InvalidApi.NotFound", f"Specified api {action} is not found, please check your url "
-                               "and method.")
+            return 404, _error(
+                rid,
+                "InvalidApi.NotFound",
+                f"Specified api {action} is not found, please check your url and method.",
+            )
         token = params.get("ClientToken")
         if token and (action, token) in self._tokens_seen:
             return 200, {**self._tokens_seen[(action, token)], "RequestId": rid}
@@ -206,8 +242,13 @@ class FakeEcs:
 
 
 def _error(rid: str, code: str, message: str) -> dict[str, Any]:
-    return {"RequestId": rid, "HostId": "127.0.0.1", "Code": code, "Message": message,
-            "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}"}
+    return {
+        "RequestId": rid,
+        "HostId": "127.0.0.1",
+        "Code": code,
+        "Message": message,
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}",
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -224,7 +265,10 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             status, payload = self.fake.handle(self.command, self.path, headers, body)
         except Exception as err:  # noqa: BLE001 - a bug in the fake must answer, not hang the client
-            status, payload = 500, _error(request_id(), "InternalError", f"fake ECS bug: {type(err).__name__}: {err}")
+            status, payload = (
+                500,
+                _error(request_id(), "InternalError", f"fake ECS bug: {type(err).__name__}: {err}"),
+            )
         data = json.dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json;charset=utf-8")
@@ -241,7 +285,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the fake ECS endpoint over a simulated lab (test code only).")
+    parser = argparse.ArgumentParser(
+        description="Run the fake ECS endpoint over a simulated lab (test code only)."
+    )
     parser.add_argument("lab", help="lab directory written by tests/simlab/build_lab.py")
     parser.add_argument("--idle-timeout", type=float, default=600.0, help="stop after this many idle seconds")
     args = parser.parse_args(argv)

@@ -31,7 +31,9 @@ def fleet(*hosts):
 
 
 def virtio_host(name, instance_id, **extra):
-    return host(name, instance_id, drivers={"viostor.sys": OLD, "netkvm.sys": OLD}, update={"to": NEW}, **extra)
+    return host(
+        name, instance_id, drivers={"viostor.sys": OLD, "netkvm.sys": OLD}, update={"to": NEW}, **extra
+    )
 
 
 def by_instance(result):
@@ -47,7 +49,7 @@ def test_run_command_returns_each_instances_output(ecs_lab):
     for record in result["results"]:
         assert (record["status"], record["exit_code"], record["succeeded"]) == ("Success", 0, True)
         assert record["output"] == "Grüße aus a\nline two"
-    (name, params), = [(n, p) for n, p in fake.calls if n == "RunCommand"]
+    ((name, params),) = [(n, p) for n, p in fake.calls if n == "RunCommand"]
     assert params["Type"] == "RunPowerShellScript" and params["ContentEncoding"] == "Base64"
     assert base64.b64decode(params["CommandContent"]).decode("utf-8") == content
     assert (params["InstanceId.1"], params["InstanceId.2"]) == ("i-a", "i-b")
@@ -57,12 +59,19 @@ def test_a_non_zero_exit_code_is_that_instances_failure(ecs_lab):
     lab, fake = ecs_lab(fleet(host("a", "i-a")))
     result = run_on_instances(client_for(fake), ["i-a"], content="Write-Output 'bad'\nexit 3\n", waiting=FAST)
     record = result["results"][0]
-    assert (record["status"], record["exit_code"], record["error_code"], record["succeeded"]) == \
-        ("Failed", 3, "ExitCodeNonzero", False)
+    assert (record["status"], record["exit_code"], record["error_code"], record["succeeded"]) == (
+        "Failed",
+        3,
+        "ExitCodeNonzero",
+        False,
+    )
     assert record["output"] == "bad"
     assert result["failed_instance_ids"] == ["i-a"]
-    assert failure_message(record) == "i-a: the command ended with exit code 3; see its output (ExitCodeNonzero: the " \
-                                      "process exited with a non-zero exit code: 3)"
+    assert (
+        failure_message(record)
+        == "i-a: the command ended with exit code 3; see its output (ExitCodeNonzero: the "
+        "process exited with a non-zero exit code: 3)"
+    )
 
 
 def test_client_not_running_is_reported_per_instance(ecs_lab):
@@ -79,7 +88,9 @@ def test_more_than_50_instances_are_batched(ecs_lab):
     hosts = [host(f"h{n:02d}", f"i-h{n:02d}") for n in range(55)]
     lab, fake = ecs_lab(fleet(*hosts))
     ids = [f"i-h{n:02d}" for n in range(55)]
-    result = run_on_instances(client_for(fake), ids, content="Write-Output 'ok'", waiting=Waiting(timeout=60, interval=0.05))
+    result = run_on_instances(
+        client_for(fake), ids, content="Write-Output 'ok'", waiting=Waiting(timeout=60, interval=0.05)
+    )
     assert [len(b) for b in result["batches"]] == [50, 5]
     assert fake.count("RunCommand") == 2
     assert [r["instance_id"] for r in result["results"]] == ids
@@ -101,7 +112,7 @@ def test_the_common_command_installs_and_the_api_reboot_applies_it(ecs_lab):
     result = run_on_instances(client, ["i-web01", "i-web02"], command_id=VIRTIO_COMMON_COMMAND, waiting=FAST)
     assert all(r["succeeded"] for r in result["results"])
     assert f"The virtio driver {NEW} is installed" in result["results"][0]["output"]
-    (name, params), = [(n, p) for n, p in fake.calls if n == "InvokeCommand"]
+    ((name, params),) = [(n, p) for n, p in fake.calls if n == "InvokeCommand"]
     assert params["CommandId"] == VIRTIO_COMMON_COMMAND
     state = lab.read_host("web01")
     assert state["pending"]["drivers"] == {"netkvm.sys": NEW, "viostor.sys": NEW}
@@ -152,8 +163,11 @@ def test_reboot_waits_until_running_again(ecs_lab):
     assert time.monotonic() - started >= 0.5
     assert result["results"][0]["rebooted"] is True
     assert "Stopping" in seen and "Starting" in seen and seen[-1] == "Running"
-    (name, params), = [(n, p) for n, p in fake.calls if n == "RebootInstances"]
-    assert (params["InstanceId.1"], params["ForceReboot"].lower()) == ("i-a", "false")  # the SDK sends "False"
+    ((name, params),) = [(n, p) for n, p in fake.calls if n == "RebootInstances"]
+    assert (params["InstanceId.1"], params["ForceReboot"].lower()) == (
+        "i-a",
+        "false",
+    )  # the SDK sends "False"
 
 
 def test_reboot_timeout_is_reported_per_instance(ecs_lab):
@@ -166,14 +180,22 @@ def test_reboot_timeout_is_reported_per_instance(ecs_lab):
 
 def test_missing_and_stopped_instances_are_skipped_the_others_run(ecs_lab):
     lab, fake = ecs_lab(fleet(host("a", "i-a"), host("b", "i-b", ecs={"status": "Stopped"})))
-    result = run_on_instances(client_for(fake), ["i-a", "i-b", "i-gone"], content="Write-Output 'x'", waiting=FAST)
+    result = run_on_instances(
+        client_for(fake), ["i-a", "i-b", "i-gone"], content="Write-Output 'x'", waiting=FAST
+    )
     records = by_instance(result)
     assert records["i-a"]["succeeded"] is True
-    assert (records["i-b"]["status"], records["i-b"]["error_info"]) == ("InstanceNotRunning", "the instance is Stopped, not Running")
+    assert (records["i-b"]["status"], records["i-b"]["error_info"]) == (
+        "InstanceNotRunning",
+        "the instance is Stopped, not Running",
+    )
     assert records["i-gone"]["status"] == "NotFound"
-    assert "no instance i-gone in region cn-hangzhou; check ecs_instance_id and alicloud_region" in failure_message(records["i-gone"])
+    assert (
+        "no instance i-gone in region cn-hangzhou; check ecs_instance_id and alicloud_region"
+        in failure_message(records["i-gone"])
+    )
     assert sorted(result["failed_instance_ids"]) == ["i-b", "i-gone"]
-    (name, params), = [(n, p) for n, p in fake.calls if n == "RunCommand"]
+    ((name, params),) = [(n, p) for n, p in fake.calls if n == "RunCommand"]
     assert [v for k, v in params.items() if k.startswith("InstanceId.")] == ["i-a"]
 
 
@@ -197,8 +219,13 @@ def test_an_execution_timeout(ecs_lab):
 def test_the_wait_timeout_leaves_instances_unfinished(ecs_lab):
     lab, fake = ecs_lab(fleet(host("a", "i-a")))
     fake.world.invocation_seconds = 100000
-    result = run_on_instances(client_for(fake), ["i-a"], content="Write-Output 'x'", timeout=86400,
-                              waiting=Waiting(timeout=0.2, interval=0.05))
+    result = run_on_instances(
+        client_for(fake),
+        ["i-a"],
+        content="Write-Output 'x'",
+        timeout=86400,
+        waiting=Waiting(timeout=0.2, interval=0.05),
+    )
     record = result["results"][0]
     assert (record["status"], record["finished"]) == ("Running", False)
     assert result["failed_instance_ids"] == ["i-a"]
@@ -210,7 +237,9 @@ def test_check_mode_runs_nothing(ecs_lab, action):
     lab, fake = ecs_lab(fleet(virtio_host("web01", "i-web01"), virtio_host("web02", "i-web02")))
     client = client_for(fake)
     if action == "run":
-        result = run_on_instances(client, ["i-web01", "i-web02"], command_id=VIRTIO_COMMON_COMMAND, check_mode=True)
+        result = run_on_instances(
+            client, ["i-web01", "i-web02"], command_id=VIRTIO_COMMON_COMMAND, check_mode=True
+        )
         assert [r["status"] for r in result["results"]] == ["WouldRun", "WouldRun"]
     else:
         result = reboot(client, ["i-web01", "i-web02"], check_mode=True)
@@ -249,7 +278,9 @@ def test_an_unknown_common_command_is_explained(ecs_lab):
 def test_a_wrong_secret_is_rejected_with_the_real_error_shape(ecs_lab):
     lab, fake = ecs_lab(fleet(host("a", "i-a")))
     with pytest.raises(AlicloudError) as err:
-        run_on_instances(client_for(fake, access_key_secret="wrong"), ["i-a"], content="Write-Output 'x'", waiting=FAST)
+        run_on_instances(
+            client_for(fake, access_key_secret="wrong"), ["i-a"], content="Write-Output 'x'", waiting=FAST
+        )
     assert err.value.code == "SignatureDoesNotMatch"
     assert err.value.request_id
     assert "the credentials were not accepted" in str(err.value)

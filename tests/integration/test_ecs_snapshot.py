@@ -15,7 +15,10 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import 
     OperationFailed,
     Waiting,
 )
-from ansible_collections.winfleet.updates.plugins.module_utils._ecs_snapshot import ensure_snapshots, remove_snapshots
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_snapshot import (
+    ensure_snapshots,
+    remove_snapshots,
+)
 from tests.integration.ecs_helpers import FAST, client_for, disk, host
 
 TAG = "winfleet:rollout-id"
@@ -61,11 +64,17 @@ def test_system_disk_only(ecs_lab):
 @pytest.mark.parametrize(
     ("disks", "snapshot_group", "reason"),
     [
-        ([disk("d-web01sys", "system"), disk("d-web01data", category="cloud_efficiency")], "auto",
-         "not all disks are ESSD (also cloud_efficiency)"),
+        (
+            [disk("d-web01sys", "system"), disk("d-web01data", category="cloud_efficiency")],
+            "auto",
+            "not all disks are ESSD (also cloud_efficiency)",
+        ),
         (TWO_ESSD, "never", "snapshot_group=never"),
-        ([disk("d-web01sys", "system")] + [disk(f"d-web01x{n}") for n in range(10)], "auto",
-         "11 disks, more than a snapshot group's 10"),
+        (
+            [disk("d-web01sys", "system")] + [disk(f"d-web01x{n}") for n in range(10)],
+            "auto",
+            "11 disks, more than a snapshot group's 10",
+        ),
     ],
 )
 def test_one_snapshot_per_disk_when_a_group_does_not_fit(ecs_lab, disks, snapshot_group, reason):
@@ -106,8 +115,10 @@ def test_re_running_returns_the_same_snapshots_without_creating_any(ecs_lab):
 def test_a_group_left_untagged_by_an_interrupted_run_is_found_and_tagged(ecs_lab):
     lab, fake = ecs_lab(web01())
     client = client_for(fake)
-    body = client.call("CreateSnapshotGroup", {"RegionId": "cn-hangzhou", "InstanceId": "i-web01",
-                                               "Tag": [{"Key": TAG, "Value": "r1"}]})
+    body = client.call(
+        "CreateSnapshotGroup",
+        {"RegionId": "cn-hangzhou", "InstanceId": "i-web01", "Tag": [{"Key": TAG, "Value": "r1"}]},
+    )
     result = ensure_snapshots(client, "i-web01", "r1", waiting=FAST)
     assert result["mode"] == "existing"
     assert result["snapshot_group_id"] == body["SnapshotGroupId"]
@@ -133,8 +144,12 @@ def test_check_mode_reports_what_would_be_created_and_creates_nothing(ecs_lab):
     assert result["mode"] == "group"
     assert [d["disk_id"] for d in result["would_create"]] == ["d-web01sys", "d-web01data"]
     assert snapshots_of(lab) == []
-    assert not {name for name, _p in fake.calls} - {"DescribeInstances", "DescribeDisks", "DescribeSnapshots",
-                                                    "DescribeSnapshotGroups"}
+    assert not {name for name, _p in fake.calls} - {
+        "DescribeInstances",
+        "DescribeDisks",
+        "DescribeSnapshots",
+        "DescribeSnapshotGroups",
+    }
 
 
 def test_cleanup_deletes_this_rollouts_snapshots_only(ecs_lab):
@@ -163,7 +178,12 @@ def test_cleanup_keeps_snapshots_younger_than_the_grace_period(ecs_lab):
     assert kept["deleted"] == [] and len(kept["kept"]) == 2
     assert "younger than the grace period of 60 minutes" in kept["kept"][0]["reason"]
     much_later = datetime.now(timezone.utc) + timedelta(minutes=90)
-    assert len(remove_snapshots(client, "r1", instance_id="i-web01", grace_minutes=60, now=much_later)["deleted"]) == 2
+    assert (
+        len(
+            remove_snapshots(client, "r1", instance_id="i-web01", grace_minutes=60, now=much_later)["deleted"]
+        )
+        == 2
+    )
 
 
 def test_throttling_is_retried_then_succeeds(ecs_lab):
@@ -181,8 +201,10 @@ def test_throttling_exhausted_is_a_clear_error(ecs_lab):
         ensure_snapshots(client_for(fake, api_retries=3), "i-web01", "r1", waiting=FAST)
     assert err.value.kind == THROTTLING
     assert fake.count("DescribeDisks") == 4
-    assert str(err.value).startswith("DescribeDisks (instance i-web01) failed: the API kept throttling the request after "
-                                     "4 attempts; lower the rollout's batch size (serial) or raise api_retries")
+    assert str(err.value).startswith(
+        "DescribeDisks (instance i-web01) failed: the API kept throttling the request after "
+        "4 attempts; lower the rollout's batch size (serial) or raise api_retries"
+    )
     assert "Throttling.User" in str(err.value)
     assert snapshots_of(lab) == []
 
@@ -194,7 +216,10 @@ def test_a_missing_permission_names_the_ram_action(ecs_lab):
         ensure_snapshots(client_for(fake), "i-web01", "r1", waiting=FAST)
     assert err.value.kind == PERMISSION
     assert err.value.missing_permission == "ecs:CreateSnapshotGroup"
-    assert "the RAM identity is not allowed to call ecs:CreateSnapshotGroup; grant ecs:CreateSnapshotGroup" in str(err.value)
+    assert (
+        "the RAM identity is not allowed to call ecs:CreateSnapshotGroup; grant ecs:CreateSnapshotGroup"
+        in str(err.value)
+    )
 
 
 def test_a_failed_snapshot_fails_with_the_disk_named(ecs_lab):
@@ -203,9 +228,14 @@ def test_a_failed_snapshot_fails_with_the_disk_named(ecs_lab):
     with pytest.raises(OperationFailed) as err:
         ensure_snapshots(client_for(fake), "i-web01", "r1", snapshot_group="never", waiting=FAST)
     message = str(err.value)
-    assert "instance i-web01: snapshot s-" in message and "of disk d-web01data failed; nothing was changed on the host" in message
+    assert (
+        "instance i-web01: snapshot s-" in message
+        and "of disk d-web01data failed; nothing was changed on the host" in message
+    )
     assert len(err.value.result["snapshot_ids"]) == 2  # what to clean up is reported
-    assert [s["status"] for s in err.value.result["snapshots"]][1] == "failed"  # it stops at the first failure
+    assert [s["status"] for s in err.value.result["snapshots"]][
+        1
+    ] == "failed"  # it stops at the first failure
 
 
 def test_a_failed_group_fails_too(ecs_lab):
@@ -229,10 +259,16 @@ def test_snapshots_still_progressing_at_the_timeout(ecs_lab):
 @pytest.mark.parametrize(
     ("prepare", "kind", "text"),
     [
-        (lambda fake: fake.fail("CreateSnapshot", "QuotaExceed.Snapshot", status=403), QUOTA,
-         "the snapshot quota is reached; delete snapshots no longer needed"),
-        (lambda fake: fake.fail("CreateSnapshot", "IncorrectDiskStatus.CreatingSnapshot", status=403), "busy",
-         "a snapshot of this disk is already being created"),
+        (
+            lambda fake: fake.fail("CreateSnapshot", "QuotaExceed.Snapshot", status=403),
+            QUOTA,
+            "the snapshot quota is reached; delete snapshots no longer needed",
+        ),
+        (
+            lambda fake: fake.fail("CreateSnapshot", "IncorrectDiskStatus.CreatingSnapshot", status=403),
+            "busy",
+            "a snapshot of this disk is already being created",
+        ),
     ],
 )
 def test_api_refusals_are_explained(ecs_lab, prepare, kind, text):
@@ -260,6 +296,8 @@ def test_an_unknown_instance_or_wrong_region_is_named(ecs_lab, instance_id, regi
     with pytest.raises(AlicloudError) as err:
         ensure_snapshots(client_for(fake, region=region), instance_id, "r1", waiting=FAST)
     assert err.value.kind == NOT_FOUND
-    assert f"DescribeInstances (instance {instance_id}) failed: the instance does not exist in this region; check the " \
-           f"ecs_instance_id and alicloud_region host variables" in str(err.value)
+    assert (
+        f"DescribeInstances (instance {instance_id}) failed: the instance does not exist in this region; check the "
+        f"ecs_instance_id and alicloud_region host variables" in str(err.value)
+    )
     assert region in str(err.value)

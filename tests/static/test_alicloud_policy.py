@@ -39,4 +39,9 @@ def test_the_policy_grants_exactly_what_the_modules_call():
 
 
 def test_the_code_scan_finds_the_calls():
-    assert {"CreateSnapshotGroup", "RunCommand", "RebootInstances", "DescribeInvocationResults"} <= called_actions()
+    assert {
+        "CreateSnapshotGroup",
+        "RunCommand",
+        "RebootInstances",
+        "DescribeInvocationResults",
+    } <= called_actions()

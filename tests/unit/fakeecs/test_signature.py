@@ -21,18 +21,37 @@ def signed(query=None, secret="the-secret", date="2024-05-01T08:00:00Z", extra_h
     request = DaraRequest()
     request.method = "POST"
     request.pathname = "/"
-    request.query = query if query is not None else {"RegionId": "cn-hangzhou", "InstanceId.1": "i-1", "Tag.1.Key": "a b"}
-    request.headers = {"host": "127.0.0.1:8080", "x-acs-version": "2014-05-26", "x-acs-action": "RunCommand",
-                       "user-agent": "AlibabaCloud winfleet.updates/0.1.0", "x-acs-date": date,
-                       "x-acs-signature-nonce": "n1", "accept": "application/json", "x-acs-content-sha256": EMPTY,
-                       **(extra_headers or {})}
-    request.headers["Authorization"] = Utils.get_authorization(request, "ACS3-HMAC-SHA256", EMPTY, "AKID", secret)
+    request.query = (
+        query if query is not None else {"RegionId": "cn-hangzhou", "InstanceId.1": "i-1", "Tag.1.Key": "a b"}
+    )
+    request.headers = {
+        "host": "127.0.0.1:8080",
+        "x-acs-version": "2014-05-26",
+        "x-acs-action": "RunCommand",
+        "user-agent": "AlibabaCloud winfleet.updates/0.1.0",
+        "x-acs-date": date,
+        "x-acs-signature-nonce": "n1",
+        "accept": "application/json",
+        "x-acs-content-sha256": EMPTY,
+        **(extra_headers or {}),
+    }
+    request.headers["Authorization"] = Utils.get_authorization(
+        request, "ACS3-HMAC-SHA256", EMPTY, "AKID", secret
+    )
     return request
 
 
 def check(request, query=None, headers=None, body=b"", now=NOW, tokens=None):
-    return verify(request.method, request.pathname, query if query is not None else request.query,
-                  headers if headers is not None else request.headers, body, SECRETS, tokens, now)
+    return verify(
+        request.method,
+        request.pathname,
+        query if query is not None else request.query,
+        headers if headers is not None else request.headers,
+        body,
+        SECRETS,
+        tokens,
+        now,
+    )
 
 
 def test_a_request_signed_by_the_sdk_is_accepted():
@@ -42,12 +61,20 @@ def test_a_request_signed_by_the_sdk_is_accepted():
 @pytest.mark.parametrize(
     ("mutate", "code"),
     [
-        (lambda r: (r.query, {**r.headers, "Authorization": r.headers["Authorization"].replace("AKID", "OTHER")}),
-         "InvalidAccessKeyId.NotFound"),
+        (
+            lambda r: (
+                r.query,
+                {**r.headers, "Authorization": r.headers["Authorization"].replace("AKID", "OTHER")},
+            ),
+            "InvalidAccessKeyId.NotFound",
+        ),
         (lambda r: ({**r.query, "InstanceId.1": "i-2"}, r.headers), "SignatureDoesNotMatch"),
         (lambda r: ({**r.query, "Extra": "1"}, r.headers), "SignatureDoesNotMatch"),
         (lambda r: (r.query, {**r.headers, "x-acs-action": "RebootInstances"}), "SignatureDoesNotMatch"),
-        (lambda r: (r.query, {k: v for k, v in r.headers.items() if k != "Authorization"}), "MissingAuthorization"),
+        (
+            lambda r: (r.query, {k: v for k, v in r.headers.items() if k != "Authorization"}),
+            "MissingAuthorization",
+        ),
         (lambda r: (r.query, {**r.headers, "Authorization": "HMAC-SHA1 x"}), "IncompleteSignature"),
         (lambda r: (r.query, {**r.headers, "x-acs-content-sha256": "0" * 64}), "IncompleteSignature"),
     ],

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import backoff_delays, max_polls, wait_until
+from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import (
+    backoff_delays,
+    max_polls,
+    wait_until,
+)
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
 
@@ -22,7 +26,9 @@ def test_backoff_delays(retries, base, cap, expected):
     assert backoff_delays(retries, base, cap) == expected
 
 
-@pytest.mark.parametrize(("retries", "base", "field"), [(-1, 1.0, "api_retries"), (1, -0.5, "api_retry_delay")])
+@pytest.mark.parametrize(
+    ("retries", "base", "field"), [(-1, 1.0, "api_retries"), (1, -0.5, "api_retry_delay")]
+)
 def test_backoff_rejects_negative_values(retries, base, field):
     with pytest.raises(InputError) as err:
         backoff_delays(retries, base)
@@ -62,12 +68,16 @@ def test_wait_until(values, timeout, interval, done, polls, sleeps):
 
 def test_wait_is_bounded_in_polls_even_if_the_clock_stands_still():
     calls = []
-    outcome = wait_until(lambda: calls.append(1), lambda _v: False, 5, 1, clock=lambda: 0.0, sleep=lambda _s: None)
+    outcome = wait_until(
+        lambda: calls.append(1), lambda _v: False, 5, 1, clock=lambda: 0.0, sleep=lambda _s: None
+    )
     assert outcome.done is False
     assert len(calls) == max_polls(5, 1) == 6
 
 
-@pytest.mark.parametrize(("timeout", "interval", "field"), [(-1, 1, "wait_timeout"), (10, 0, "poll_interval")])
+@pytest.mark.parametrize(
+    ("timeout", "interval", "field"), [(-1, 1, "wait_timeout"), (10, 0, "poll_interval")]
+)
 def test_wait_rejects_bad_bounds(timeout, interval, field):
     with pytest.raises(InputError) as err:
         max_polls(timeout, interval)

@@ -56,28 +56,54 @@ def test_what_is_retried(kind, idempotent, retry):
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        (a.AlicloudError("CreateSnapshotGroup", a.PERMISSION, "Forbidden.RAM", "User not authorized", "RID1",
-                         "instance i-1", 1, "ecs:CreateSnapshotGroup"),
-         "CreateSnapshotGroup (instance i-1) failed: the RAM identity is not allowed to call ecs:CreateSnapshotGroup; "
-         "grant ecs:CreateSnapshotGroup (docs/alicloud.md lists the complete policy) (Alibaba Cloud error "
-         "Forbidden.RAM, request id RID1: User not authorized)"),
-        (a.AlicloudError("RunCommand", a.PERMISSION, "NoPermission", "", None),
-         "RunCommand failed: the RAM identity is not allowed to call ecs:RunCommand; grant ecs:RunCommand"),
-        (a.AlicloudError("DescribeDisks", a.THROTTLING, "Throttling.User", "flow control", "R2", "instance i-1", 6),
-         "DescribeDisks (instance i-1) failed: the API kept throttling the request after 6 attempts; lower the "
-         "rollout's batch size (serial) or raise api_retries / api_retry_delay (Alibaba Cloud error Throttling.User, "
-         "request id R2: flow control)"),
-        (a.AlicloudError("DescribeInstances", a.NOT_FOUND, "InvalidInstanceId.NotFound", "gone"),
-         "check the ecs_instance_id and alicloud_region host variables"),
-        (a.AlicloudError("CreateSnapshot", a.QUOTA, "QuotaExceed.Snapshot", ""),
-         "the snapshot quota is reached; delete snapshots no longer needed (ecs_snapshot state=absent"),
-        (a.AlicloudError("CreateSnapshot", a.BUSY, "IncorrectDiskStatus.CreatingSnapshot", ""),
-         "a snapshot of this disk is already being created; wait until it finishes and run again"),
-        (a.AlicloudError("DescribeInstances", a.CONNECTION, "", "ConnectionError: refused"),
-         "DescribeInstances failed: the endpoint could not be reached; check the network, proxy settings and the "
-         "endpoint option (no response: ConnectionError: refused)"),
-        (a.AlicloudError("DescribeInstances", a.AUTHENTICATION, "SignatureDoesNotMatch", "nope"),
-         "the credentials were not accepted; check access_key_id / access_key_secret"),
+        (
+            a.AlicloudError(
+                "CreateSnapshotGroup",
+                a.PERMISSION,
+                "Forbidden.RAM",
+                "User not authorized",
+                "RID1",
+                "instance i-1",
+                1,
+                "ecs:CreateSnapshotGroup",
+            ),
+            "CreateSnapshotGroup (instance i-1) failed: the RAM identity is not allowed to call ecs:CreateSnapshotGroup; "
+            "grant ecs:CreateSnapshotGroup (docs/alicloud.md lists the complete policy) (Alibaba Cloud error "
+            "Forbidden.RAM, request id RID1: User not authorized)",
+        ),
+        (
+            a.AlicloudError("RunCommand", a.PERMISSION, "NoPermission", "", None),
+            "RunCommand failed: the RAM identity is not allowed to call ecs:RunCommand; grant ecs:RunCommand",
+        ),
+        (
+            a.AlicloudError(
+                "DescribeDisks", a.THROTTLING, "Throttling.User", "flow control", "R2", "instance i-1", 6
+            ),
+            "DescribeDisks (instance i-1) failed: the API kept throttling the request after 6 attempts; lower the "
+            "rollout's batch size (serial) or raise api_retries / api_retry_delay (Alibaba Cloud error Throttling.User, "
+            "request id R2: flow control)",
+        ),
+        (
+            a.AlicloudError("DescribeInstances", a.NOT_FOUND, "InvalidInstanceId.NotFound", "gone"),
+            "check the ecs_instance_id and alicloud_region host variables",
+        ),
+        (
+            a.AlicloudError("CreateSnapshot", a.QUOTA, "QuotaExceed.Snapshot", ""),
+            "the snapshot quota is reached; delete snapshots no longer needed (ecs_snapshot state=absent",
+        ),
+        (
+            a.AlicloudError("CreateSnapshot", a.BUSY, "IncorrectDiskStatus.CreatingSnapshot", ""),
+            "a snapshot of this disk is already being created; wait until it finishes and run again",
+        ),
+        (
+            a.AlicloudError("DescribeInstances", a.CONNECTION, "", "ConnectionError: refused"),
+            "DescribeInstances failed: the endpoint could not be reached; check the network, proxy settings and the "
+            "endpoint option (no response: ConnectionError: refused)",
+        ),
+        (
+            a.AlicloudError("DescribeInstances", a.AUTHENTICATION, "SignatureDoesNotMatch", "nope"),
+            "the credentials were not accepted; check access_key_id / access_key_secret",
+        ),
     ],
 )
 def test_messages_say_what_failed_and_what_to_do(error, expected):

@@ -29,8 +29,15 @@ class Response:
 
 def make_client(outcomes, retries=3, **kwargs):
     sleeps = []
-    client = EcsClient(Credentials("id", "secret"), "cn-hangzhou", Endpoint("https", "ecs.cn-hangzhou.aliyuncs.com"),
-                       retries=retries, retry_delay=1.0, sleep=sleeps.append, **kwargs)
+    client = EcsClient(
+        Credentials("id", "secret"),
+        "cn-hangzhou",
+        Endpoint("https", "ecs.cn-hangzhou.aliyuncs.com"),
+        retries=retries,
+        retry_delay=1.0,
+        sleep=sleeps.append,
+        **kwargs,
+    )
     sent = []
 
     def method(request, runtime):
@@ -47,7 +54,10 @@ def make_client(outcomes, retries=3, **kwargs):
 
 def test_throttling_is_retried_then_succeeds():
     client, sleeps, sent = make_client([_error("Throttling.User"), _error("Throttling"), Response()])
-    assert client.call("DescribeInstances", {"RegionId": "cn-hangzhou"}) == {"RequestId": "R", "Instances": {"Instance": []}}
+    assert client.call("DescribeInstances", {"RegionId": "cn-hangzhou"}) == {
+        "RequestId": "R",
+        "Instances": {"Instance": []},
+    }
     assert sleeps == [1.0, 2.0]
     assert sent == [{"RegionId": "cn-hangzhou"}] * 3
 
@@ -66,7 +76,12 @@ def test_throttling_exhausted_is_one_clear_error():
     ("action", "params", "outcomes", "calls"),
     [
         ("DescribeInstances", {"RegionId": "r"}, [_error("ServiceUnavailable"), Response()], 2),
-        ("CreateSnapshot", {"DiskId": "d-1", "ClientToken": "t"}, [_error("ServiceUnavailable"), Response()], 2),
+        (
+            "CreateSnapshot",
+            {"DiskId": "d-1", "ClientToken": "t"},
+            [_error("ServiceUnavailable"), Response()],
+            2,
+        ),
     ],
 )
 def test_transient_errors_are_retried_when_safe(action, params, outcomes, calls):

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import Endpoint, resolve_endpoint, resolve_region
+from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import (
+    Endpoint,
+    resolve_endpoint,
+    resolve_region,
+)
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
 
@@ -12,7 +16,11 @@ from ansible_collections.winfleet.updates.plugins.module_utils._errors import In
     ("params", "environ", "expected"),
     [
         ({"region_id": "cn-hangzhou"}, {"ALIBABA_CLOUD_REGION_ID": "cn-beijing"}, "cn-hangzhou"),
-        ({}, {"ALIBABA_CLOUD_REGION_ID": "ap-southeast-1", "ALICLOUD_REGION": "cn-beijing"}, "ap-southeast-1"),
+        (
+            {},
+            {"ALIBABA_CLOUD_REGION_ID": "ap-southeast-1", "ALICLOUD_REGION": "cn-beijing"},
+            "ap-southeast-1",
+        ),
         ({}, {"ALICLOUD_REGION": "eu-central-1"}, "eu-central-1"),
         ({"region_id": "cn-shanghai-finance-1"}, {}, "cn-shanghai-finance-1"),
     ],

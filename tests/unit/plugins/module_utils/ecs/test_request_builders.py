@@ -21,17 +21,36 @@ TAGS = {"winfleet:rollout-id": "r1", "change": "CHG1"}
     ("action", "params"),
     [
         ("DescribeInstances", s.describe_instances_params("cn-hangzhou", ["i-1", "i-2"])),
-        ("DescribeDisks", {**s.describe_disks_params("cn-hangzhou", "i-1"), "PageNumber": 1, "PageSize": 100}),
+        (
+            "DescribeDisks",
+            {**s.describe_disks_params("cn-hangzhou", "i-1"), "PageNumber": 1, "PageSize": 100},
+        ),
         ("DescribeSnapshots", s.describe_snapshots_params("cn-hangzhou", TAGS, "i-1", ["s-1"])),
         ("CreateSnapshot", s.create_snapshot_params(DISK, "winfleet-r1", "before update", TAGS, "token-1")),
-        ("CreateSnapshotGroup", s.create_snapshot_group_params("cn-hangzhou", "i-1", [DISK], "winfleet-r1", "d", TAGS, "t")),
+        (
+            "CreateSnapshotGroup",
+            s.create_snapshot_group_params("cn-hangzhou", "i-1", [DISK], "winfleet-r1", "d", TAGS, "t"),
+        ),
         ("DescribeSnapshotGroups", s.describe_snapshot_groups_params("cn-hangzhou", "i-1", TAGS, ["ssg-1"])),
-        ("TagResources", {"RegionId": "cn-hangzhou", "ResourceType": "snapshot", "ResourceId": ["s-1"],
-                          "Tag": [{"Key": "k", "Value": "v"}]}),
+        (
+            "TagResources",
+            {
+                "RegionId": "cn-hangzhou",
+                "ResourceType": "snapshot",
+                "ResourceId": ["s-1"],
+                "Tag": [{"Key": "k", "Value": "v"}],
+            },
+        ),
         ("DeleteSnapshot", {"SnapshotId": "s-1"}),
-        ("RunCommand", c.run_command_params("cn-hangzhou", ["i-1"], "V3JpdGUtT3V0cHV0IDE=", 600, "winfleet", "t")),
+        (
+            "RunCommand",
+            c.run_command_params("cn-hangzhou", ["i-1"], "V3JpdGUtT3V0cHV0IDE=", 600, "winfleet", "t"),
+        ),
         ("InvokeCommand", c.invoke_command_params("cn-hangzhou", ["i-1"], c.VIRTIO_COMMON_COMMAND, "t")),
-        ("DescribeInvocationResults", {**c.describe_results_params("cn-hangzhou", "t-1"), "PageNumber": 1, "PageSize": 50}),
+        (
+            "DescribeInvocationResults",
+            {**c.describe_results_params("cn-hangzhou", "t-1"), "PageNumber": 1, "PageSize": 50},
+        ),
         ("RebootInstances", {"RegionId": "cn-hangzhou", "InstanceId": ["i-1"], "ForceReboot": False}),
     ],
 )

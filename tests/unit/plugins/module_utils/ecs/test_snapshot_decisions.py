@@ -11,11 +11,23 @@ from ansible_collections.winfleet.updates.plugins.module_utils._errors import In
 
 SYS = {"DiskId": "d-sys", "Type": "system", "Category": "cloud_essd", "Size": 40, "Device": "/dev/xvda"}
 DATA1 = {"DiskId": "d-data1", "Type": "data", "Category": "cloud_essd", "Size": 100, "Device": "/dev/xvdb"}
-DATA2 = {"DiskId": "d-data2", "Type": "data", "Category": "cloud_efficiency", "Size": 200, "Device": "/dev/xvdc"}
+DATA2 = {
+    "DiskId": "d-data2",
+    "Type": "data",
+    "Category": "cloud_efficiency",
+    "Size": 200,
+    "Device": "/dev/xvdc",
+}
 
 
 def essd(n, size=100):
-    return {"DiskId": f"d-{n:02d}", "Type": "data", "Category": "cloud_auto", "Size": size, "Device": f"/dev/vd{n:02d}"}
+    return {
+        "DiskId": f"d-{n:02d}",
+        "Type": "data",
+        "Category": "cloud_auto",
+        "Size": size,
+        "Device": f"/dev/vd{n:02d}",
+    }
 
 
 @pytest.mark.parametrize(
@@ -56,7 +68,13 @@ def test_group_decision_rejects_unknown_mode():
 
 
 def snap(disk, status="accomplished", sid=None, **extra):
-    return {"SnapshotId": sid or f"s-{disk}", "SourceDiskId": disk, "Status": status, "Progress": "100%", **extra}
+    return {
+        "SnapshotId": sid or f"s-{disk}",
+        "SourceDiskId": disk,
+        "Status": status,
+        "Progress": "100%",
+        **extra,
+    }
 
 
 @pytest.mark.parametrize(
@@ -64,7 +82,13 @@ def snap(disk, status="accomplished", sid=None, **extra):
     [
         ([], [], ["d-sys", "d-data1"], True, "one crash-consistent snapshot group"),
         ([snap("d-sys"), snap("d-data1")], ["s-d-sys", "s-d-data1"], [], False, "exist already"),
-        ([snap("d-sys", "progressing")], ["s-d-sys"], ["d-data1"], False, "completing an earlier partial run"),
+        (
+            [snap("d-sys", "progressing")],
+            ["s-d-sys"],
+            ["d-data1"],
+            False,
+            "completing an earlier partial run",
+        ),
         ([snap("d-sys", "failed"), snap("d-data1", "failed")], [], ["d-sys", "d-data1"], True, "group"),
         ([snap("d-other")], [], ["d-sys", "d-data1"], True, "group"),
         ([snap("d-sys", sid="s-1"), snap("d-sys", sid="s-2")], ["s-1"], ["d-data1"], False, "partial"),
@@ -121,8 +145,12 @@ def created(minutes_ago):
     ("snapshots", "grace", "deleted", "kept"),
     [
         ([snap("a", CreationTime=created(5)), snap("b", CreationTime=created(120))], 0, ["s-a", "s-b"], []),
-        ([snap("a", CreationTime=created(5)), snap("b", CreationTime=created(120))], 60, ["s-b"],
-         [("s-a", "younger than the grace period of 60 minutes")]),
+        (
+            [snap("a", CreationTime=created(5)), snap("b", CreationTime=created(120))],
+            60,
+            ["s-b"],
+            [("s-a", "younger than the grace period of 60 minutes")],
+        ),
         ([snap("a", "progressing", CreationTime=created(500))], 0, [], [("s-a", "still being created")]),
         ([snap("a", CreationTime=None)], 60, [], [("s-a", "younger than the grace period of 60 minutes")]),
         ([snap("a", "failed", CreationTime=created(1))], 0, ["s-a"], []),
@@ -167,12 +195,19 @@ def test_rollout_tags_are_validated_like_the_api(key, rollout, extra, field, mes
 
 
 def test_rollout_tags_merge_extra_tags():
-    assert s.rollout_tags("winfleet:rollout-id", "r1", {"change": 42}) == {"change": "42", "winfleet:rollout-id": "r1"}
+    assert s.rollout_tags("winfleet:rollout-id", "r1", {"change": 42}) == {
+        "change": "42",
+        "winfleet:rollout-id": "r1",
+    }
 
 
 @pytest.mark.parametrize(
     ("rollout", "name"),
-    [("virtio-2024-05", "winfleet-virtio-2024-05"), ("CHG 0012/a", "winfleet-CHG-0012-a"), ("///", "winfleet-rollout")],
+    [
+        ("virtio-2024-05", "winfleet-virtio-2024-05"),
+        ("CHG 0012/a", "winfleet-CHG-0012-a"),
+        ("///", "winfleet-rollout"),
+    ],
 )
 def test_names_are_safe_for_the_api(rollout, name):
     assert s.name_for(rollout) == name
