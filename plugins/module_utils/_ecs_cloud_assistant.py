@@ -27,6 +27,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import 
     Waiting,
     client_token,
     dig,
+    max_polls,
     wait_until,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
@@ -296,6 +297,8 @@ def run_on_instances(
     """Run a command on the instances (50 per invocation) and collect each one's result."""
     waiting = waiting or Waiting()
     ids = validate_instance_ids(instance_ids)
+    if wait:
+        max_polls(waiting.timeout, waiting.interval)  # bad bounds fail before anything runs
     if bool(content) == bool(command_id):
         raise InputError("content", "give exactly one of content (a PowerShell command) or command_id")
     encoded = encode_content(content) if content else None
@@ -382,6 +385,8 @@ def reboot(
     """RebootInstances (100 per call), then wait until every instance is Running again."""
     waiting = waiting or Waiting()
     ids = validate_instance_ids(instance_ids)
+    if wait:
+        max_polls(waiting.timeout, waiting.interval)
     runnable, skipped, described = _runnable(client, ids)
     before = {i: described.get(i, {}).get("StartTime") for i in runnable}
     result: dict[str, Any] = {

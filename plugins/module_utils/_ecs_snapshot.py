@@ -28,6 +28,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import 
     Waiting,
     client_token,
     dig,
+    max_polls,
     tag_list,
     tags_of,
     wait_until,
@@ -383,6 +384,8 @@ def ensure_snapshots(
     """Snapshot the instance's disks for ``rollout_id`` (or find the ones made already)."""
     waiting = waiting or Waiting()
     tags = rollout_tags(tag_key, rollout_id, extra_tags)
+    if wait:
+        max_polls(waiting.timeout, waiting.interval)  # bad bounds fail before anything is created
     context = f"instance {instance_id}"
     describe_instance(client, instance_id)
     disks = select_disks(

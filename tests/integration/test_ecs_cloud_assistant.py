@@ -286,3 +286,18 @@ def test_a_wrong_secret_is_rejected_with_the_real_error_shape(ecs_lab):
     assert "the credentials were not accepted" in str(err.value)
     assert fake.calls == [] and fake.rejected == [("DescribeInstances", "SignatureDoesNotMatch")]
     assert "wrong" not in json.dumps(str(err.value))
+
+
+@pytest.mark.parametrize(
+    ("timeout", "interval", "field"), [(-1, 1, "wait_timeout"), (60, 0, "poll_interval")]
+)
+def test_bad_wait_bounds_fail_before_anything_runs(ecs_lab, timeout, interval, field):
+    lab, fake = ecs_lab(fleet(host("a", "i-a")))
+    with pytest.raises(InputError) as err:
+        run_on_instances(
+            client_for(fake), ["i-a"], content="Write-Output 'x'", waiting=Waiting(timeout, interval)
+        )
+    assert err.value.field == field
+    with pytest.raises(InputError):
+        reboot(client_for(fake), ["i-a"], waiting=Waiting(timeout, interval))
+    assert fake.calls == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import (
     NOT_FOUND,
     PERMISSION,
@@ -19,6 +18,8 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_snapshot imp
     ensure_snapshots,
     remove_snapshots,
 )
+from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+
 from tests.integration.ecs_helpers import FAST, client_for, disk, host
 
 TAG = "winfleet:rollout-id"
@@ -301,3 +302,11 @@ def test_an_unknown_instance_or_wrong_region_is_named(ecs_lab, instance_id, regi
         f"ecs_instance_id and alicloud_region host variables" in str(err.value)
     )
     assert region in str(err.value)
+
+
+def test_bad_wait_bounds_fail_before_anything_is_created(ecs_lab):
+    lab, fake = ecs_lab(web01())
+    with pytest.raises(InputError) as err:
+        ensure_snapshots(client_for(fake), "i-web01", "r1", waiting=Waiting(timeout=60, interval=0))
+    assert err.value.field == "poll_interval"
+    assert fake.calls == []
