@@ -34,11 +34,14 @@ from ansible_collections.winfleet.updates.plugins.module_utils._errors import In
 
 #: Alibaba's public common command that updates the virtio drivers of a Windows instance.
 VIRTIO_COMMON_COMMAND = "ACS-ECS-InstallVirtioDriver-windows.ps1"
-#: The custom-command alternative the same page gives: the Cloud Assistant plug-in.
+#: The custom-command alternative the same page gives: the Cloud Assistant plug-in, run from the
+#: newest agent version directory (compared as versions: as strings 1.0.0.99 > 1.0.0.137).
 VIRTIO_PLUGIN_CONTENT = (
-    "$agent = Get-ChildItem 'C:\\ProgramData\\aliyun\\assist' -Directory | Sort-Object Name -Descending | "
-    "Select-Object -First 1\n"
-    "& (Join-Path $agent.FullName 'acs-plugin-manager.exe') --exec --plugin=UpdateVirtIo\n"
+    "$agent = Get-ChildItem 'C:\\ProgramData\\aliyun\\assist' -Directory |\n"
+    "    Where-Object { $_.Name -as [version] } | Sort-Object { [version]$_.Name } -Descending |\n"
+    "    Select-Object -First 1\n"
+    "$exe = Join-Path $agent.FullName 'acs-plugin-manager.exe'\n"
+    "& $exe '--exec' '--plugin=UpdateVirtIo'\n"
     "exit $LASTEXITCODE\n"
 )
 #: RunCommand's limit on CommandContent, counted after Base64 encoding.

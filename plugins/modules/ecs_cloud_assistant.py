@@ -109,8 +109,11 @@ EXAMPLES = r"""
     instance_ids: ["i-bp67acfmxazb4p****"]
     region_id: cn-hangzhou
     content: |
-      $agent = Get-ChildItem 'C:\ProgramData\aliyun\assist' -Directory | Sort-Object Name -Descending | Select-Object -First 1
-      & (Join-Path $agent.FullName 'acs-plugin-manager.exe') --exec --plugin=UpdateVirtIo
+      $agent = Get-ChildItem 'C:\ProgramData\aliyun\assist' -Directory |
+          Where-Object { $_.Name -as [version] } | Sort-Object { [version]$_.Name } -Descending |
+          Select-Object -First 1
+      $exe = Join-Path $agent.FullName 'acs-plugin-manager.exe'
+      & $exe '--exec' '--plugin=UpdateVirtIo'
       exit $LASTEXITCODE
     timeout: 900
     fail_on_instance_error: false
