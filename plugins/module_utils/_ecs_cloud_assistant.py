@@ -317,7 +317,7 @@ def run_on_instances(
     }
     if check_mode or not runnable:
         results = [skipped.get(i) or {"instance_id": i, "status": "WouldRun"} for i in ids]
-        result.update(results=results, failed_instance_ids=sorted(skipped), invocations=[])
+        result.update(results=results, failed_instance_ids=[i for i in ids if i in skipped], invocations=[])
         return result
     invocations = []
     for chunk in plan:
@@ -400,7 +400,7 @@ def reboot(
     if check_mode or not runnable:
         result.update(
             results=[skipped.get(i) or {"instance_id": i, "status": "WouldReboot"} for i in ids],
-            failed_instance_ids=sorted(skipped),
+            failed_instance_ids=[i for i in ids if i in skipped],
         )
         return result
     for chunk in result["batches"]:
