@@ -8,11 +8,12 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 import yaml
 
+from tests.fakeecs.server import FakeEcs
 from tests.simlab.build_lab import build_lab
 from tests.simlab.state import Lab
 
@@ -43,15 +44,16 @@ def run_playbook(
     check: bool = False,
     extra_args: list[str] | None = None,
     timeout: float = 300,
+    env: dict[str, str] | None = None,
 ) -> PlaybookRun:
-    """Run ``ansible-playbook`` from the repository root, as an operator would."""
+    """Run ``ansible-playbook`` from the repository root, as an operator would (``env`` adds variables)."""
     variables = {"virtio_report_dir": str(report_dir), **(extra_vars or {})}
     command = [str(BIN_DIR / "ansible-playbook"), "-i", str(inventory), playbook, "-e", json.dumps(variables)]
     if check:
         command.append("--check")
     command += extra_args or []
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"}
+           "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
     completed = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     return PlaybookRun(completed.returncode, completed.stdout + completed.stderr, report_dir)
 
@@ -66,3 +68,19 @@ def make_lab(tmp_path: Path) -> Callable[[dict[str, Any]], Lab]:
         return build_lab(fleet_file, tmp_path / name)
 
     return factory
+
+
+@pytest.fixture
+def ecs_lab(make_lab) -> Iterator[Callable[..., tuple[Lab, FakeEcs]]]:
+    """Build a lab and start a fake ECS endpoint over it; every fake is stopped at teardown."""
+    fakes: list[FakeEcs] = []
+
+    def factory(fleet: dict[str, Any], name: str = "lab") -> tuple[Lab, FakeEcs]:
+        lab = make_lab(fleet, name)
+        fake = FakeEcs(lab, idle_timeout=120).start()
+        fakes.append(fake)
+        return lab, fake
+
+    yield factory
+    for fake in fakes:
+        fake.stop()

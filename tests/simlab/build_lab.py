@@ -19,12 +19,22 @@ from tests.simlab.state import Lab, write_lab
 CONNECTION = "winfleet_simlab"
 
 
+def host_vars(host: dict[str, Any]) -> dict[str, Any] | None:
+    """The host's inventory variables; an ECS-backed host also gets the instance id and region
+    variables a real Alibaba Cloud inventory would carry (see docs/alicloud.md)."""
+    variables = {}
+    if host.get("ecs"):
+        variables = {"ecs_instance_id": host["ecs"]["instance_id"], "alicloud_region": host["ecs"]["region_id"]}
+    variables.update(host["vars"] or {})
+    return variables or None
+
+
 def inventory_for(fleet: dict[str, Any], lab_dir: Path) -> dict[str, Any]:
     """The inventory a real fleet would have, with the simulated connection in place of WinRM."""
     inventory: dict[str, Any] = {
         "all": {
             "vars": {"ansible_connection": CONNECTION, "winfleet_simlab_dir": str(lab_dir)},
-            "hosts": {name: (host["vars"] or None) for name, host in fleet["hosts"].items()},
+            "hosts": {name: host_vars(host) for name, host in fleet["hosts"].items()},
         }
     }
     if fleet["groups"]:

@@ -110,6 +110,86 @@ def _mapping(value: Any, field: str, keys: Mapping[str, Normaliser]) -> dict[str
     return {key: keys[key](item, f"{field}.{key}") for key, item in value.items()}
 
 
+_DISK_CATEGORIES = ("cloud_essd", "cloud_auto", "cloud_essd_entry", "cloud_ssd", "cloud_efficiency", "cloud")
+_ECS_ID_RE = {"instance_id": "i-", "disk_id": "d-"}
+
+
+def _ecs_id(value: Any, field: str) -> str:
+    prefix = _ECS_ID_RE[field.rsplit(".", 1)[-1]]
+    text = _string(value, field)
+    _expect(text.startswith(prefix) and text[len(prefix):].isalnum(), field,
+            f"expected an id such as '{prefix}bp1abc', got {value!r}")
+    return text
+
+
+def _region_id(value: Any, field: str) -> str:
+    text = _string(value, field)
+    _expect(all(part.isalnum() for part in text.split("-")) and "-" in text and text == text.lower(), field,
+            f"expected a region id such as 'cn-hangzhou', got {value!r}")
+    return text
+
+
+def _disk(value: Any, field: str) -> dict[str, Any]:
+    disk = _mapping(value, field, {
+        "disk_id": _ecs_id,
+        "category": lambda v, f: _choice(v, f, _DISK_CATEGORIES),
+        "type": lambda v, f: _choice(v, f, ("system", "data")),
+        "size_gib": lambda v, f: _positive_int(v, f),
+    })
+    for key in ("disk_id", "type"):
+        _expect(key in disk, field, f"needs {key}")
+    disk.setdefault("category", "cloud_essd")
+    disk.setdefault("size_gib", 40 if disk["type"] == "system" else 100)
+    return disk
+
+
+def _choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
+    _expect(value in choices, field, f"expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _positive_int(value: Any, field: str) -> int:
+    _expect(isinstance(value, int) and not isinstance(value, bool) and value > 0, field, f"expected an integer > 0, got {value!r}")
+    return value
+
+
+def _ecs(value: Any, field: str) -> dict[str, Any]:
+    """An Alibaba Cloud ECS instance behind the host, answered by the fake ECS endpoint (tests/fakeecs).
+
+    Defaults: region cn-hangzhou, Running, Cloud Assistant agent running, one 40 GiB ESSD system disk.
+    """
+    ecs = _mapping(value, field, {
+        "instance_id": _ecs_id,
+        "region_id": _region_id,
+        "status": lambda v, f: _choice(v, f, ("Running", "Stopped")),
+        "cloud_assistant": _bool,
+        "disks": lambda v, f: _disks(v, f),
+    })
+    _expect("instance_id" in ecs, field, "needs instance_id")
+    ecs.setdefault("region_id", "cn-hangzhou")
+    ecs.setdefault("status", "Running")
+    ecs.setdefault("cloud_assistant", True)
+    ecs.setdefault("disks", [{"disk_id": f"d-{ecs['instance_id'][2:]}sys", "category": "cloud_essd", "type": "system",
+                              "size_gib": 40}])
+    return ecs
+
+
+def _disks(value: Any, field: str) -> list[dict[str, Any]]:
+    _expect(isinstance(value, list) and bool(value), field, "expected a non-empty list of disks")
+    disks = [_disk(item, f"{field}[{index}]") for index, item in enumerate(value)]
+    _expect(sum(1 for d in disks if d["type"] == "system") == 1, field, "expected exactly one disk of type system")
+    ids = [d["disk_id"] for d in disks]
+    _expect(len(ids) == len(set(ids)), field, "disk ids must be unique")
+    return disks
+
+
+def _update(value: Any, field: str) -> dict[str, Any]:
+    """What installing the virtio package would put on this host (minimal: the new FileVersion)."""
+    update = _mapping(value, field, {"to": _string})
+    _expect("to" in update, field, "needs to (the FileVersion the update installs, e.g. '62.77.104.58017')")
+    return update
+
+
 LAB_KEYS: dict[str, Normaliser] = {
     "round_trip_ms": _number,
     "time_scale": _number,
@@ -123,6 +203,8 @@ HOST_KEYS: dict[str, Normaliser] = {
     "reachable": _bool,
     "drivers": _drivers,
     "vars": _vars,
+    "ecs": _ecs,
+    "update": _update,
 }
 
 HOST_DEFAULTS: dict[str, Any] = {
@@ -168,11 +250,25 @@ def load_fleet(path: str | Path) -> dict[str, Any]:
     })
     hosts = data.get("hosts")
     _expect(isinstance(hosts, dict) and bool(hosts), f"{path}: hosts", "expected a non-empty mapping of host name to host")
+    normalised = {name: normalise_host(name, raw) for name, raw in hosts.items()}
+    _unique_ecs_ids(normalised)
     return {
         "lab": {"round_trip_ms": 0.0, "time_scale": 0.01, **data.get("lab", {})},
-        "hosts": {name: normalise_host(name, raw) for name, raw in hosts.items()},
+        "hosts": normalised,
         "groups": _groups(data.get("groups", {}), set(hosts)),
     }
+
+
+def _unique_ecs_ids(hosts: dict[str, dict[str, Any]]) -> None:
+    """One instance is one host, one disk belongs to one instance (the fake ECS relies on it)."""
+    owners: dict[str, str] = {}
+    for name, host in hosts.items():
+        ecs = host.get("ecs")
+        if not ecs:
+            continue
+        for key in [ecs["instance_id"], *(d["disk_id"] for d in ecs["disks"])]:
+            _expect(key not in owners, f"hosts.{name}.ecs", f"{key} is already used by host {owners.get(key)}")
+            owners[key] = name
 
 
 _GROUP_KEYS: dict[str, Normaliser] = {

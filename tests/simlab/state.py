@@ -45,6 +45,16 @@ class Lab:
             tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
             os.replace(tmp, path)
 
+    def peek_host(self, name: str) -> dict[str, Any]:
+        """One host's state under a shared lock, without writing it back (for frequent readers
+        such as the fake ECS endpoint, which may scan every host on each API call)."""
+        path = self.host_path(name)
+        if not path.exists():
+            raise KeyError(f"simlab: no host {name!r} in lab {self.root}")
+        with open(path.with_suffix(".lock"), "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            return json.loads(path.read_text(encoding="utf-8"))
+
     def read_host(self, name: str) -> dict[str, Any]:
         """A snapshot of one host's state (for assertions)."""
         with self.host(name) as state:

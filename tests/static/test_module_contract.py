@@ -24,17 +24,41 @@ PS_MODULES = sorted(p.stem for p in MODULES_DIR.glob("*.ps1"))
 ACTION_MODULES = sorted(p.stem for p in (REPO_ROOT / "plugins" / "action").glob("*.py") if p.stem != "__init__")
 
 
+FRAGMENTS_DIR = REPO_ROOT / "plugins" / "doc_fragments"
+PY_MODULES = sorted(p.stem for p in MODULES_DIR.glob("*.py")
+                    if p.stem != "__init__" and "ARGUMENT_SPEC = " in p.read_text(encoding="utf-8"))
+
+
+def fragment_options(fragment: str) -> dict:
+    """Options of one of this collection's doc fragments (``winfleet.updates.<name>``)."""
+    namespace, _, name = fragment.rpartition(".")
+    assert namespace == "winfleet.updates", f"unexpected doc fragment {fragment}"
+    tree = ast.parse((FRAGMENTS_DIR / f"{name}.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "DOCUMENTATION":
+            return yaml.safe_load(node.value.value).get("options") or {}
+    raise AssertionError(f"{fragment} has no DOCUMENTATION")
+
+
 def load_docs(name: str) -> dict:
-    """DOCUMENTATION, EXAMPLES and RETURN of a module from its YAML sidecar or .py doc file."""
+    """DOCUMENTATION, EXAMPLES and RETURN of a module from its YAML sidecar or .py doc file.
+
+    Options of the collection's doc fragments are merged in, as ansible-doc does.
+    """
     sidecar = MODULES_DIR / f"{name}.yml"
     if sidecar.exists():
         data = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
-        return {key: data.get(key) for key in ("DOCUMENTATION", "EXAMPLES", "RETURN")}
-    tree = ast.parse((MODULES_DIR / f"{name}.py").read_text(encoding="utf-8"))
-    strings = {node.targets[0].id: node.value.value for node in tree.body
-               if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)}
-    return {"DOCUMENTATION": yaml.safe_load(strings["DOCUMENTATION"]), "EXAMPLES": strings.get("EXAMPLES"),
-            "RETURN": yaml.safe_load(strings.get("RETURN") or "{}")}
+        docs = {key: data.get(key) for key in ("DOCUMENTATION", "EXAMPLES", "RETURN")}
+    else:
+        tree = ast.parse((MODULES_DIR / f"{name}.py").read_text(encoding="utf-8"))
+        strings = {node.targets[0].id: node.value.value for node in tree.body
+                   if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)}
+        docs = {"DOCUMENTATION": yaml.safe_load(strings["DOCUMENTATION"]), "EXAMPLES": strings.get("EXAMPLES"),
+                "RETURN": yaml.safe_load(strings.get("RETURN") or "{}")}
+    fragments = docs["DOCUMENTATION"].get("extends_documentation_fragment") or []
+    for fragment in [fragments] if isinstance(fragments, str) else fragments:
+        docs["DOCUMENTATION"]["options"] = {**fragment_options(fragment), **(docs["DOCUMENTATION"].get("options") or {})}
+    return docs
 
 
 def action_class(name: str):
@@ -95,3 +119,18 @@ def test_the_contract_check_sees_a_drift(tmp_path):
     script = tmp_path / "drift.ps1"
     script.write_text("$spec = @{ options = @{ a = @{ type = 'int' }; b = @{ type = 'list'; elements = 'str' } } }\n")
     assert module_spec(script)["options"] == {"a": {"type": "int"}, "b": {"type": "list", "elements": "str"}}
+
+
+@pytest.mark.parametrize("name", PY_MODULES)
+def test_python_module_spec_matches_documentation(name):
+    """Controller-side Python modules: ARGUMENT_SPEC and DOCUMENTATION (with fragments) agree."""
+    spec = importlib.import_module(f"ansible_collections.winfleet.updates.plugins.modules.{name}").ARGUMENT_SPEC
+    documented = load_docs(name)["DOCUMENTATION"]["options"]
+    assert set(spec) == set(documented)
+    for option, entry in spec.items():
+        doc = documented[option]
+        assert _shape(entry) == _shape(doc), option
+        assert bool(entry.get("required")) == bool(doc.get("required")), option
+        assert entry.get("default") == doc.get("default"), option
+    secrets = {option for option in spec if any(word in option for word in ("secret", "token", "password"))}
+    assert all(spec[option].get("no_log") for option in secrets), "credentials must be no_log"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.static.powershell import syntax_errors
 
@@ -28,3 +29,18 @@ def test_script_parses(script):
 
 def test_the_checker_finds_a_broken_script():
     assert syntax_errors(b"$x = @{ a = 1\nif ($x {\n")
+
+
+def test_powershell_sent_through_cloud_assistant_parses():
+    """Inline PowerShell the ECS module sends (RunCommand content), and its documented examples,
+    are checked like script files."""
+    from ansible_collections.winfleet.updates.plugins.module_utils._ecs_cloud_assistant import VIRTIO_PLUGIN_CONTENT
+    from tests.static.test_module_contract import load_docs
+
+    contents = [VIRTIO_PLUGIN_CONTENT]
+    for task in yaml.safe_load(load_docs("ecs_cloud_assistant")["EXAMPLES"]):
+        if task["winfleet.updates.ecs_cloud_assistant"].get("content"):
+            contents.append(task["winfleet.updates.ecs_cloud_assistant"]["content"])
+    assert len(contents) == 2
+    for content in contents:
+        assert not syntax_errors(content.encode("utf-8")), content

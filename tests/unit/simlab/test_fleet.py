@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from tests.simlab.build_lab import main as build_lab_main
 from tests.simlab.fleet import FleetError, load_fleet
@@ -23,6 +24,21 @@ from tests.simlab.fleet import FleetError, load_fleet
         ("hosts: [a, b]", "hosts: expected a non-empty mapping"),
         ("hosts: {a: {}\n", "cannot read the fleet description"),
         ("clusters: {}\nhosts: {a: {}}", "unknown key(s) clusters"),
+        ("hosts: {a: {ecs: {region_id: cn-hangzhou}}}", "hosts.a.ecs: needs instance_id"),
+        ("hosts: {a: {ecs: {instance_id: web01}}}", "hosts.a.ecs.instance_id: expected an id such as 'i-bp1abc'"),
+        ("hosts: {a: {ecs: {instance_id: i-a, region_id: Hangzhou}}}", "hosts.a.ecs.region_id: expected a region id"),
+        ("hosts: {a: {ecs: {instance_id: i-a, status: Rebooting}}}", "hosts.a.ecs.status: expected one of Running, Stopped"),
+        ("hosts: {a: {ecs: {instance_id: i-a, disks: [{disk_id: d-1, type: data}]}}}",
+         "hosts.a.ecs.disks: expected exactly one disk of type system"),
+        ("hosts: {a: {ecs: {instance_id: i-a, disks: [{disk_id: d-1, type: system, category: ssd}]}}}",
+         "hosts.a.ecs.disks[0].category: expected one of cloud_essd"),
+        ("hosts: {a: {ecs: {instance_id: i-a, disks: [{disk_id: d-1, type: system, size_gib: 0}]}}}",
+         "hosts.a.ecs.disks[0].size_gib: expected an integer > 0"),
+        ("hosts: {a: {ecs: {instance_id: i-a, disks: [{disk_id: d-1, type: system}, {disk_id: d-1, type: data}]}}}",
+         "hosts.a.ecs.disks: disk ids must be unique"),
+        ("hosts: {a: {ecs: {instance_id: i-a}}, b: {ecs: {instance_id: i-a}}}", "hosts.b.ecs: i-a is already used by host a"),
+        ("hosts: {a: {update: {version: '1'}}}", "hosts.a.update: unknown key(s) version"),
+        ("hosts: {a: {update: {}}}", "hosts.a.update: needs to"),
     ],
 )
 def test_malformed_fleets_are_named_errors(tmp_path, text, message):
@@ -46,3 +62,16 @@ def test_cli_prints_the_error_and_exits_2(tmp_path, capsys):
     assert build_lab_main([str(fleet), str(tmp_path / "lab")]) == 2
     assert "fleet error: hosts.web01: unknown key(s) bogus" in capsys.readouterr().err
     assert not (tmp_path / "lab" / "inventory.yml").exists()
+
+
+def test_ecs_defaults_and_inventory_variables(tmp_path):
+    fleet = tmp_path / "fleet.yml"
+    fleet.write_text("hosts: {web01: {ecs: {instance_id: i-web01}, vars: {alicloud_region: cn-beijing}}, plain: {}}")
+    host = load_fleet(fleet)["hosts"]["web01"]
+    assert host["ecs"] == {"instance_id": "i-web01", "region_id": "cn-hangzhou", "status": "Running", "cloud_assistant": True,
+                           "disks": [{"disk_id": "d-web01sys", "category": "cloud_essd", "type": "system", "size_gib": 40}]}
+    assert build_lab_main([str(fleet), str(tmp_path / "lab")]) == 0
+    inventory = yaml.safe_load((tmp_path / "lab" / "inventory.yml").read_text())
+    # the instance id comes from the fleet; an explicit host var wins over the derived region
+    assert inventory["all"]["hosts"]["web01"] == {"ecs_instance_id": "i-web01", "alicloud_region": "cn-beijing"}
+    assert inventory["all"]["hosts"]["plain"] is None
