@@ -22,7 +22,7 @@ from tests.simlab.fleet import FleetError, load_fleet
         ("hosts: {a: {}}\ngroups: {g: {hosts: [b]}}", "groups.g.hosts: unknown host(s) b"),
         ("hosts: [a, b]", "hosts: expected a non-empty mapping"),
         ("hosts: {a: {}\n", "cannot read the fleet description"),
-        ("clusters: {}\nhosts: {a: {}}", "unknown key(s) clusters"),
+        ("bogus: {}\nhosts: {a: {}}", "unknown key(s) bogus"),
     ],
 )
 def test_malformed_fleets_are_named_errors(tmp_path, text, message):
