@@ -20,7 +20,7 @@ from ansible_collections.winfleet.updates.plugins.plugin_utils._action import Wi
 class ActionModule(WinfleetAction):
     ARGUMENT_SPEC = {
         "clusters_group": {"type": "str", "default": "cau_clusters"},
-        "play_hosts": {"type": "list", "elements": "str"},
+        "clusters": {"type": "list", "elements": "str", "default": []},
     }
     _requires_connection = False
 
@@ -30,7 +30,7 @@ class ActionModule(WinfleetAction):
         cluster_hosts = list(groups.get(group) or [])
         hostvars = task_vars.get("hostvars") or {}
         variables = {host: self._cau_variables(hostvars, host) for host in cluster_hosts}
-        plan = plan_clusters(cluster_hosts, variables, list(groups.get("all") or []), args["play_hosts"], group=group)
+        plan = plan_clusters(cluster_hosts, variables, list(groups.get("all") or []), args["clusters"], group=group)
         return {"changed": False, **plan.as_dict()}
 
     @staticmethod

@@ -94,6 +94,7 @@ class ClusterPlan:
     runner: str
     coordinator: str | None
     plugins: list[Any]
+    plugin_names: tuple[str, ...]
     registered_plugins: tuple[str, ...]
     switches: dict[str, bool]
     run_options: dict[str, Any]
@@ -120,6 +121,7 @@ class ClusterPlan:
             "coordinator": self.coordinator,
             "pseudo_host": self.pseudo_host,
             "plugins": self.plugins,
+            "plugin_names": list(self.plugin_names),
             "registered_plugins": list(self.registered_plugins),
             **self.switches,
             "run_options": self.run_options,
@@ -243,7 +245,7 @@ def _cluster_plan(
     plugins = shared["cau_plugins"] if shared["cau_plugins"] is not None else [{"name": WINDOWS_UPDATE_PLUGIN}]
     switches = {name[len("cau_"):]: _flag(shared[name], f"{cluster}.{name}") for name in _SWITCH_VARIABLES}
     try:
-        parse_plugins(plugins, registered=[p.name for p in third_party], field="cau_plugins", **switches)
+        plugin_set = parse_plugins(plugins, registered=[p.name for p in third_party], field="cau_plugins", **switches)
     except InputError as err:
         prefix = "cau_" if err.field in switches else ""
         raise InputError(f"{cluster}.{prefix}{err.field}", err.message) from None
@@ -265,6 +267,7 @@ def _cluster_plan(
         runner=coordinator or nodes[0],
         coordinator=coordinator,
         plugins=list(plugins),
+        plugin_names=tuple(plugin_set.names),
         registered_plugins=tuple(p.name for p in third_party),
         switches=switches,
         run_options=run_options,
@@ -296,20 +299,35 @@ def _place(clusters: Sequence[ClusterPlan], host_order: Sequence[str]) -> dict[s
     }
 
 
+def _targets(targets: object, known: Mapping[str, str]) -> set[str]:
+    """The lower-cased names of the clusters asked for; an unknown one is an error."""
+    if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence):
+        raise InputError("clusters", "expected a list of cluster names")
+    wanted = set()
+    for index, name in enumerate(targets):
+        if not isinstance(name, str) or name.lower() not in known:
+            raise InputError(
+                f"clusters[{index}]",
+                f"{name!r} is not a cluster of the inventory; known clusters: {', '.join(known.values())}",
+            )
+        wanted.add(name.lower())
+    return wanted
+
+
 def plan_clusters(
     cluster_hosts: Sequence[str],
     variables: Mapping[str, Mapping[str, Any]],
     inventory_hosts: Sequence[str],
-    selected_hosts: Collection[str] | None = None,
+    targets: Sequence[str] = (),
     *,
     group: str = "cau_clusters",
 ) -> CauPlan:
     """Group the hosts of ``cau_clusters`` into clusters, validate them, and place plug-ins.
 
     ``cluster_hosts`` is the group's hosts in inventory order; ``variables`` maps each of them to
-    the CAU variables it sees. ``selected_hosts`` (the play's hosts, which ``--limit`` narrows)
-    selects the clusters with at least one node in it; ``None`` selects all. Clusters come out in
-    the order their first node appears in the inventory.
+    the CAU variables it sees. ``targets`` names the clusters to plan (case-insensitively, like
+    Windows); empty plans all. A target the inventory does not know is an error listing the known
+    clusters. Clusters come out in the order their first node appears in the inventory.
     """
     if not cluster_hosts:
         raise InputError(
@@ -332,11 +350,11 @@ def plan_clusters(
         members.setdefault(name.lower(), [])
         if host not in members[name.lower()]:
             members[name.lower()].append(host)
-    selected = None if selected_hosts is None else set(selected_hosts)
+    wanted = _targets(targets, spelled)
     clusters = []
     inventory = set(inventory_hosts)
     for key, nodes in members.items():
-        if selected is not None and not selected.intersection(nodes):
+        if wanted and key not in wanted:
             continue
         plan = _cluster_plan(spelled[key], tuple(nodes), variables, inventory)
         if plan.pseudo_host in inventory:

@@ -20,13 +20,13 @@ options:
     description: The inventory group whose child groups are the clusters and whose hosts are their nodes.
     type: str
     default: cau_clusters
-  play_hosts:
+  clusters:
     description:
-      - Only clusters with at least one node among these hosts are returned (pass
-        C(ansible_play_hosts_all) so that C(--limit) selects clusters).
-      - Omit to return every cluster.
+      - The clusters to return, by C(cau_cluster_name) (case-insensitive); empty returns every cluster.
+      - A name the inventory does not know is an error that lists the known clusters.
     type: list
     elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -54,7 +54,7 @@ author:
 EXAMPLES = r"""
 - name: Read the clusters of the inventory
   winfleet.updates.cau_plan:
-    play_hosts: "{{ ansible_play_hosts_all }}"
+    clusters: [hvcl01]
   run_once: true
   register: clusters
 """
@@ -89,6 +89,10 @@ clusters:
       description: The plug-ins of the run (C(cau_plugins), default Microsoft.WindowsUpdatePlugin).
       type: list
       elements: raw
+    plugin_names:
+      description: The plug-in names in run order, in their registered spelling.
+      type: list
+      elements: str
     registered_plugins:
       description: The declared third-party plug-ins.
       type: list
