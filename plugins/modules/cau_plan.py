@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 module: cau_plan
 short_description: Read and validate the Cluster-Aware Updating layout of the inventory
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the CAU variables of every host in the clusters group (see C(docs/cau.md)) and returns the
     failover clusters in inventory order, each with its mode, nodes, coordinator, the host that runs
