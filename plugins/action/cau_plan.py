@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.winfleet.updates.plugins.module_utils._cau_placement import CLUSTER_VARIABLES, plan_clusters
+from ansible_collections.winfleet.updates.plugins.module_utils._cau_placement import (
+    CLUSTER_VARIABLES,
+    plan_clusters,
+)
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
 
@@ -30,7 +33,9 @@ class ActionModule(WinfleetAction):
         cluster_hosts = list(groups.get(group) or [])
         hostvars = task_vars.get("hostvars") or {}
         variables = {host: self._cau_variables(hostvars, host) for host in cluster_hosts}
-        plan = plan_clusters(cluster_hosts, variables, list(groups.get("all") or []), args["clusters"], group=group)
+        plan = plan_clusters(
+            cluster_hosts, variables, list(groups.get("all") or []), args["clusters"], group=group
+        )
         return {"changed": False, **plan.as_dict()}
 
     @staticmethod

@@ -7,7 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_placement import validate_plugin_binary
-from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins import builtin_plugin, validate_plugin_name
+from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins import (
+    builtin_plugin,
+    validate_plugin_name,
+)
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
 
@@ -31,7 +34,9 @@ def host_arguments(name: object, path: object, state: str) -> dict[str, Any]:
         )
     if path is not None:
         if builtin:
-            raise InputError("path", f"{builtin} is installed with CAU; give path only for third-party plug-ins")
+            raise InputError(
+                "path", f"{builtin} is installed with CAU; give path only for third-party plug-ins"
+            )
         if state == "absent":
             raise InputError("path", "only applies to state=present (the binary to register)")
         validate_plugin_binary(path, "path")

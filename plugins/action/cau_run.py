@@ -13,8 +13,10 @@ import uuid
 from typing import Any
 
 from ansible.utils.display import Display
-
-from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins import WINDOWS_UPDATE_PLUGIN, parse_plugins
+from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins import (
+    WINDOWS_UPDATE_PLUGIN,
+    parse_plugins,
+)
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import (
     RUN_OPTIONS,
     check_max_failed_nodes,
@@ -79,11 +81,16 @@ class ActionModule(WinfleetAction):
             if args[option] and mode != only:
                 raise InputError(option, f"only applies to mode={only} (this task has mode={mode})")
         if args["state"] == "absent" and mode != "cluster_role":
-            raise InputError("state", f"absent only applies to mode=cluster_role (removes the CAU clustered role); mode={mode}")
+            raise InputError(
+                "state",
+                f"absent only applies to mode=cluster_role (removes the CAU clustered role); mode={mode}",
+            )
         if args["timeout"] < 1:
             raise InputError("timeout", f"expected a number of seconds of at least 1, got {args['timeout']}")
         if args["poll_interval"] < 0:
-            raise InputError("poll_interval", f"expected a number of seconds of at least 0, got {args['poll_interval']}")
+            raise InputError(
+                "poll_interval", f"expected a number of seconds of at least 0, got {args['poll_interval']}"
+            )
         plugin_set = parse_plugins(
             args["plugins"],
             registered=args["registered_plugins"],
@@ -98,7 +105,9 @@ class ActionModule(WinfleetAction):
         execute = self._executor(task_vars)
 
         if mode == "cluster_role":
-            result = configure_cluster_role(execute, cluster_name, plugin_set, run_options, schedule, state=args["state"])
+            result = configure_cluster_role(
+                execute, cluster_name, plugin_set, run_options, schedule, state=args["state"]
+            )
             if self._task.diff:
                 result["diff"] = {"before": result["before"] or {}, "after": result["after"] or {}}
             return {"mode": mode, **result}
@@ -106,7 +115,9 @@ class ActionModule(WinfleetAction):
             result = scan_cluster(execute, cluster_name, plugin_set, nodes)
             if mode == "run":
                 # Check mode of a run: report what the run would do, change nothing.
-                parameters = run_parameters(cluster_name, plugin_set, run_options, force_self_update=args["force_self_update"])
+                parameters = run_parameters(
+                    cluster_name, plugin_set, run_options, force_self_update=args["force_self_update"]
+                )
                 result.update(
                     changed=result["updates_applicable"] > 0,
                     command=render_command("Invoke-CauRun", parameters, plugin_set),
@@ -123,7 +134,10 @@ class ActionModule(WinfleetAction):
             poll_interval=float(args["poll_interval"]),
         )
         result = run_cluster(
-            execute, self._connection.reset, request, run_id=str(uuid.uuid4()),
+            execute,
+            self._connection.reset,
+            request,
+            run_id=str(uuid.uuid4()),
             warn=lambda message: display.warning(f"{cluster_name}: {message}"),
         )
         return {"mode": mode, **result}
@@ -134,7 +148,11 @@ class ActionModule(WinfleetAction):
         def execute(operation: str, parameters: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
             return self._execute_module(
                 module_name=HOST_MODULE,
-                module_args={"_operation": operation, "_parameters": parameters, "_operation_options": options},
+                module_args={
+                    "_operation": operation,
+                    "_parameters": parameters,
+                    "_operation_options": options,
+                },
                 task_vars=task_vars,
             )
 

@@ -73,7 +73,9 @@ CLUSTER_VARIABLES: Final = ("cau_cluster_name", *_SHARED_VARIABLES)
 """Every inventory variable :func:`plan_clusters` reads from a node."""
 
 # Register-CauPlugin -Path takes the binary that implements the plug-in.
-_BINARY_RE: Final = re.compile(r"(?:[A-Za-z]:\\|\\\\[^\\/:*?\"<>|\r\n]+\\[^\\/:*?\"<>|\r\n]+\\)[^\x00\r\n]*\.dll\Z", re.I)
+_BINARY_RE: Final = re.compile(
+    r"(?:[A-Za-z]:\\|\\\\[^\\/:*?\"<>|\r\n]+\\[^\\/:*?\"<>|\r\n]+\\)[^\x00\r\n]*\.dll\Z", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,9 @@ def validate_plugin_binary(raw: object, field: str = "path") -> str:
     return raw
 
 
-def parse_third_party_plugins(raw: object, field: str = "cau_third_party_plugins") -> tuple[ThirdPartyPlugin, ...]:
+def parse_third_party_plugins(
+    raw: object, field: str = "cau_third_party_plugins"
+) -> tuple[ThirdPartyPlugin, ...]:
     """Validate the declared third-party plug-ins: ``[{name, path}]``, each name once, no built-ins."""
     if raw is None:
         return ()
@@ -182,13 +186,17 @@ def parse_third_party_plugins(raw: object, field: str = "cau_third_party_plugins
                 f"{builtin_plugin(name)} is built into CAU and always registered; list only other plug-ins here",
             )
         if name.lower() in seen:
-            raise InputError(f"{item_field}.name", f"{name} is already declared at {field}[{seen[name.lower()]}]")
+            raise InputError(
+                f"{item_field}.name", f"{name} is already declared at {field}[{seen[name.lower()]}]"
+            )
         seen[name.lower()] = index
         plugins.append(ThirdPartyPlugin(name, validate_plugin_binary(item.get("path"), f"{item_field}.path")))
     return tuple(plugins)
 
 
-def _shared_value(cluster: str, nodes: Sequence[str], variables: Mapping[str, Mapping[str, Any]], name: str) -> Any:
+def _shared_value(
+    cluster: str, nodes: Sequence[str], variables: Mapping[str, Mapping[str, Any]], name: str
+) -> Any:
     """The value every node of a cluster sees for ``name``; nodes that disagree are an error."""
     values = [(node, variables[node].get(name)) for node in nodes]
     first_node, first = values[0]
@@ -241,11 +249,17 @@ def _cluster_plan(
                 "a computer outside the cluster (it stays up while every node restarts). Name another host, or use "
                 "cau_mode: self_updating",
             )
-    third_party = parse_third_party_plugins(shared["cau_third_party_plugins"], f"{cluster}.cau_third_party_plugins")
-    plugins = shared["cau_plugins"] if shared["cau_plugins"] is not None else [{"name": WINDOWS_UPDATE_PLUGIN}]
-    switches = {name[len("cau_"):]: _flag(shared[name], f"{cluster}.{name}") for name in _SWITCH_VARIABLES}
+    third_party = parse_third_party_plugins(
+        shared["cau_third_party_plugins"], f"{cluster}.cau_third_party_plugins"
+    )
+    plugins = (
+        shared["cau_plugins"] if shared["cau_plugins"] is not None else [{"name": WINDOWS_UPDATE_PLUGIN}]
+    )
+    switches = {name[len("cau_") :]: _flag(shared[name], f"{cluster}.{name}") for name in _SWITCH_VARIABLES}
     try:
-        plugin_set = parse_plugins(plugins, registered=[p.name for p in third_party], field="cau_plugins", **switches)
+        plugin_set = parse_plugins(
+            plugins, registered=[p.name for p in third_party], field="cau_plugins", **switches
+        )
     except InputError as err:
         prefix = "cau_" if err.field in switches else ""
         raise InputError(f"{cluster}.{prefix}{err.field}", err.message) from None

@@ -75,23 +75,25 @@ def cau_rows(host: str, record: Mapping[str, Any] | None) -> list[dict[str, Any]
         failed = outcome.get("failed") or []
         applicable = outcome.get("applicable") or []
         node_error = outcome.get("error")
-        rows.append({
-            "cluster": cluster,
-            "node": outcome.get("node"),
-            "mode": record.get("mode"),
-            "runner": record.get("runner"),
-            "cluster_status": status,
-            "status": outcome.get("status") if outcome.get("status") in NODE_STATUSES else "not_updated",
-            "updates_applicable": len(applicable),
-            "updates_installed": len(installed),
-            "updates_failed": len(failed),
-            "reboots": int(outcome.get("reboots") or 0),
-            # Installed updates after a run; the applicable ones after a scan (check mode).
-            "updates": [_update_text(u) for u in installed or applicable],
-            "failures": [_update_text(u) for u in failed],
-            "error": node_error or (message if outcome.get("status") in (None, "not_updated") else None),
-            "cluster_error": message,
-        })
+        rows.append(
+            {
+                "cluster": cluster,
+                "node": outcome.get("node"),
+                "mode": record.get("mode"),
+                "runner": record.get("runner"),
+                "cluster_status": status,
+                "status": outcome.get("status") if outcome.get("status") in NODE_STATUSES else "not_updated",
+                "updates_applicable": len(applicable),
+                "updates_installed": len(installed),
+                "updates_failed": len(failed),
+                "reboots": int(outcome.get("reboots") or 0),
+                # Installed updates after a run; the applicable ones after a scan (check mode).
+                "updates": [_update_text(u) for u in installed or applicable],
+                "failures": [_update_text(u) for u in failed],
+                "error": node_error or (message if outcome.get("status") in (None, "not_updated") else None),
+                "cluster_error": message,
+            }
+        )
     return rows
 
 
@@ -99,16 +101,26 @@ def cau_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Totals over nodes, and one line per cluster (status, counts, the error that stopped it)."""
     clusters: dict[str, dict[str, Any]] = {}
     for row in rows:
-        entry = clusters.setdefault(str(row["cluster"]), {
-            "status": row["cluster_status"], "nodes": 0, "updates_installed": 0, "updates_failed": 0,
-            "updates_applicable": 0, "reboots": 0, "error": row.get("cluster_error"),
-        })
+        entry = clusters.setdefault(
+            str(row["cluster"]),
+            {
+                "status": row["cluster_status"],
+                "nodes": 0,
+                "updates_installed": 0,
+                "updates_failed": 0,
+                "updates_applicable": 0,
+                "reboots": 0,
+                "error": row.get("cluster_error"),
+            },
+        )
         entry["nodes"] += 1
         for key in ("updates_installed", "updates_failed", "updates_applicable", "reboots"):
             entry[key] += int(row.get(key) or 0)
     return {
         "clusters": len(clusters),
-        "by_cluster_status": count_by(({"status": c["status"]} for c in clusters.values()), "status", CLUSTER_STATUSES),
+        "by_cluster_status": count_by(
+            ({"status": c["status"]} for c in clusters.values()), "status", CLUSTER_STATUSES
+        ),
         "nodes": len(rows),
         "by_node_status": count_by(rows, "status", NODE_STATUSES),
         "updates_installed": sum(c["updates_installed"] for c in clusters.values()),

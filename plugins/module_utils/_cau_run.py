@@ -139,10 +139,13 @@ def _script_path(value: object, field: str) -> str:
     if any(char in value for char in "\x00\r\n"):
         raise InputError(field, "must be one line without NUL characters")
     if not value.lower().endswith(".ps1"):
-        raise InputError(field, f"CAU runs PowerShell scripts only: the file name must end in .ps1, got {value!r}")
+        raise InputError(
+            field, f"CAU runs PowerShell scripts only: the file name must end in .ps1, got {value!r}"
+        )
     if len(value) > SCRIPT_PATH_MAX:
         raise InputError(
-            field, f"is {len(value)} characters long; CAU accepts at most {SCRIPT_PATH_MAX} for path plus file name"
+            field,
+            f"is {len(value)} characters long; CAU accepts at most {SCRIPT_PATH_MAX} for path plus file name",
         )
     if not _ABSOLUTE_PATH_RE.match(value):
         raise InputError(
@@ -175,7 +178,11 @@ def normalise_run_options(options: Mapping[str, Any] | None, *, prefix: str = ""
             result[name] = _as_int(value, field, 0, _INT32_MAX, "a number of nodes")
         elif name == "max_retries_per_node":
             result[name] = _as_int(
-                value, field, 1, MAX_RETRIES_PER_NODE, f"a number of tries per node (CAU's maximum is {MAX_RETRIES_PER_NODE})"
+                value,
+                field,
+                1,
+                MAX_RETRIES_PER_NODE,
+                f"a number of tries per node (CAU's maximum is {MAX_RETRIES_PER_NODE})",
             )
         else:
             result[name] = _as_int(value, field, 1, _INT32_MAX, "a number of minutes")
@@ -218,7 +225,9 @@ def _start_date(value: object, field: str) -> str:
             pass
         else:
             return parsed.isoformat() if "T" in value or " " in value else parsed.date().isoformat()
-    raise InputError(field, f"expected an ISO 8601 date or date-time such as 2025-01-07 or 2025-01-07T03:00, got {value!r}")
+    raise InputError(
+        field, f"expected an ISO 8601 date or date-time such as 2025-01-07 or 2025-01-07T03:00, got {value!r}"
+    )
 
 
 def _list(value: object, field: str) -> list[object]:
@@ -245,8 +254,14 @@ def normalise_schedule(raw: Mapping[str, Any] | None, *, field: str = "schedule"
     if unknown:
         raise InputError(field, f"unknown key(s) {', '.join(unknown)}; valid: {', '.join(_SCHEDULE_KEYS)}")
     if not raw.get("days_of_week"):
-        raise InputError(f"{field}.days_of_week", f"is required: the days the updating run starts ({', '.join(DAYS_OF_WEEK)})")
-    days = [_day(day, f"{field}.days_of_week[{i}]") for i, day in enumerate(_list(raw["days_of_week"], f"{field}.days_of_week"))]
+        raise InputError(
+            f"{field}.days_of_week",
+            f"is required: the days the updating run starts ({', '.join(DAYS_OF_WEEK)})",
+        )
+    days = [
+        _day(day, f"{field}.days_of_week[{i}]")
+        for i, day in enumerate(_list(raw["days_of_week"], f"{field}.days_of_week"))
+    ]
     if len(set(days)) != len(days):
         raise InputError(f"{field}.days_of_week", "lists the same day twice")
     schedule: dict[str, Any] = {"days_of_week": [day for day in DAYS_OF_WEEK if day in days]}
@@ -363,7 +378,9 @@ def cluster_role_parameters(
         if schedule.get("interval_weeks"):
             parameters["IntervalWeeks"] = schedule["interval_weeks"]
     parameters.update(
-        _plugin_parameters(plugin_set, cmdlet, ("RunPluginsSerially", "StopOnPluginFailure", "SeparateReboots"))
+        _plugin_parameters(
+            plugin_set, cmdlet, ("RunPluginsSerially", "StopOnPluginFailure", "SeparateReboots")
+        )
     )
     parameters.update(_run_settings(run_options))
     parameters["Force"] = True
@@ -389,9 +406,19 @@ def render_command(cmdlet: str, parameters: Mapping[str, Any], plugin_set: CauPl
     parts = [cmdlet]
     plugin_done = False
     for name, value in parameters.items():
-        if name in ("CauPluginName", "CauPluginArguments", "RunPluginsSerially", "StopOnPluginFailure", "SeparateReboots"):
+        if name in (
+            "CauPluginName",
+            "CauPluginArguments",
+            "RunPluginsSerially",
+            "StopOnPluginFailure",
+            "SeparateReboots",
+        ):
             if plugin_set is not None and not plugin_done:
-                parts.append(render_powershell_parameters(plugin_set, for_cluster_role=uses_cluster_role_quoting(cmdlet)))
+                parts.append(
+                    render_powershell_parameters(
+                        plugin_set, for_cluster_role=uses_cluster_role_quoting(cmdlet)
+                    )
+                )
                 plugin_done = True
             continue
         parts.append(f"-{name}" if value is True else f"-{name} {_render_value(value)}")
@@ -410,7 +437,11 @@ def _updates(raw: object) -> list[dict[str, Any]]:
     if not isinstance(raw, Sequence) or isinstance(raw, (str, bytes)):
         return []
     keep = ("id", "title", "plugin", "error")
-    return [{key: item.get(key) for key in keep if item.get(key) is not None} for item in raw if isinstance(item, Mapping)]
+    return [
+        {key: item.get(key) for key in keep if item.get(key) is not None}
+        for item in raw
+        if isinstance(item, Mapping)
+    ]
 
 
 def node_outcomes(raw_nodes: object, expected_nodes: Sequence[str]) -> list[dict[str, Any]]:
@@ -421,7 +452,9 @@ def node_outcomes(raw_nodes: object, expected_nodes: Sequence[str]) -> list[dict
     names compare case-insensitively, like NetBIOS names.
     """
     reported: dict[str, Mapping[str, Any]] = {}
-    for item in raw_nodes if isinstance(raw_nodes, Sequence) and not isinstance(raw_nodes, (str, bytes)) else []:
+    for item in (
+        raw_nodes if isinstance(raw_nodes, Sequence) and not isinstance(raw_nodes, (str, bytes)) else []
+    ):
         if isinstance(item, Mapping) and isinstance(item.get("node"), str):
             reported.setdefault(item["node"].lower(), item)
     order = list(expected_nodes) + [
@@ -431,37 +464,58 @@ def node_outcomes(raw_nodes: object, expected_nodes: Sequence[str]) -> list[dict
     for node in order:
         item = reported.get(node.lower())
         if item is None:
-            outcomes.append({"node": node, "status": "not_updated", "cau_status": None, "installed": [],
-                             "failed": [], "reboots": 0, "error": None})
+            outcomes.append(
+                {
+                    "node": node,
+                    "status": "not_updated",
+                    "cau_status": None,
+                    "installed": [],
+                    "failed": [],
+                    "reboots": 0,
+                    "error": None,
+                }
+            )
             continue
         updates = item.get("updates") or []
-        installed = [u for u in updates if isinstance(u, Mapping) and str(u.get("result", "")).lower() == "succeeded"]
-        failed = [u for u in updates if isinstance(u, Mapping) and str(u.get("result", "")).lower() == "failed"]
+        installed = [
+            u for u in updates if isinstance(u, Mapping) and str(u.get("result", "")).lower() == "succeeded"
+        ]
+        failed = [
+            u for u in updates if isinstance(u, Mapping) and str(u.get("result", "")).lower() == "failed"
+        ]
         cau_status = str(item.get("status") or "")
         status = _CAU_NODE_STATUS.get(cau_status.lower(), "not_updated")
         if failed and status == "succeeded":
             status = "failed"
         reboots = item.get("reboots")
-        outcomes.append({
-            "node": node,
-            "status": status,
-            "cau_status": cau_status or None,
-            "installed": _updates(installed),
-            "failed": _updates(failed),
-            "reboots": reboots if isinstance(reboots, int) and not isinstance(reboots, bool) and reboots >= 0 else 0,
-            "error": str(item["error"]) if item.get("error") else None,
-        })
+        outcomes.append(
+            {
+                "node": node,
+                "status": status,
+                "cau_status": cau_status or None,
+                "installed": _updates(installed),
+                "failed": _updates(failed),
+                "reboots": reboots
+                if isinstance(reboots, int) and not isinstance(reboots, bool) and reboots >= 0
+                else 0,
+                "error": str(item["error"]) if item.get("error") else None,
+            }
+        )
     return outcomes
 
 
 def scan_outcomes(raw_nodes: object, expected_nodes: Sequence[str]) -> list[dict[str, Any]]:
     """One entry per node from ``Invoke-CauScan``: the updates that would be applied."""
     reported: dict[str, Mapping[str, Any]] = {}
-    for item in raw_nodes if isinstance(raw_nodes, Sequence) and not isinstance(raw_nodes, (str, bytes)) else []:
+    for item in (
+        raw_nodes if isinstance(raw_nodes, Sequence) and not isinstance(raw_nodes, (str, bytes)) else []
+    ):
         if isinstance(item, Mapping) and isinstance(item.get("node"), str):
             reported.setdefault(item["node"].lower(), item)
     expected = {node.lower() for node in expected_nodes}
-    order = list(expected_nodes) + [str(item["node"]) for key, item in reported.items() if key not in expected]
+    order = list(expected_nodes) + [
+        str(item["node"]) for key, item in reported.items() if key not in expected
+    ]
     return [
         {
             "node": node,

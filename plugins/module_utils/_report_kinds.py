@@ -9,8 +9,9 @@ adds one entry here.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ansible_collections.winfleet.updates.plugins.module_utils import _cau_report, _virtio_report
 

@@ -13,8 +13,9 @@ uses, with the retry extended to any number of failures within the deadline.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ansible.errors import AnsibleConnectionFailure
 

@@ -18,8 +18,9 @@ out, so the report can say what happened on every node.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins import CauPluginSet
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import (
@@ -59,7 +60,9 @@ def _checked(answer: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def scan_cluster(execute: Execute, cluster_name: str, plugin_set: CauPluginSet, nodes: tuple[str, ...]) -> dict[str, Any]:
+def scan_cluster(
+    execute: Execute, cluster_name: str, plugin_set: CauPluginSet, nodes: tuple[str, ...]
+) -> dict[str, Any]:
     """``Invoke-CauScan``: the updates each node would get, changing nothing."""
     parameters = scan_parameters(cluster_name, plugin_set)
     answer = _checked(execute("scan", parameters, {}))
@@ -74,20 +77,20 @@ def scan_cluster(execute: Execute, cluster_name: str, plugin_set: CauPluginSet, 
     }
 
 
+def _node_failure(outcome: dict[str, Any]) -> str:
+    """``node (why)``: the node's error, else its failed updates' errors or titles."""
+    why = outcome["error"] or ", ".join(str(u.get("error") or u.get("title")) for u in outcome["failed"])
+    return f"{outcome['node']} ({why or 'failed'})"
+
+
 def _run_failure_message(cluster_name: str, run: dict[str, Any], outcomes: list[dict[str, Any]]) -> str:
     """Say why a finished run counts as failed: CAU's status, its error, and each failed node."""
     parts = [f"the CAU updating run on {cluster_name} ended with status {run.get('status') or 'unknown'}"]
     if run.get("error"):
         parts.append(str(run["error"]))
-    failed = [o for o in outcomes if o["status"] == "failed"]
+    failed = [_node_failure(o) for o in outcomes if o["status"] == "failed"]
     if failed:
-        parts.append(
-            "failed node(s): "
-            + "; ".join(
-                f"{o['node']} ({o['error'] or ', '.join(str(u.get('error') or u.get('title')) for u in o['failed']) or 'failed'})"
-                for o in failed
-            )
-        )
+        parts.append("failed node(s): " + "; ".join(failed))
     return ". ".join(parts)
 
 
@@ -107,7 +110,10 @@ def run_cluster(
     fatal: the next poll asks the host about that id and learns whether the run began.
     """
     parameters = run_parameters(
-        request.cluster_name, request.plugin_set, request.run_options, force_self_update=request.force_self_update
+        request.cluster_name,
+        request.plugin_set,
+        request.run_options,
+        force_self_update=request.force_self_update,
     )
     options: dict[str, Any] = {"run_id": run_id}
     if request.force_recovery:
@@ -147,7 +153,11 @@ def run_cluster(
         "changed": bool(totals["updates_installed"] or totals["reboots"]),
     }
     if outcome.timed_out:
-        seen = f"last seen: {run.get('progress')}" if run.get("progress") else (outcome.last_error or "no answer")
+        seen = (
+            f"last seen: {run.get('progress')}"
+            if run.get("progress")
+            else (outcome.last_error or "no answer")
+        )
         result.update(
             failed=True,
             status="timed_out",
@@ -184,11 +194,20 @@ def configure_cluster_role(
     The host decides between ``Add-CauClusterRole`` and ``Set-CauClusterRole`` (whether the role
     exists), so both get the same parameters, with the doubled UpdateID quotes the seed requires.
     """
-    parameters = cluster_role_parameters(cluster_name, plugin_set, run_options, schedule, cmdlet="Set-CauClusterRole")
-    answer = _checked(execute("cluster_role", parameters if state == "present" else {"ClusterName": cluster_name},
-                              {"state": state}))
+    parameters = cluster_role_parameters(
+        cluster_name, plugin_set, run_options, schedule, cmdlet="Set-CauClusterRole"
+    )
+    answer = _checked(
+        execute(
+            "cluster_role",
+            parameters if state == "present" else {"ClusterName": cluster_name},
+            {"state": state},
+        )
+    )
     action = answer.get("action", "none")
-    cmdlet = {"added": "Add-CauClusterRole", "removed": "Remove-CauClusterRole"}.get(action, "Set-CauClusterRole")
+    cmdlet = {"added": "Add-CauClusterRole", "removed": "Remove-CauClusterRole"}.get(
+        action, "Set-CauClusterRole"
+    )
     command = (
         render_command("Remove-CauClusterRole", {"ClusterName": cluster_name, "Force": True})
         if state == "absent"
