@@ -14,6 +14,7 @@ from typing import Any
 
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_placement import (
     CLUSTER_VARIABLES,
+    PSEUDO_HOST_GROUP,
     plan_clusters,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
@@ -33,9 +34,10 @@ class ActionModule(WinfleetAction):
         cluster_hosts = list(groups.get(group) or [])
         hostvars = task_vars.get("hostvars") or {}
         variables = {host: self._cau_variables(hostvars, host) for host in cluster_hosts}
-        plan = plan_clusters(
-            cluster_hosts, variables, list(groups.get("all") or []), args["clusters"], group=group
-        )
+        # In-memory cluster hosts an earlier plan of this run added are not inventory hosts.
+        own = set(groups.get(PSEUDO_HOST_GROUP) or [])
+        inventory = [host for host in groups.get("all") or [] if host not in own]
+        plan = plan_clusters(cluster_hosts, variables, inventory, args["clusters"], group=group)
         return {"changed": False, **plan.as_dict()}
 
     @staticmethod

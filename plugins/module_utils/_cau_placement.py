@@ -44,6 +44,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._errors import In
 
 __all__ = [
     "CLUSTER_VARIABLES",
+    "PSEUDO_HOST_GROUP",
     "PSEUDO_HOST_PREFIX",
     "CauPlan",
     "ClusterPlan",
@@ -55,6 +56,8 @@ __all__ = [
 
 PSEUDO_HOST_PREFIX: Final = "cau-cluster-"
 """Playbooks give each cluster an in-memory host of this name, so clusters run in serial batches."""
+PSEUDO_HOST_GROUP: Final = "cau_plan_clusters"
+"""The group the role cau_plan adds those in-memory hosts to (a later plan must not trip on them)."""
 
 _SWITCH_VARIABLES: Final = ("cau_run_plugins_serially", "cau_stop_on_plugin_failure", "cau_separate_reboots")
 # Variables that describe a whole cluster: every node must see the same value (set them on the

@@ -38,6 +38,8 @@ attributes:
     platforms: posix
     description: Runs on the controller.
 notes:
+  - Hosts of the group C(cau_plan_clusters), the in-memory cluster hosts the role C(winfleet.updates.cau_plan) adds,
+    are not counted as inventory hosts, so planning twice in one run works.
   - "Variables read from each node (set them on the cluster's group): C(cau_cluster_name), C(cau_mode),
     C(cau_coordinator), C(cau_plugins), C(cau_run_plugins_serially), C(cau_stop_on_plugin_failure),
     C(cau_separate_reboots), C(cau_third_party_plugins), C(cau_schedule), C(cau_force_recovery),
