@@ -32,6 +32,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins impo
     validate_plugin_name,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import (
+    ABSOLUTE_WINDOWS_PATH,
     CAU_MODES,
     RUN_OPTIONS,
     as_bool,
@@ -76,9 +77,7 @@ CLUSTER_VARIABLES: Final = ("cau_cluster_name", *_SHARED_VARIABLES)
 """Every inventory variable :func:`plan_clusters` reads from a node."""
 
 # Register-CauPlugin -Path takes the binary that implements the plug-in.
-_BINARY_RE: Final = re.compile(
-    r"(?:[A-Za-z]:\\|\\\\[^\\/:*?\"<>|\r\n]+\\[^\\/:*?\"<>|\r\n]+\\)[^\x00\r\n]*\.dll\Z", re.I
-)
+_BINARY_RE: Final = re.compile(ABSOLUTE_WINDOWS_PATH + r"[^\x00\r\n]*\.dll\Z", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins impo
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
 __all__ = [
+    "ABSOLUTE_WINDOWS_PATH",
     "CAU_MODES",
     "DAYS_OF_WEEK",
     "MAX_RETRIES_PER_NODE",
@@ -88,8 +89,9 @@ _SCHEDULE_KEYS: Final = ("days_of_week", "weeks_of_month", "interval_weeks", "st
 _CLUSTER_NAME_RE: Final = re.compile(
     r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
 )
-# A script CAU runs on every node: an absolute local path (C:\...) or a UNC path (\\server\share\...).
-_ABSOLUTE_PATH_RE: Final = re.compile(r"(?:[A-Za-z]:\\|\\\\[^\\/:*?\"<>|\r\n]+\\[^\\/:*?\"<>|\r\n]+\\)")
+# Where a Windows host can read a file: an absolute local path (C:\...) or a UNC path (\\server\share\...).
+ABSOLUTE_WINDOWS_PATH: Final = r"(?:[A-Za-z]:\\|\\\\[^\\/:*?\"<>|\r\n]+\\[^\\/:*?\"<>|\r\n]+\\)"
+_ABSOLUTE_PATH_RE: Final = re.compile(ABSOLUTE_WINDOWS_PATH)
 
 
 # --------------------------------------------------------------------------------------------
@@ -444,86 +446,69 @@ def _updates(raw: object) -> list[dict[str, Any]]:
     ]
 
 
-def node_outcomes(raw_nodes: object, expected_nodes: Sequence[str]) -> list[dict[str, Any]]:
-    """One outcome per node from the run report: expected nodes first, in inventory order.
+def _by_node(raw_nodes: object, expected_nodes: Sequence[str]) -> list[tuple[str, Mapping[str, Any] | None]]:
+    """Pair every node with what the host reported on it: expected nodes first, in inventory order.
 
-    A node CAU did not report on (the run stopped before it) is ``not_updated``; a node CAU reports
-    that the inventory does not list is kept, so nothing the cluster did goes unreported. Node
-    names compare case-insensitively, like NetBIOS names.
+    A node the host reports that the inventory does not list is kept at the end, so nothing the
+    cluster did goes unreported. Node names compare case-insensitively, like NetBIOS names.
     """
+    items = raw_nodes if isinstance(raw_nodes, Sequence) and not isinstance(raw_nodes, (str, bytes)) else []
     reported: dict[str, Mapping[str, Any]] = {}
-    for item in (
-        raw_nodes if isinstance(raw_nodes, Sequence) and not isinstance(raw_nodes, (str, bytes)) else []
-    ):
+    for item in items:
         if isinstance(item, Mapping) and isinstance(item.get("node"), str):
             reported.setdefault(item["node"].lower(), item)
-    order = list(expected_nodes) + [
-        str(item["node"]) for key, item in reported.items() if key not in {n.lower() for n in expected_nodes}
-    ]
-    outcomes = []
-    for node in order:
-        item = reported.get(node.lower())
-        if item is None:
-            outcomes.append(
-                {
-                    "node": node,
-                    "status": "not_updated",
-                    "cau_status": None,
-                    "installed": [],
-                    "failed": [],
-                    "reboots": 0,
-                    "error": None,
-                }
-            )
-            continue
-        updates = item.get("updates") or []
-        installed = [
-            u for u in updates if isinstance(u, Mapping) and str(u.get("result", "")).lower() == "succeeded"
-        ]
-        failed = [
-            u for u in updates if isinstance(u, Mapping) and str(u.get("result", "")).lower() == "failed"
-        ]
-        cau_status = str(item.get("status") or "")
-        status = _CAU_NODE_STATUS.get(cau_status.lower(), "not_updated")
-        if failed and status == "succeeded":
-            status = "failed"
-        reboots = item.get("reboots")
-        outcomes.append(
-            {
-                "node": node,
-                "status": status,
-                "cau_status": cau_status or None,
-                "installed": _updates(installed),
-                "failed": _updates(failed),
-                "reboots": reboots
-                if isinstance(reboots, int) and not isinstance(reboots, bool) and reboots >= 0
-                else 0,
-                "error": str(item["error"]) if item.get("error") else None,
-            }
-        )
-    return outcomes
+    expected = {node.lower() for node in expected_nodes}
+    extra = [str(item["node"]) for key, item in reported.items() if key not in expected]
+    return [(node, reported.get(node.lower())) for node in [*expected_nodes, *extra]]
+
+
+def _node_outcome(node: str, item: Mapping[str, Any] | None) -> dict[str, Any]:
+    """One node of a run report; a node CAU did not report on (the run stopped before it) is not_updated."""
+    if item is None:
+        return {
+            "node": node,
+            "status": "not_updated",
+            "cau_status": None,
+            "installed": [],
+            "failed": [],
+            "reboots": 0,
+            "error": None,
+        }
+    updates = [u for u in item.get("updates") or [] if isinstance(u, Mapping)]
+    installed = [u for u in updates if str(u.get("result", "")).lower() == "succeeded"]
+    failed = [u for u in updates if str(u.get("result", "")).lower() == "failed"]
+    cau_status = str(item.get("status") or "")
+    status = _CAU_NODE_STATUS.get(cau_status.lower(), "not_updated")
+    if failed and status == "succeeded":
+        status = "failed"
+    reboots = item.get("reboots")
+    valid_reboots = isinstance(reboots, int) and not isinstance(reboots, bool) and reboots >= 0
+    return {
+        "node": node,
+        "status": status,
+        "cau_status": cau_status or None,
+        "installed": _updates(installed),
+        "failed": _updates(failed),
+        "reboots": reboots if valid_reboots else 0,
+        "error": str(item["error"]) if item.get("error") else None,
+    }
+
+
+def node_outcomes(raw_nodes: object, expected_nodes: Sequence[str]) -> list[dict[str, Any]]:
+    """One outcome per node from the run report (``Get-CauReport -Last -Detailed``), inventory order."""
+    return [_node_outcome(node, item) for node, item in _by_node(raw_nodes, expected_nodes)]
 
 
 def scan_outcomes(raw_nodes: object, expected_nodes: Sequence[str]) -> list[dict[str, Any]]:
     """One entry per node from ``Invoke-CauScan``: the updates that would be applied."""
-    reported: dict[str, Mapping[str, Any]] = {}
-    for item in (
-        raw_nodes if isinstance(raw_nodes, Sequence) and not isinstance(raw_nodes, (str, bytes)) else []
-    ):
-        if isinstance(item, Mapping) and isinstance(item.get("node"), str):
-            reported.setdefault(item["node"].lower(), item)
-    expected = {node.lower() for node in expected_nodes}
-    order = list(expected_nodes) + [
-        str(item["node"]) for key, item in reported.items() if key not in expected
-    ]
     return [
         {
             "node": node,
             "status": "scanned",
-            "applicable": _updates((reported.get(node.lower()) or {}).get("updates")),
-            "error": (reported.get(node.lower()) or {}).get("error"),
+            "applicable": _updates((item or {}).get("updates")),
+            "error": (item or {}).get("error"),
         }
-        for node in order
+        for node, item in _by_node(raw_nodes, expected_nodes)
     ]
 
 
