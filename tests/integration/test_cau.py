@@ -37,11 +37,12 @@ def driver(guid: str = KB_DRIVER, **extra: Any) -> dict[str, Any]:
     return {"id": guid, "title": f"KB {guid[-4:]} NIC driver", "type": "Driver", "assigned": False, **extra}
 
 
-def cau(lab: Lab, tmp_path: Path, playbook: str = "update", check: bool = False, **extra_vars: Any) -> PlaybookRun:
+def cau(lab: Lab, tmp_path: Path, playbook: str = "update", check: bool = False, diff: bool = False,
+        **extra_vars: Any) -> PlaybookRun:
     """Run cau_prepare or cau_update against the lab, reports into tmp_path/reports."""
     variables = {"cau_report_dir": str(tmp_path / "reports"), "cau_poll_interval": POLL, **extra_vars}
     return run_playbook(f"winfleet.updates.cau_{playbook}", lab.root / "inventory.yml", tmp_path / "reports",
-                        variables, check=check)
+                        variables, check=check, extra_args=["--diff"] if diff else None)
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:
@@ -96,10 +97,13 @@ def test_prepare_places_plugins_by_mode_is_idempotent_and_self_updating_survives
     })
     before = {host: without_counters(lab.read_host(host)) for host in lab.host_names()}
 
-    preview = cau(lab, tmp_path, "prepare", check=True)
+    preview = cau(lab, tmp_path, "prepare", check=True, diff=True)
     assert preview.returncode == 0, preview.output
     assert {host: without_counters(lab.read_host(host)) for host in lab.host_names()} == before
     assert lab.read_cluster("svcl01")["cluster_role"] is None
+    # --diff shows the registered plug-ins before and after, and the role's settings
+    assert re.search(r"^\+\s+- Contoso\.FirmwarePlugin", preview.output, re.M), preview.output
+    assert re.search(r"^\+\s+DaysOfWeek: Tuesday", preview.output, re.M), preview.output
 
     prepared = cau(lab, tmp_path, "prepare")
     assert prepared.returncode == 0, prepared.output
