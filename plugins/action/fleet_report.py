@@ -29,7 +29,7 @@ class ActionModule(WinfleetAction):
     def run_validated(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         kind = REPORT_KINDS[args["kind"]]
         hostvars = task_vars.get("hostvars", {})
-        rows = [kind.row(host, self._host_result(hostvars, host, args["result_var"])) for host in args["hosts"]]
+        rows = [row for host in args["hosts"] for row in kind.rows(host, self._host_result(hostvars, host, args["result_var"]))]
         report = Report(
             name=args["kind"],
             title=kind.title,

@@ -46,6 +46,8 @@ __all__ = [
     "CauPlugin",
     "CauPluginSet",
     "parse_plugins",
+    "validate_plugin_name",
+    "builtin_plugin",
     "plugin_arguments",
     "to_structured",
     "render_powershell_parameters",
@@ -270,8 +272,13 @@ def _known_names(registered: Iterable[str]) -> dict[str, str]:
     return known
 
 
-def _plugin_name(raw: object, known: Mapping[str, str], field: str) -> str:
-    """Resolve a plug-in name: built-in or registered, matched case-insensitively like Windows."""
+def validate_plugin_name(raw: object, field: str = "name") -> str:
+    """Check that ``raw`` is spelled like a CAU plug-in name (not that it is known) and return it.
+
+    Shared by everything that takes a plug-in name from a user (the run's plug-in list, the
+    registrar), so a name that could confuse a report or a command line is refused the same way
+    everywhere.
+    """
     if not isinstance(raw, str) or not raw:
         raise InputError(field, "expected the plug-in name as a non-empty string")
     if len(raw) > _PLUGIN_NAME_MAX or not _PLUGIN_NAME_RE.fullmatch(raw):
@@ -280,6 +287,17 @@ def _plugin_name(raw: object, known: Mapping[str, str], field: str) -> str:
             f"{raw!r} is not a valid plug-in name: letters, digits, '_' and '-' in dot-separated parts, "
             f"starting with a letter, at most {_PLUGIN_NAME_MAX} characters",
         )
+    return raw
+
+
+def builtin_plugin(name: str) -> str | None:
+    """The documented spelling of ``name`` if it is one of the built-ins (Windows ignores case)."""
+    return next((builtin for builtin in BUILTIN_PLUGINS if builtin.lower() == name.lower()), None)
+
+
+def _plugin_name(raw: object, known: Mapping[str, str], field: str) -> str:
+    """Resolve a plug-in name: built-in or registered, matched case-insensitively like Windows."""
+    raw = validate_plugin_name(raw, field)
     if raw.lower() not in known:
         listed = ", ".join(sorted(known.values(), key=str.lower))
         raise InputError(

@@ -7,8 +7,11 @@ module: fleet_report
 short_description: Write a fleet report (JSON, CSV, Markdown) on the controller
 version_added: 0.1.0
 description:
-  - Builds one row per host from each host's registered result and writes
-    C(<kind>.json), C(<kind>.csv) and C(<kind>.md) into O(dest) on the controller.
+  - Builds rows from each host's registered result and writes C(<kind>.json), C(<kind>.csv) and
+    C(<kind>.md) into O(dest) on the controller.
+  - C(virtio_audit) writes one row per host. C(cau_report) writes one row per cluster node from
+    each cluster's C(cau_update_result) record (see the C(cau_update) role), including clusters
+    that were not run.
   - Hosts that were unreachable or failed get a row too, with their error.
   - Runs on the controller without contacting any host; use it with C(run_once=true).
 options:
@@ -16,7 +19,7 @@ options:
     description: Which report to write.
     type: str
     required: true
-    choices: [virtio_audit]
+    choices: [virtio_audit, cau_report]
   dest:
     description: Directory on the controller for the report files; created when missing.
     type: path
@@ -69,7 +72,7 @@ paths:
   type: dict
   sample: {json: ./reports/virtio_audit.json, csv: ./reports/virtio_audit.csv, md: ./reports/virtio_audit.md}
 rows:
-  description: Number of host rows written.
+  description: Number of rows written (hosts for C(virtio_audit), cluster nodes for C(cau_report)).
   returned: success
   type: int
 """

@@ -37,12 +37,31 @@ def inventory_for(fleet: dict[str, Any], lab_dir: Path) -> dict[str, Any]:
             "hosts": {name: host_vars(host) for name, host in fleet["hosts"].items()},
         }
     }
-    if fleet["groups"]:
-        inventory["all"]["children"] = {
-            name: {"hosts": {member: None for member in group["hosts"]}, **({"vars": group["vars"]} if group["vars"] else {})}
-            for name, group in fleet["groups"].items()
-        }
+    children: dict[str, Any] = {
+        name: {"hosts": {member: None for member in group["hosts"]}, **({"vars": group["vars"]} if group["vars"] else {})}
+        for name, group in fleet["groups"].items()
+    }
+    if fleet.get("clusters"):
+        children.update(cau_inventory_groups(fleet["clusters"]))
+    if children:
+        inventory["all"]["children"] = children
     return inventory
+
+
+def cau_inventory_groups(clusters: dict[str, Any]) -> dict[str, Any]:
+    """The CAU layout of docs/cau.md: each cluster a child group of cau_clusters, coordinators
+    in cau_coordinators (a place for their connection variables)."""
+    groups: dict[str, Any] = {}
+    for group, cluster in clusters.items():
+        variables = {"cau_cluster_name": cluster["name"], "cau_mode": cluster["mode"]}
+        if cluster["coordinator"]:
+            variables["cau_coordinator"] = cluster["coordinator"]
+        groups[group] = {"hosts": {node: None for node in cluster["nodes"]}, "vars": {**variables, **cluster["vars"]}}
+    result: dict[str, Any] = {"cau_clusters": {"children": groups}}
+    coordinators = [c["coordinator"] for c in clusters.values() if c["coordinator"]]
+    if coordinators:
+        result["cau_coordinators"] = {"hosts": {name: None for name in dict.fromkeys(coordinators)}}
+    return result
 
 
 def build_lab(fleet_path: str | Path, lab_dir: str | Path) -> Lab:

@@ -12,6 +12,7 @@ in the host's state, or raises FleetError.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -98,6 +99,75 @@ def _drivers(value: Any, field: str) -> dict[str, dict[str, Any]]:
     return drivers
 
 
+def _int(value: Any, field: str, low: int = 0) -> int:
+    _expect(isinstance(value, int) and not isinstance(value, bool) and value >= low, field,
+            f"expected an integer >= {low}, got {value!r}")
+    return value
+
+
+def _names(value: Any, field: str) -> list[str]:
+    _expect(isinstance(value, list) and all(isinstance(v, str) and v for v in value), field,
+            f"expected a list of names, got {value!r}")
+    return list(value)
+
+
+_GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _guid(value: Any, field: str) -> str:
+    _expect(isinstance(value, str) and bool(_GUID_RE.fullmatch(value)), field,
+            f"expected a GUID such as 'f6ce46c1-971c-43f9-a2aa-783df125f003', got {value!r}")
+    return value.lower()
+
+
+def _choice(*choices: str) -> Normaliser:
+    def normalise(value: Any, field: str) -> str:
+        _expect(value in choices, field, f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+    return normalise
+
+
+# A Windows Update the node's WUA would offer, with the properties a WUA criterion can test.
+_UPDATE_KEYS: dict[str, Normaliser] = {
+    "id": _guid,
+    "title": _string,
+    "type": _choice("Software", "Driver"),
+    "hidden": _bool,
+    "assigned": _bool,
+    "recommended": _bool,
+    "installed": _bool,
+    "reboot_required": _bool,
+    "fails": _bool,
+    "revision": _int,
+    "browse_only": _bool,
+    "categories": lambda v, f: [_guid(c, f"{f}[{i}]") for i, c in enumerate(_names(v, f))],
+}
+UPDATE_DEFAULTS: dict[str, Any] = {
+    "type": "Software", "hidden": False, "assigned": True, "recommended": False, "installed": False,
+    "reboot_required": True, "fails": False, "revision": 1, "browse_only": False, "categories": [],
+}
+
+
+def _updates(value: Any, field: str) -> list[dict[str, Any]]:
+    """Available updates of a node; ``fails: true`` makes every install attempt fail."""
+    _expect(isinstance(value, list), field, "expected a list of updates ({id, title, type, ...})")
+    updates, seen = [], set()
+    for index, raw in enumerate(value):
+        item_field = f"{field}[{index}]"
+        update = _mapping(raw, item_field, _UPDATE_KEYS)
+        _expect("id" in update, item_field, "needs id (the update's GUID)")
+        _expect(update["id"] not in seen, item_field, f"duplicate update id {update['id']}")
+        seen.add(update["id"])
+        updates.append({**UPDATE_DEFAULTS, "title": f"Update {update['id'][:8]}", **update})
+    return updates
+
+
+def _plugin_binaries(value: Any, field: str) -> dict[str, str]:
+    """Installed plug-in binaries: path -> the plug-in name Register-CauPlugin finds in it."""
+    _expect(isinstance(value, dict), field, "expected a mapping of binary path to plug-in name")
+    return {_string(path, field).lower(): _string(name, f"{field}.{path}") for path, name in value.items()}
+
+
 def _vars(value: Any, field: str) -> dict[str, Any]:
     _expect(isinstance(value, dict), field, "expected a mapping of inventory variables")
     return dict(value)
@@ -132,8 +202,8 @@ def _region_id(value: Any, field: str) -> str:
 def _disk(value: Any, field: str) -> dict[str, Any]:
     disk = _mapping(value, field, {
         "disk_id": _ecs_id,
-        "category": lambda v, f: _choice(v, f, _DISK_CATEGORIES),
-        "type": lambda v, f: _choice(v, f, ("system", "data")),
+        "category": _choice(*_DISK_CATEGORIES),
+        "type": _choice("system", "data"),
         "size_gib": lambda v, f: _positive_int(v, f),
     })
     for key in ("disk_id", "type"):
@@ -141,11 +211,6 @@ def _disk(value: Any, field: str) -> dict[str, Any]:
     disk.setdefault("category", "cloud_essd")
     disk.setdefault("size_gib", 40 if disk["type"] == "system" else 100)
     return disk
-
-
-def _choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
-    _expect(value in choices, field, f"expected one of {', '.join(choices)}, got {value!r}")
-    return value
 
 
 def _positive_int(value: Any, field: str) -> int:
@@ -161,7 +226,7 @@ def _ecs(value: Any, field: str) -> dict[str, Any]:
     ecs = _mapping(value, field, {
         "instance_id": _ecs_id,
         "region_id": _region_id,
-        "status": lambda v, f: _choice(v, f, ("Running", "Stopped")),
+        "status": _choice("Running", "Stopped"),
         "cloud_assistant": _bool,
         "disks": lambda v, f: _disks(v, f),
     })
@@ -205,6 +270,11 @@ HOST_KEYS: dict[str, Normaliser] = {
     "vars": _vars,
     "ecs": _ecs,
     "update": _update,
+    # Cluster-Aware Updating (docs/simlab.md): third-party plug-ins registered at the start (the
+    # built-ins always are), installed plug-in binaries, and the updates WUA offers the node.
+    "cau_plugins": _names,
+    "cau_plugin_binaries": _plugin_binaries,
+    "cau_updates": _updates,
 }
 
 HOST_DEFAULTS: dict[str, Any] = {
@@ -213,6 +283,9 @@ HOST_DEFAULTS: dict[str, Any] = {
     "reachable": True,
     "drivers": {},
     "vars": {},
+    "cau_plugins": [],
+    "cau_plugin_binaries": {},
+    "cau_updates": [],
 }
 
 _CAPTIONS = {
@@ -247,15 +320,19 @@ def load_fleet(path: str | Path) -> dict[str, Any]:
         "lab": lambda v, f: _mapping(v, f, LAB_KEYS),
         "hosts": lambda v, f: v,
         "groups": lambda v, f: v,
+        "clusters": lambda v, f: v,
+        "hotfix_roots": lambda v, f: v,
     })
     hosts = data.get("hosts")
     _expect(isinstance(hosts, dict) and bool(hosts), f"{path}: hosts", "expected a non-empty mapping of host name to host")
     normalised = {name: normalise_host(name, raw) for name, raw in hosts.items()}
     _unique_ecs_ids(normalised)
     return {
-        "lab": {"round_trip_ms": 0.0, "time_scale": 0.01, **data.get("lab", {})},
+        "lab": {"round_trip_ms": 0.0, "time_scale": 0.01, **data.get("lab", {}),
+                "hotfix_roots": _hotfix_roots(data.get("hotfix_roots", {}), set(hosts))},
         "hosts": normalised,
         "groups": _groups(data.get("groups", {}), set(hosts)),
+        "clusters": _clusters(data.get("clusters", {}), set(hosts)),
     }
 
 
@@ -290,3 +367,53 @@ def _groups(value: Any, known_hosts: set[str]) -> dict[str, dict[str, Any]]:
         _expect(not unknown, f"{field}.hosts", f"unknown host(s) {', '.join(map(str, unknown))}")
         groups[name] = {"hosts": members, "vars": group.get("vars", {})}
     return groups
+
+
+def _outage(value: Any, field: str) -> dict[str, float]:
+    return _mapping(value, field, {"after": _number, "duration": _number})
+
+
+_CLUSTER_KEYS: dict[str, Normaliser] = {
+    "name": _string,
+    "mode": _choice("self_updating", "remote_updating"),
+    "nodes": _names,
+    "coordinator": _string,
+    "vars": _vars,
+    "coordinator_outage": _outage,
+    "locked": _bool,
+}
+
+
+def _clusters(value: Any, known_hosts: set[str]) -> dict[str, dict[str, Any]]:
+    """Failover clusters: inventory group name -> cluster. Product policy (a coordinator outside
+    its cluster, ...) is deliberately not enforced here, so tests can build the mistakes the
+    product must refuse."""
+    _expect(isinstance(value, dict), "clusters", "expected a mapping of group name to cluster")
+    clusters = {}
+    for group, raw in value.items():
+        field = f"clusters.{group}"
+        cluster = _mapping(raw or {}, field, _CLUSTER_KEYS)
+        _expect(bool(cluster.get("nodes")), f"{field}.nodes", "expected the cluster's nodes (hosts of the fleet)")
+        unknown = [n for n in cluster["nodes"] + [cluster.get("coordinator")] if n is not None and n not in known_hosts]
+        _expect(not unknown, field, f"unknown host(s) {', '.join(unknown)}")
+        _expect("mode" in cluster, f"{field}.mode", "expected self_updating or remote_updating")
+        clusters[group] = {"name": group, "vars": {}, "coordinator": None, "coordinator_outage": None,
+                           "locked": False, **cluster}
+    return clusters
+
+
+def _hotfix_roots(value: Any, known_hosts: set[str]) -> dict[str, dict[str, Any]]:
+    """Hotfix root folders: path -> {all: [files], nodes: {node: [files]}} (CAUHotfix_All and per node)."""
+    _expect(isinstance(value, dict), "hotfix_roots", "expected a mapping of root path to {all, nodes}")
+    roots = {}
+    for root, raw in value.items():
+        field = f"hotfix_roots.{root}"
+        entry = _mapping(raw or {}, field, {"all": _names, "nodes": lambda v, f: v})
+        nodes = entry.get("nodes", {})
+        _expect(isinstance(nodes, dict) and all(n in known_hosts for n in nodes), f"{field}.nodes",
+                "expected a mapping of fleet host name to a list of files")
+        roots[root.rstrip("\\").lower()] = {
+            "all": entry.get("all", []),
+            "nodes": {n.lower(): _names(files, f"{field}.nodes.{n}") for n, files in nodes.items()},
+        }
+    return roots

@@ -25,9 +25,14 @@ def unreachable_reason(state: dict[str, Any], lab: dict[str, Any]) -> str | None
     """Why the host does not answer right now, or None when it does."""
     if not state.get("reachable", True):
         return "the fleet marks it reachable: false"
+    now = time.time()
     down_until = state.get("down_until")
-    if down_until is not None and time.time() < down_until:
+    if down_until is not None and now < down_until:
         return state.get("down_reason", "the host is down")
+    # Scheduled outages, e.g. a cluster node restarting during a CAU run: [from, until, reason].
+    for start, until, reason in state.get("down_windows", []):
+        if start <= now < until:
+            return reason
     return None
 
 

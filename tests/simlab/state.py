@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 LAB_FILE = "lab.json"
 HOSTS_DIR = "hosts"
+CLUSTERS_DIR = "clusters"
 
 
 class Lab:
@@ -31,12 +32,34 @@ class Lab:
     def host_names(self) -> list[str]:
         return sorted(p.stem for p in (self.root / HOSTS_DIR).glob("*.json"))
 
-    @contextlib.contextmanager
-    def host(self, name: str) -> Iterator[dict[str, Any]]:
+    def cluster_path(self, name: str) -> Path:
+        """Clusters are addressed by network name, which Windows compares case-insensitively."""
+        return self.root / CLUSTERS_DIR / f"{name.lower()}.json"
+
+    def host(self, name: str) -> contextlib.AbstractContextManager[dict[str, Any]]:
         """Lock, load, yield for changes, and write back one host's state."""
         path = self.host_path(name)
         if not path.exists():
             raise KeyError(f"simlab: no host {name!r} in lab {self.root}")
+        return self._locked(path)
+
+    def cluster(self, name: str) -> contextlib.AbstractContextManager[dict[str, Any]]:
+        """Lock, load, yield for changes, and write back one cluster's state (runs, clustered role)."""
+        path = self.cluster_path(name)
+        if not path.exists():
+            raise KeyError(f"simlab: no cluster {name!r} in lab {self.root}")
+        return self._locked(path)
+
+    def has_cluster(self, name: str) -> bool:
+        return self.cluster_path(name).exists()
+
+    def read_cluster(self, name: str) -> dict[str, Any]:
+        """A snapshot of one cluster's state (for assertions)."""
+        with self.cluster(name) as state:
+            return json.loads(json.dumps(state))
+
+    @contextlib.contextmanager
+    def _locked(self, path: Path) -> Iterator[dict[str, Any]]:
         with open(path.with_suffix(".lock"), "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             state = json.loads(path.read_text(encoding="utf-8"))
@@ -72,4 +95,12 @@ def write_lab(root: str | Path, fleet: dict[str, Any]) -> Lab:
     for name, host in fleet["hosts"].items():
         state = {**host, "round_trips": 0, "events": []}
         (hosts_dir / f"{name}.json").write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+    clusters_dir = root / CLUSTERS_DIR
+    clusters_dir.mkdir(exist_ok=True)
+    for stale in clusters_dir.iterdir():
+        stale.unlink()
+    for cluster in fleet.get("clusters", {}).values():
+        state = {**cluster, "cluster_role": None, "runs": {}, "active_run": None}
+        path = clusters_dir / f"{cluster['name'].lower()}.json"
+        path.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
     return Lab(root)

@@ -23,7 +23,6 @@ from tests.simlab.fleet import FleetError, load_fleet
         ("hosts: {a: {}}\ngroups: {g: {hosts: [b]}}", "groups.g.hosts: unknown host(s) b"),
         ("hosts: [a, b]", "hosts: expected a non-empty mapping"),
         ("hosts: {a: {}\n", "cannot read the fleet description"),
-        ("clusters: {}\nhosts: {a: {}}", "unknown key(s) clusters"),
         ("hosts: {a: {ecs: {region_id: cn-hangzhou}}}", "hosts.a.ecs: needs instance_id"),
         ("hosts: {a: {ecs: {instance_id: web01}}}", "hosts.a.ecs.instance_id: expected an id such as 'i-bp1abc'"),
         ("hosts: {a: {ecs: {instance_id: i-a, region_id: Hangzhou}}}", "hosts.a.ecs.region_id: expected a region id"),
@@ -39,11 +38,28 @@ from tests.simlab.fleet import FleetError, load_fleet
         ("hosts: {a: {ecs: {instance_id: i-a}}, b: {ecs: {instance_id: i-a}}}", "hosts.b.ecs: i-a is already used by host a"),
         ("hosts: {a: {update: {version: '1'}}}", "hosts.a.update: unknown key(s) version"),
         ("hosts: {a: {update: {}}}", "hosts.a.update: needs to"),
+        ("bogus: {}\nhosts: {a: {}}", "unknown key(s) bogus"),
+        ("hosts: {a: {cau_updates: [{title: x}]}}", "hosts.a.cau_updates[0]: needs id"),
+        ("hosts: {a: {cau_updates: [{id: KB123}]}}", "hosts.a.cau_updates[0].id: expected a GUID"),
+        ("hosts: {a: {cau_updates: [{id: 11111111-1111-1111-1111-111111111111, type: Firmware}]}}",
+         "hosts.a.cau_updates[0].type: expected one of Software, Driver"),
+        ("hosts: {a: {cau_updates: [{id: 11111111-1111-1111-1111-111111111111, fails: 1}]}}",
+         "hosts.a.cau_updates[0].fails: expected true or false"),
+        ("hosts: {a: {cau_plugins: Contoso}}", "hosts.a.cau_plugins: expected a list of names"),
+        ("hosts: {a: {}}\nclusters: {c: {mode: remote, nodes: [a]}}", "clusters.c.mode: expected one of self_updating"),
+        ("hosts: {a: {}}\nclusters: {c: {mode: self_updating, nodes: [a, b]}}", "clusters.c: unknown host(s) b"),
+        ("hosts: {a: {}}\nclusters: {c: {mode: self_updating}}", "clusters.c.nodes: expected the cluster's nodes"),
+        ("hosts: {a: {}}\nclusters: {c: {mode: self_updating, nodes: [a], coordinator_outage: {after: 1}}}\n",
+         None),
+        ("hosts: {a: {}}\nhotfix_roots: {share: {nodes: {b: [x.msu]}}}", "hotfix_roots.share.nodes: expected a mapping"),
     ],
 )
 def test_malformed_fleets_are_named_errors(tmp_path, text, message):
     fleet = tmp_path / "fleet.yml"
     fleet.write_text(text)
+    if message is None:  # valid
+        load_fleet(fleet)
+        return
     with pytest.raises(FleetError) as err:
         load_fleet(fleet)
     assert message in str(err.value)
@@ -75,3 +91,24 @@ def test_ecs_defaults_and_inventory_variables(tmp_path):
     # the instance id comes from the fleet; an explicit host var wins over the derived region
     assert inventory["all"]["hosts"]["web01"] == {"ecs_instance_id": "i-web01", "alicloud_region": "cn-beijing"}
     assert inventory["all"]["hosts"]["plain"] is None
+
+
+def test_cau_keys_get_windows_defaults_and_clusters_become_inventory_groups(tmp_path):
+    from tests.simlab.build_lab import inventory_for
+
+    fleet_file = tmp_path / "fleet.yml"
+    fleet_file.write_text(
+        "hosts: {c: {}, n1: {cau_updates: [{id: 11111111-1111-1111-1111-11111111111A}]}, n2: {}}\n"
+        "clusters: {hvcl01: {mode: remote_updating, nodes: [n1, n2], coordinator: c, vars: {cau_max_failed_nodes: 0}}}\n"
+    )
+    fleet = load_fleet(fleet_file)
+    update = fleet["hosts"]["n1"]["cau_updates"][0]
+    assert update == {"id": "11111111-1111-1111-1111-11111111111a", "title": "Update 11111111", "type": "Software",
+                      "hidden": False, "assigned": True, "recommended": False, "installed": False,
+                      "reboot_required": True, "fails": False, "revision": 1, "browse_only": False, "categories": []}
+    children = inventory_for(fleet, tmp_path)["all"]["children"]
+    assert children["cau_clusters"]["children"]["hvcl01"] == {
+        "hosts": {"n1": None, "n2": None},
+        "vars": {"cau_cluster_name": "hvcl01", "cau_mode": "remote_updating", "cau_coordinator": "c", "cau_max_failed_nodes": 0},
+    }
+    assert children["cau_coordinators"] == {"hosts": {"c": None}}

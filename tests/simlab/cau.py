@@ -1,0 +1,378 @@
+"""Cluster-Aware Updating in the simulated lab (test code only).
+
+What the lab models (docs/simlab.md, "Cluster-Aware Updating"):
+
+* per machine, the registered plug-ins (the two built-ins always) and installed plug-in binaries;
+* per node, the updates WUA offers, and the evaluation of a WUA QueryString against them with the
+  product's own parser (``_wua_query.parse_query``), so a criterion the product lets through but
+  WUA would reject fails here too; ``IncludeRecommendedUpdates`` adds the recommended ones;
+* Microsoft.HotfixPlugin just enough: a known hotfix root installs the files listed for the node
+  (``CAUHotfix_All`` and the node's own folder); an unknown root fails the plug-in on the node;
+  third-party plug-ins are not simulated beyond registration (they find no updates);
+* updating runs node by node with retries, restarts (the node is unreachable while it restarts),
+  ``MaxFailedNodes``, ``StopOnPluginFailure``, ``SeparateReboots``, ``RequireAllNodesOnline``, a
+  cluster locked by an earlier run (``ForceRecovery``), and an outage of the host that started
+  the run. A run's whole course is decided when it starts and then revealed by the clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any, Iterator
+
+from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._wua_query import DEFAULT_QUERY, Criterion, parse_query
+
+from tests.simlab.state import Lab
+
+WINDOWS_UPDATE_PLUGIN = "Microsoft.WindowsUpdatePlugin"
+HOTFIX_PLUGIN = "Microsoft.HotfixPlugin"
+BUILTIN_PLUGINS = (WINDOWS_UPDATE_PLUGIN, HOTFIX_PLUGIN)
+
+# Simulated seconds for each step of an updating run (scaled by the lab's time_scale).
+SCAN_SECONDS = 10.0
+INSTALL_SECONDS = 20.0
+REBOOT_SECONDS = 60.0
+
+# What each host operation accepts, as the PowerShell module's allow-list does.
+_PLUGIN_PARAMETERS = {"ClusterName", "CauPluginName", "CauPluginArguments", "RunPluginsSerially", "StopOnPluginFailure"}
+_SETTING_PARAMETERS = {
+    "SeparateReboots", "MaxFailedNodes", "MaxRetriesPerNode", "RequireAllNodesOnline", "RebootTimeoutMinutes",
+    "PreUpdateScript", "PostUpdateScript", "EnableFirewallRules", "Force",
+}
+ALLOWED_PARAMETERS = {
+    "scan": _PLUGIN_PARAMETERS,
+    "start": _PLUGIN_PARAMETERS | _SETTING_PARAMETERS | {"ForceSelfUpdate"},
+    "recover": {"ClusterName", "ForceRecovery", "Force"},
+    "poll": {"ClusterName"},
+    "cluster_role": _PLUGIN_PARAMETERS | _SETTING_PARAMETERS | {"StartDate", "DaysOfWeek", "WeeksOfMonth", "IntervalWeeks"},
+}
+
+
+def registered_plugins(state: dict[str, Any]) -> list[str]:
+    """What Get-CauPlugin lists on a machine: the built-ins and the registered third-party ones."""
+    return sorted({*BUILTIN_PLUGINS, *state.get("cau_plugins", [])}, key=str.lower)
+
+
+def is_registered(state: dict[str, Any], name: str) -> bool:
+    return name.lower() in {plugin.lower() for plugin in registered_plugins(state)}
+
+
+def check_parameters(operation: str, parameters: dict[str, Any]) -> str | None:
+    """Refuse parameters outside the allow-list and values the CAU cmdlets would not bind."""
+    unknown = sorted(set(parameters) - ALLOWED_PARAMETERS[operation])
+    if unknown:
+        return f"Invalid CAU parameters for operation {operation}: parameter(s) {', '.join(unknown)} not allowed"
+    retries = parameters.get("MaxRetriesPerNode")
+    if retries is not None and not 1 <= retries <= 64:
+        return f"Cannot validate argument on parameter 'MaxRetriesPerNode'. {retries} is outside 1..64"
+    names = parameters.get("CauPluginName") or []
+    arguments = parameters.get("CauPluginArguments")
+    if arguments is not None and len(arguments) != len(names):
+        return "CauPluginArguments must have one hashtable per plug-in in CauPluginName"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# WUA criteria
+
+
+def _property(update: dict[str, Any], name: str) -> Any:
+    """The value of a WUA search property for a simulated update."""
+    return {
+        "IsInstalled": int(update["installed"]),
+        "IsPresent": int(update["installed"]),
+        "IsHidden": int(update["hidden"]),
+        "IsAssigned": int(update["assigned"]),
+        "BrowseOnly": int(update["browse_only"]),
+        "AutoSelectOnWebSites": int(not update["recommended"]),
+        "RebootRequired": 0,
+        "Type": update["type"],
+        "UpdateID": update["id"].lower(),
+        "RevisionNumber": update["revision"],
+        "DeploymentAction": "Installation",
+    }[name]
+
+
+def _matches(criterion: Criterion, update: dict[str, Any]) -> bool:
+    if criterion.property == "CategoryIDs":
+        return str(criterion.value).lower() in update["categories"]
+    actual = _property(update, criterion.property)
+    expected = criterion.value.lower() if criterion.property == "UpdateID" else criterion.value
+    return actual != expected if criterion.operator == "!=" else actual == expected
+
+
+def query_updates(updates: list[dict[str, Any]], query: str, include_recommended: bool) -> list[dict[str, Any]]:
+    """The updates a WUA search with ``query`` finds, as the WindowsUpdatePlugin would install them.
+
+    The plug-in applies important updates only unless IncludeRecommendedUpdates is 'True'. A
+    criterion WUA would reject raises ValueError with WUA's error name.
+    """
+    try:
+        parsed = parse_query(query)
+    except InputError as err:
+        raise ValueError(f"0x80240032 WU_E_INVALID_CRITERIA: {err.message}") from None
+    return [
+        update for update in updates
+        if any(all(_matches(c, update) for c in group) for group in parsed.groups)
+        and (include_recommended or not update["recommended"])
+    ]
+
+
+def plugin_updates(lab: dict[str, Any], node: str, state: dict[str, Any], plugin: str,
+                   arguments: dict[str, str]) -> list[dict[str, Any]]:
+    """What one plug-in would install on one node; ValueError when the plug-in fails there."""
+    if plugin.lower() == WINDOWS_UPDATE_PLUGIN.lower():
+        query = arguments.get("QueryString") or DEFAULT_QUERY
+        include = arguments.get("IncludeRecommendedUpdates", "False") == "True"
+        return [{**u, "plugin": WINDOWS_UPDATE_PLUGIN} for u in query_updates(state["cau_updates"], query, include)]
+    if plugin.lower() == HOTFIX_PLUGIN.lower():
+        root_path = arguments.get("HotfixRootFolderPath", "")
+        root = lab.get("hotfix_roots", {}).get(root_path.rstrip("\\").lower())
+        if root is None:
+            raise ValueError(f"the hotfix root folder {root_path!r} cannot be accessed from {node}")
+        installed = {f.lower() for f in state.get("cau_hotfixes_installed", [])}
+        files = [f for f in root["all"] + root["nodes"].get(node.lower(), []) if f.lower() not in installed]
+        return [{"id": f"hotfix:{f}", "title": f, "reboot_required": True, "fails": False, "plugin": HOTFIX_PLUGIN,
+                 "hotfix": f} for f in files]
+    return []  # third-party plug-ins are not simulated beyond registration
+
+
+def plugin_pairs(parameters: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
+    names = parameters.get("CauPluginName") or [WINDOWS_UPDATE_PLUGIN]
+    arguments = parameters.get("CauPluginArguments") or [{} for _ in names]
+    return list(zip(names, arguments))
+
+
+# --------------------------------------------------------------------------------------------
+# Hosts of a cluster
+
+
+@contextlib.contextmanager
+def host_states(lab: Lab, caller: dict[str, Any], names: list[str]) -> Iterator[dict[str, dict[str, Any]]]:
+    """Lock and yield the states of ``names``; the caller's own state is already locked by the
+    connection plugin and is used as is (locking it again would deadlock)."""
+    with contextlib.ExitStack() as stack:
+        states = {}
+        for name in sorted(set(names)):
+            states[name] = caller if name == caller["name"] else stack.enter_context(lab.host(name))
+        yield states
+
+
+def _down(state: dict[str, Any]) -> bool:
+    now = time.time()
+    if not state.get("reachable", True):
+        return True
+    return any(start <= now < until for start, until, _ in state.get("down_windows", []))
+
+
+def scan(lab: Lab, settings: dict[str, Any], caller: dict[str, Any], cluster: dict[str, Any],
+         parameters: dict[str, Any]) -> list[dict[str, Any]]:
+    """Invoke-CauScan: per node, the updates each plug-in would apply. Changes nothing."""
+    pairs = plugin_pairs(parameters)
+    stop = bool(parameters.get("StopOnPluginFailure"))
+    result = []
+    with host_states(lab, caller, cluster["nodes"]) as states:
+        for node in cluster["nodes"]:
+            entry: dict[str, Any] = {"node": node, "updates": []}
+            if _down(states[node]):
+                entry["error"] = f"{node} is offline"
+            else:
+                for plugin, arguments in pairs:
+                    try:
+                        entry["updates"] += [{"id": u["id"], "title": u["title"], "plugin": plugin}
+                                             for u in plugin_updates(settings, node, states[node], plugin, arguments)]
+                    except ValueError as err:
+                        entry["error"] = f"{plugin}: {err}"
+                        if stop:
+                            break
+            result.append(entry)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Updating runs
+
+
+def _failed_run(run_id: str, now: float, error: str) -> dict[str, Any]:
+    return {"run_id": run_id, "started": now, "finish_at": now, "state": "failed", "status": None,
+            "error": error, "nodes": [], "timeline": []}
+
+
+def start_run(lab: Lab, settings: dict[str, Any], caller: dict[str, Any], cluster: dict[str, Any],
+              parameters: dict[str, Any], run_id: str, recover: bool) -> dict[str, Any]:
+    """Decide the whole course of an updating run, apply it to the nodes, and return its record.
+
+    Node changes (installed updates, restarts as unreachable windows) are applied now; the poll
+    reveals progress by the clock. Failures CAU reports at the start of a run become a run that
+    has already failed, as the detached worker would record them.
+    """
+    now = time.time()
+    scale = settings.get("time_scale", 1.0)
+    nodes = cluster["nodes"]
+    if recover:
+        cluster["locked"] = False
+        caller.setdefault("events", []).append({"event": "cau_force_recovery", "cluster": cluster["name"]})
+    if cluster.get("locked"):
+        return _failed_run(run_id, now, f"cluster {cluster['name']} is locked by an earlier updating run that did not "
+                                        "finish; run Invoke-CauRun -ForceRecovery")
+    self_update = bool(parameters.get("ForceSelfUpdate"))
+    if self_update and not cluster.get("cluster_role"):
+        return _failed_run(run_id, now, f"the CAU clustered role is not configured on {cluster['name']}; "
+                                        "add it with Add-CauClusterRole before -ForceSelfUpdate")
+    if not self_update and caller["name"] in nodes:
+        return _failed_run(run_id, now, f"{caller['name']} is a node of {cluster['name']}: a remote-updating run "
+                                        "must be coordinated from a computer outside the cluster")
+    pairs = plugin_pairs(parameters)
+    max_failed = parameters.get("MaxFailedNodes", len(nodes) // 3)
+    tries = parameters.get("MaxRetriesPerNode", 3)
+    stop_on_failure = bool(parameters.get("StopOnPluginFailure"))
+    separate = bool(parameters.get("SeparateReboots"))
+    serial = bool(parameters.get("RunPluginsSerially"))
+    timeline: list[tuple[float, str, str]] = []
+    report_nodes: list[dict[str, Any]] = []
+    clock = 0.0
+    failed_nodes = 0
+    error = None
+
+    def at(seconds: float) -> float:
+        return now + seconds * scale
+
+    with host_states(lab, caller, nodes) as states:
+        if parameters.get("RequireAllNodesOnline"):
+            offline = [n for n in nodes if _down(states[n])]
+            if offline:
+                return _failed_run(run_id, now, f"RequireAllNodesOnline: node(s) {', '.join(offline)} are offline")
+        for node in nodes:
+            state = states[node]
+            if error is not None:
+                report_nodes.append({"node": node, "status": "NotStarted", "updates": [], "reboots": 0, "error": None})
+                continue
+            events = state.setdefault("events", [])
+            node_report: dict[str, Any] = {"node": node, "status": "Succeeded", "updates": [], "reboots": 0, "error": None}
+            if _down(state):
+                node_report.update(status="Failed", error=f"{node} is offline")
+            else:
+                timeline.append((at(clock), node, "Scanning"))
+                events.append({"event": "cau_scan", "run_id": run_id, "serial": serial,
+                               "plugins": [plugin for plugin, _ in pairs]})
+                clock += SCAN_SECONDS * (len(pairs) if serial else 1)
+                reboot_pending = False
+                for plugin, arguments in pairs:
+                    plugin_failed = False
+                    if self_update and not is_registered(state, plugin):
+                        node_report["error"] = f"plug-in {plugin} is not registered on {node}"
+                        plugin_failed = True
+                        updates = []
+                    else:
+                        try:
+                            updates = plugin_updates(settings, node, state, plugin, arguments)
+                        except ValueError as err:
+                            node_report["error"] = f"{plugin}: {err}"
+                            plugin_failed = True
+                            updates = []
+                    for update in updates:
+                        timeline.append((at(clock), node, f"Installing {update['title']}"))
+                        if update["fails"]:
+                            clock += INSTALL_SECONDS * tries
+                            node_report["updates"].append({"id": update["id"], "title": update["title"], "plugin": plugin,
+                                                           "result": "Failed", "reboot_required": False,
+                                                           "error": f"0x80070005 Access is denied (after {tries} tries)"})
+                            events.append({"event": "cau_install_failed", "run_id": run_id, "plugin": plugin,
+                                           "update": update["id"], "tries": tries})
+                            plugin_failed = True
+                            continue
+                        clock += INSTALL_SECONDS
+                        _mark_installed(state, update)
+                        node_report["updates"].append({"id": update["id"], "title": update["title"], "plugin": plugin,
+                                                       "result": "Succeeded", "reboot_required": update["reboot_required"]})
+                        events.append({"event": "cau_install", "run_id": run_id, "plugin": plugin, "update": update["id"]})
+                        reboot_pending = reboot_pending or update["reboot_required"]
+                    if separate and reboot_pending:
+                        clock = _reboot(state, node, run_id, clock, at, timeline, node_report)
+                        reboot_pending = False
+                    if plugin_failed:
+                        node_report["status"] = "Failed"
+                        if stop_on_failure:
+                            events.append({"event": "cau_plugins_stopped", "run_id": run_id, "after": plugin})
+                            break
+                if reboot_pending:
+                    clock = _reboot(state, node, run_id, clock, at, timeline, node_report)
+            report_nodes.append(node_report)
+            if node_report["status"] == "Failed":
+                failed_nodes += 1
+                if failed_nodes > max_failed:
+                    error = (f"MaxFailedNodesExceeded: {failed_nodes} node(s) failed, more than MaxFailedNodes "
+                             f"({max_failed}); the run stopped")
+    outage = cluster.get("coordinator_outage")
+    if outage:
+        start = at(outage["after"])
+        caller.setdefault("down_windows", []).append(
+            [start, start + outage["duration"] * scale, "simulated outage of the host coordinating the CAU run"])
+    status = "Succeeded" if failed_nodes == 0 else "Failed"
+    return {"run_id": run_id, "started": now, "finish_at": at(clock), "state": "finished", "status": status,
+            "error": error, "nodes": report_nodes, "timeline": timeline}
+
+
+def _mark_installed(state: dict[str, Any], update: dict[str, Any]) -> None:
+    if "hotfix" in update:
+        state.setdefault("cau_hotfixes_installed", []).append(update["hotfix"])
+        return
+    for candidate in state["cau_updates"]:
+        if candidate["id"] == update["id"]:
+            candidate["installed"] = True
+
+
+def _reboot(state: dict[str, Any], node: str, run_id: str, clock: float, at: Any,
+            timeline: list[tuple[float, str, str]], node_report: dict[str, Any]) -> float:
+    """Restart a node: unreachable for REBOOT_SECONDS, one more boot."""
+    timeline.append((at(clock), node, "Restarting"))
+    state.setdefault("down_windows", []).append([at(clock), at(clock + REBOOT_SECONDS), f"{node} is restarting (CAU run)"])
+    state["boot_count"] = state.get("boot_count", 0) + 1
+    state.setdefault("events", []).append({"event": "cau_reboot", "run_id": run_id})
+    node_report["reboots"] += 1
+    return clock + REBOOT_SECONDS
+
+
+def poll_run(cluster: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """What Get-CauRun / Get-CauReport show about a run at this moment."""
+    record = cluster["runs"].get(run_id)
+    if record is None:
+        return {"run_id": run_id, "state": "failed", "status": None, "progress": None, "nodes": [],
+                "error": f"no CAU run {run_id} was started (the start request did not arrive)"}
+    now = time.time()
+    if record["state"] == "failed":
+        return {"run_id": run_id, "state": "failed", "status": None, "progress": None, "nodes": [], "error": record["error"]}
+    if now < record["finish_at"]:
+        seen = [(node, phase) for at, node, phase in record["timeline"] if at <= now]
+        node, phase = seen[-1] if seen else (None, "Starting")
+        return {"run_id": run_id, "state": "running", "status": "InProgress", "progress": {"node": node, "phase": phase},
+                "nodes": [], "error": None}
+    return {"run_id": run_id, "state": "finished", "status": record["status"], "progress": None,
+            "nodes": record["nodes"], "error": record["error"]}
+
+
+def run_in_progress(cluster: dict[str, Any]) -> str | None:
+    active = cluster.get("active_run")
+    record = cluster["runs"].get(active) if active else None
+    if record and record["state"] == "finished" and time.time() < record["finish_at"]:
+        return active
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Clustered role
+
+
+def comparable(value: Any) -> str:
+    """Mirror of the PowerShell module's ConvertTo-Comparable."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return ";".join(f"{k}={value[k]}" for k in sorted(value))
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, list):
+        return ",".join(comparable(v) for v in value)
+    return str(value).replace(", ", ",")
