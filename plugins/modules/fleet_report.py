@@ -73,4 +73,3 @@ rows:
   returned: success
   type: int
 """
-
