@@ -42,10 +42,11 @@ attributes:
     support: none
     description: Reports are new files each run.
   platform:
+    support: full
     platforms: posix
     description: Runs on the controller.
 author:
-  - winfleet.updates maintainers
+  - winfleet.updates maintainers (@winfleet)
 """
 
 EXAMPLES = r"""
