@@ -25,7 +25,7 @@ MUST_SHIP = [
     "changelogs/changelog.yaml", "changelogs/config.yaml",
 ]
 # Directories whose every file (bar caches) ships.
-SHIPPED_TREES = ["plugins", "roles", "playbooks", "docs", "changelogs/fragments"]
+SHIPPED_TREES = ["plugins", "roles", "playbooks", "docs", "changelogs/fragments", "extensions/awx"]
 
 
 def members(tarball: Path) -> set[str]:
