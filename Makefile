@@ -109,12 +109,14 @@ ee-context: build
 	$(BIN)/ansible-builder create --file execution-environment.yml --context $(EE_CONTEXT) \
 		--output-filename Containerfile
 
-## docs: module, role and playbook reference generated with antsibull-docs into build/docs (RST)
+## docs: module, role and playbook reference generated with antsibull-docs (RST) and rendered to HTML
+## with Sphinx, into build/docs; offline
 docs: setup
 	rm -rf $(DOCS_DIR)
-	mkdir -p $(DOCS_DIR)
-	$(BIN)/antsibull-docs collection --use-current --dest-dir $(DOCS_DIR) winfleet.updates
-	@echo "Reference: $(CURDIR)/$(DOCS_DIR)/collections/winfleet/updates/index.rst"
+	mkdir -p $(DOCS_DIR)/rst
+	$(BIN)/antsibull-docs collection --use-current --dest-dir $(DOCS_DIR)/rst winfleet.updates
+	$(BIN)/sphinx-build -q -W --keep-going -b html -c hacking/sphinx $(DOCS_DIR)/rst/collections $(DOCS_DIR)/html
+	@echo "Reference: $(CURDIR)/$(DOCS_DIR)/html/index.html"
 
 clean:
 	rm -rf $(VENV) .collections $(DEMO_DIR) $(LAB) $(BUILD_DIR) reports .pytest_cache .hypothesis
