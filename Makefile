@@ -27,6 +27,8 @@ DOCS_DIR := $(BUILD_DIR)/docs
 setup: $(STAMP) $(COLLECTION_LINK)
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@# a .venv symlink whose target is gone (a shared venv on another machine) is replaced
+	if [ -L $(VENV) ] && [ ! -e $(VENV) ]; then rm $(VENV); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
