@@ -22,7 +22,7 @@ EE_TARBALL := $(BUILD_DIR)/ee/winfleet-updates.tar.gz
 EE_CONTEXT := $(BUILD_DIR)/ee-context
 DOCS_DIR := $(BUILD_DIR)/docs
 
-.PHONY: setup demo lab test unit e2e static release molecule sanity lint build ee-context docs clean
+.PHONY: setup demo lab test unit e2e static release-checks molecule sanity lint build ee-context docs clean
 
 setup: $(STAMP) $(COLLECTION_LINK)
 
@@ -52,7 +52,7 @@ lab: setup
 	$(BIN)/python -m tests.simlab.build_lab $(FLEET) $(LAB)
 
 ## test: every test and check
-test: setup static unit e2e release molecule sanity lint
+test: setup static unit e2e release-checks molecule sanity lint
 
 unit: setup
 	$(BIN)/python -m pytest -q -n auto tests/unit
@@ -63,8 +63,9 @@ static: setup
 e2e: setup
 	$(BIN)/python -m pytest -q -n auto tests/integration
 
-## release: the built tarball's contents, the EE build context, the generated docs, the AWX surveys
-release: setup
+## release-checks: build the tarball and check what it holds, the EE build context, the generated
+## reference, the repository as an AWX project
+release-checks: setup
 	$(BIN)/python -m pytest -q -n auto tests/release
 
 ## molecule: scenario `default` (the roles on the simulated lab); `windows` needs real hosts, so
@@ -111,8 +112,8 @@ ee-context: build
 	$(BIN)/ansible-builder create --file execution-environment.yml --context $(EE_CONTEXT) \
 		--output-filename Containerfile
 
-## docs: module, role and playbook reference generated with antsibull-docs (RST) and rendered to HTML
-## with Sphinx, into build/docs; offline
+## docs: module and role reference generated with antsibull-docs (RST) and rendered to HTML with
+## Sphinx, into build/docs; offline
 docs: setup
 	rm -rf $(DOCS_DIR)
 	mkdir -p $(DOCS_DIR)/rst
