@@ -89,9 +89,12 @@ sanity: build
 	if command -v pwsh >/dev/null; then \
 		$(ANSIBLE_TEST_SANITY); \
 	else \
-		$(ANSIBLE_TEST_SANITY) --skip-test validate-modules; \
+		status=0; \
+		$(ANSIBLE_TEST_SANITY) --skip-test validate-modules || status=$$?; \
 		echo "pwsh not found: validate-modules without the .ps1 argument specs (see tests/static/test_module_contract.py)"; \
-		$(ANSIBLE_TEST_SANITY) --test validate-modules $$(for f in plugins/modules/*.ps1; do echo --exclude $$f; done); \
+		$(ANSIBLE_TEST_SANITY) --test validate-modules $$(for f in plugins/modules/*.ps1; do echo --exclude $$f; done) \
+			|| status=$$?; \
+		exit $$status; \
 	fi
 
 lint: setup
