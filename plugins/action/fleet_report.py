@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._report import Report, write_report
 from ansible_collections.winfleet.updates.plugins.module_utils._report_kinds import REPORT_KINDS
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
@@ -39,7 +40,11 @@ class ActionModule(WinfleetAction):
             generated_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             extra={**args["extra"], **({"check_mode": True} if self._task.check_mode else {})},
         )
-        paths = write_report(report, args["dest"])
+        try:
+            paths = write_report(report, args["dest"])
+        except OSError as err:
+            raise InputError("dest", f"cannot write the report files into {args['dest']!r}: {err.strerror or err}; "
+                                     "give a directory the controller user can create and write") from err
         return {"changed": False, "summary": report.summary, "paths": paths, "rows": len(rows)}
 
     @staticmethod

@@ -223,10 +223,8 @@ def _assess_driver(raw: Mapping[str, Any], index: int) -> dict[str, Any]:
         version = driver_version_from_parts(raw.get("product_version_parts"), f"{name}.product_version_parts")
         source = "product_version_parts"
     if version is None:
-        text = raw.get("file_version") or raw.get("product_version")
-        field = f"{name}.file_version" if raw.get("file_version") else f"{name}.product_version"
-        version = parse_driver_version(text, field)
-        source = field.split(".")[-1]
+        source = "file_version" if raw.get("file_version") else "product_version"
+        version = parse_driver_version(raw.get(source), f"{name}.{source}")
     detail.update(version=str(version), build=version.build, version_source=source)
     return detail
 

@@ -45,10 +45,11 @@ attributes:
     support: none
     description: Reports are new files each run.
   platform:
+    support: full
     platforms: posix
     description: Runs on the controller.
 author:
-  - winfleet.updates maintainers
+  - winfleet.updates maintainers (@winfleet)
 """
 
 EXAMPLES = r"""
@@ -76,4 +77,3 @@ rows:
   returned: success
   type: int
 """
-

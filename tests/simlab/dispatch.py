@@ -8,14 +8,16 @@ calls the matching handler ``tests/simlab/modules/<name>.py``; raw commands (suc
 
 Handlers receive a :class:`HostCall` and return the module's result dictionary, exactly what
 the real module would print. Module arguments are checked against the module's ``$spec`` (read
-statically from the .ps1) the way ``Ansible.Basic`` would reject them, so the lab cannot hide a
-contract drift between an action plugin and its host module.
+statically from the .ps1, this collection's or an installed collection's such as ansible.windows)
+the way ``Ansible.Basic`` would reject them, so the lab cannot hide a contract drift between an
+action plugin and its host module.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,12 +65,36 @@ def parse_module_payload(in_data: bytes) -> dict[str, Any]:
     raise ValueError("simlab: the payload has no module_wrapper.ps1 action with complex_args")
 
 
-def host_spec(fqcn: str) -> dict[str, Any] | None:
-    """The ``$spec`` of one of the collection's PowerShell modules (None for other collections)."""
+def _module_script(fqcn: str) -> Path | None:
+    """The .ps1 of a module: this checkout's for winfleet.updates, the installed collection's otherwise."""
     namespace_name, _, module = fqcn.rpartition(".")
-    if namespace_name != OWN_COLLECTION:
+    if namespace_name == OWN_COLLECTION:
+        return REPO_ROOT / "plugins" / "modules" / f"{module}.ps1"
+    if namespace_name.count(".") != 1:
         return None
-    return module_spec(REPO_ROOT / "plugins" / "modules" / f"{module}.ps1")
+    namespace, name = namespace_name.split(".")
+    from ansible import constants  # pylint: disable=import-outside-toplevel  (the lab runs inside ansible)
+
+    for root in [*constants.COLLECTIONS_PATHS, *sys.path]:
+        script = Path(root) / "ansible_collections" / namespace / name / "plugins" / "modules" / f"{module}.ps1"
+        if script.is_file():
+            return script
+    return None
+
+
+def host_spec(fqcn: str) -> dict[str, Any] | None:
+    """The ``$spec`` of a PowerShell module, read from its .ps1 (this collection's or an installed one's).
+
+    None when the module cannot be found or declares no ``$spec`` (legacy ``Parse-Args`` modules such
+    as community.windows.win_file_version): their handlers validate what they need themselves.
+    """
+    script = _module_script(fqcn)
+    if script is None or not script.is_file():
+        return None
+    try:
+        return module_spec(script)
+    except ValueError:
+        return None
 
 
 def check_arguments(fqcn: str, args: dict[str, Any]) -> str | None:
@@ -77,11 +103,13 @@ def check_arguments(fqcn: str, args: dict[str, Any]) -> str | None:
     if spec is None:
         return None
     options = spec.get("options", {})
-    unsupported = sorted(set(args) - set(options))
+    aliases = {alias for option in options.values() for alias in (option.get("aliases") or [])}
+    unsupported = sorted(set(args) - set(options) - aliases)
     if unsupported:
         return (f"Unsupported parameters for ({fqcn}) module: {', '.join(unsupported)}. "
                 f"Supported parameters include: {', '.join(sorted(options))}")
-    missing = sorted(name for name, option in options.items() if option.get("required") and args.get(name) is None)
+    missing = sorted(name for name, option in options.items() if option.get("required")
+                     and all(args.get(key) is None for key in [name, *(option.get("aliases") or [])]))
     if missing:
         return f"missing required arguments: {', '.join(missing)}"
     return None
