@@ -110,6 +110,15 @@ def _mapping(value: Any, field: str, keys: Mapping[str, Normaliser]) -> dict[str
     return {key: keys[key](item, f"{field}.{key}") for key, item in value.items()}
 
 
+def _file_server(value: Any, field: str) -> dict[str, Any]:
+    """A Windows file server (hotfix roots): folders, files, ACLs, shares, firewall; validated by
+    tests/simlab/file_server.py, which also models what Windows reports and does with them."""
+    from tests.simlab.file_server import normalise_file_server  # imports FleetError from here
+
+    host_name = field.removeprefix("hosts.").removesuffix(".file_server")
+    return normalise_file_server(value, field, host_name)
+
+
 LAB_KEYS: dict[str, Normaliser] = {
     "round_trip_ms": _number,
     "time_scale": _number,
@@ -123,6 +132,7 @@ HOST_KEYS: dict[str, Normaliser] = {
     "reachable": _bool,
     "drivers": _drivers,
     "vars": _vars,
+    "file_server": _file_server,
 }
 
 HOST_DEFAULTS: dict[str, Any] = {
