@@ -713,7 +713,14 @@ def _acl_changes(
     """ACL changes for the root and everything under it: existing paths whose protection or
     explicit entries differ from the rule, plus new paths that need explicit entries (a new
     root, a new .exe folder); other new paths inherit the right ACL by being created."""
+    # Users need execute wherever an .exe stays: planned ones, and stale or foreign ones left in
+    # place (preflight judges the files that are there, not the plan).
     exe = {f.casefold() for f in exe_folders(desc.plan)}
+    exe |= {
+        fact.path.rsplit("\\", 1)[0].casefold()
+        for key, fact in observed.files.items()
+        if key not in removed and "\\" in fact.path and fact.path.upper().endswith(".EXE")
+    }
     changes: list[AclChange] = []
     existing: list[tuple[str, bool]] = []
     if observed.root_exists:
