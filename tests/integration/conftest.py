@@ -27,6 +27,7 @@ class PlaybookRun:
     returncode: int
     output: str
     report_dir: Path
+    stdout: str = ""
 
     def report(self, name: str) -> dict[str, Any]:
         return json.loads((self.report_dir / f"{name}.json").read_text(encoding="utf-8"))
@@ -43,17 +44,22 @@ def run_playbook(
     check: bool = False,
     extra_args: list[str] | None = None,
     timeout: float = 300,
+    env: dict[str, str] | None = None,
 ) -> PlaybookRun:
-    """Run ``ansible-playbook`` from the repository root, as an operator would."""
+    """Run ``ansible-playbook`` from the repository root, as an operator would.
+
+    ``env`` adds environment variables, e.g. ``ANSIBLE_STDOUT_CALLBACK=ansible.posix.json`` to
+    read every task result from ``stdout``.
+    """
     variables = {"virtio_report_dir": str(report_dir), **(extra_vars or {})}
     command = [str(BIN_DIR / "ansible-playbook"), "-i", str(inventory), playbook, "-e", json.dumps(variables)]
     if check:
         command.append("--check")
     command += extra_args or []
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"}
+           "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
     completed = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-    return PlaybookRun(completed.returncode, completed.stdout + completed.stderr, report_dir)
+    return PlaybookRun(completed.returncode, completed.stdout + completed.stderr, report_dir, completed.stdout)
 
 
 @pytest.fixture
