@@ -677,7 +677,7 @@ _RIGHT_NAMES = (
 def _rights_text(mask: int) -> str:
     bare = mask & ~_SYNCHRONIZE
     for name, bits in _RIGHT_NAMES:
-        if bare == bits:
+        if bare == bits & ~_SYNCHRONIZE:
             return name
     return hex(bare)
 
