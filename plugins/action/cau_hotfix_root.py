@@ -129,5 +129,6 @@ class ActionModule(WinfleetAction):
             return str(self._find_needle("files", src))
         except AnsibleError:
             raise InputError(
-                field, f"{src} was not found on the controller (looked in the role's and the playbook's files/)"
+                field,
+                f"{src} was not found on the controller (looked in the role's and the playbook's files/)",
             ) from None

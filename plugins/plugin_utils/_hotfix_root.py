@@ -296,7 +296,8 @@ def _check_integrity(share: ShareSpec | None, require_smb_encryption: bool) -> N
     if require_smb_encryption and not share.encrypt_data:
         raise InputError(
             "share.encrypt_data",
-            "require_smb_encryption: true makes every run fail on a share that does not encrypt; set encrypt_data: true",
+            "require_smb_encryption: true makes every run fail on a share that does not encrypt; "
+            "set encrypt_data: true",
         )
 
 
@@ -331,7 +332,8 @@ def describe(args: Mapping[str, Any], resolve_src: ResolveSource) -> Description
     if stage_dir and want_preflight:
         raise InputError(
             "preflight",
-            "checks a file server (ACLs, share, firewall) and cannot be combined with stage_dir, which builds "
+            "checks a file server (ACLs, share, firewall) and cannot be combined with stage_dir, which "
+            "builds "
             "the tree on the controller",
         )
     is_dfs = bool(args.get("is_dfs"))
@@ -767,7 +769,8 @@ def _share_change(desc: Description, observed: Observed) -> ShareChange | None:
         if folder is None:
             raise InputError(
                 "share.path",
-                f"share {share.name} does not exist on {observed.computer_name or 'the host'}; give share.path, "
+                f"share {share.name} does not exist on {observed.computer_name or 'the host'}; "
+                "give share.path, "
                 "the local folder to publish (e.g. D:\\CauHotfix); nothing was changed",
             )
         return ShareChange(
@@ -806,7 +809,8 @@ def _firewall_rule(desc: Description, observed: Observed) -> str | None:
             "firewall_rule",
             f"the rule '{desc.firewall_rule}' does not exist on {observed.computer_name} (it comes with the "
             "File Server role; on a localised Windows give its local display name or its Name); install the "
-            "role, fix firewall_rule, or set firewall: false if the firewall is managed elsewhere; nothing was changed",
+            "role, fix firewall_rule, or set firewall: false if the firewall is managed elsewhere; "
+            "nothing was changed",
         )
     return None if rule.get("enabled") else desc.firewall_rule
 
@@ -848,7 +852,8 @@ def plan_changes(desc: Description, observed: Observed, sources: Sequence[Source
     if observed.root_path is None:
         raise InputError(
             "share.path",
-            f"share {desc.share.name if desc.share else '?'} does not exist on {observed.computer_name}, so the "
+            f"share {desc.share.name if desc.share else '?'} does not exist on {observed.computer_name}, "
+            "so the "
             "root's local folder is unknown; give share.path (e.g. D:\\CauHotfix); nothing was changed",
         )
     changes = Changes(create_root=not observed.root_exists, warnings=list(desc.plan.warnings))

@@ -228,9 +228,11 @@ def _account_note(desc: Description, observed: Observed) -> dict[str, Any] | Non
         "resolved": bool(seen.get("resolved")),
         "sid": seen.get("sid"),
         "is_local_admin": bool(seen.get("is_local_admin")),
-        "needs": f"membership of Administrators on {server} (or Distributed COM Users plus one of Power Users, "
+        "needs": f"membership of Administrators on {server} (or Distributed COM Users plus one of "
+        "Power Users, "
         "Server Operators, Print Operators, and WMI root\\CIMV2 Execute Methods + Remote Enable); in "
-        "self-updating mode this is the CAU clustered role's computer object (Get-CauClusterRole ResourceGroupName)",
+        "self-updating mode this is the CAU clustered role's computer object "
+        "(Get-CauClusterRole ResourceGroupName)",
     }
 
 
@@ -256,7 +258,8 @@ def _result(
     account = _account_note(desc, observed)
     if account and not account["is_local_admin"]:
         warnings.append(
-            f"{account['name']} is not a local administrator on {observed.computer_name}; the HotfixPlugin run "
+            f"{account['name']} is not a local administrator on {observed.computer_name}; "
+            "the HotfixPlugin run "
             "needs that (the module does not change group membership)"
         )
     share = None
@@ -388,7 +391,8 @@ def _apply(
         result.update(
             failed=True,
             changed=False,
-            msg=f"copying {failure.path} to {host.name} failed: {failure.error}; nothing under the hotfix root was "
+            msg=f"copying {failure.path} to {host.name} failed: {failure.error}; "
+            "nothing under the hotfix root was "
             f"changed ({cleaned})",
             transferred=[],
         )
@@ -404,8 +408,9 @@ def _apply(
             changed=bool(done),
             done=done,
             failed_step=step,
-            msg=f"applying the hotfix root on {host.name} failed at '{step}': {err.result.get('msg')}. Done before the "
-            f"failure: {summary}. Nothing after it was applied; fix the cause and run again (the module is idempotent)",
+            msg=f"applying the hotfix root on {host.name} failed at '{step}': {err.result.get('msg')}. "
+            f"Done before the failure: {summary}. Nothing after it was applied; fix the cause and run "
+            "again (the module is idempotent)",
         )
         return result
     result["done"] = list(answer.get("done") or [])
