@@ -1064,6 +1064,16 @@ def preflight_checks(
     where = f"{observed.root_path} on {observed.computer_name}"
     if observed.root_exists:
         checks = [Check("root_folder", True, f"{where} exists")]
+    elif observed.root_path is None:
+        name = desc.share.name if desc.share else "?"
+        checks = [
+            Check(
+                "root_folder",
+                False,
+                f"share {name} does not exist on {observed.computer_name}, so the root cannot be found",
+                "run the module without preflight, with share.path, to create the root and the share",
+            )
+        ]
     else:
         checks = [
             Check(

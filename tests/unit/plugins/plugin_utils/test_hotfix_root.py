@@ -377,6 +377,9 @@ def test_preflight_reports_a_missing_root_and_drift():
     desc = describe(args(updates=UPDATES[:1]), resolve)
     missing = {c.name: c for c in preflight_checks(desc, parse_observed(answer(exists=False)), sources(desc), b"")}
     assert not missing["root_folder"].passed and "D:\\CauHotfix on FS01 does not exist" in missing["root_folder"].detail
+    unknown = answer(exists=False, root={"path": None, "exists": False}, share={"name": "CauHotfix", "exists": False})
+    no_share = {c.name: c for c in preflight_checks(desc, parse_observed(unknown), sources(desc), b"")}["root_folder"]
+    assert no_share.detail == "share CauHotfix does not exist on FS01, so the root cannot be found"
     raw, config = built(desc)
     raw["files"][0]["sha256"] = "other"
     drift = {c.name: c for c in preflight_checks(desc, parse_observed(raw), sources(desc), config)}
