@@ -149,8 +149,8 @@ def test_yaml_becomes_a_staged_tree_then_the_same_description_a_secure_file_serv
     no_hosts = tmp_path / "no-hosts.yml"
     no_hosts.write_text("all: {}\n")  # only the implicit localhost exists
     description = issue_description(sources, cau_hotfix_account="CONTOSO\\CLUSTER1-CAU$")
-    run = run_playbook(PLAYBOOK, no_hosts, tmp_path / "r", {**description, "cau_hotfix_stage_dir": str(stage)},
-                       extra_args=["--diff"])
+    staging = {**description, "cau_hotfix_stage_dir": str(stage), "cau_hotfix_hosts": "localhost"}
+    run = run_playbook(PLAYBOOK, no_hosts, tmp_path / "r", staging, extra_args=["--diff"])
     assert run.returncode == 0, run.output
     assert "changed=1" in run.output and "+CAUHotfix_All\\FirmwareUpdate\\fw-1.2.exe" in run.output
     staged = {
