@@ -64,6 +64,7 @@ __all__ = [
     "validate_folder_name",
     "validate_hotfix_root",
     "validate_netbios_name",
+    "validate_share_name",
 ]
 
 # The folder whose updates go to every node (seed 003, example 1).
@@ -261,6 +262,15 @@ def _validate_share(share: str, field_name: str) -> str:
             field_name, f"{share!r} is an administrative share; publish the hotfix root on a dedicated share"
         )
     return share
+
+
+def validate_share_name(name: Any, field: str = "share.name") -> str:
+    """Return ``name`` if it is a share the hotfix root may be published on, else raise
+    :class:`InputError`: the same rule as the share part of a UNC root, for callers that name
+    the share separately (the module's ``share`` option, a DFS folder target)."""
+    if not isinstance(name, str):
+        raise InputError(field, "must be a share name (a string), e.g. CauHotfix")
+    return _validate_share(name, field)
 
 
 def validate_hotfix_root(

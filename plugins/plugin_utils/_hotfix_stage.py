@@ -46,7 +46,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout im
     validate_file_name,
 )
 
-__all__ = ["MANIFEST_NAME", "StageResult", "file_sha256", "stage_tree"]
+__all__ = ["MANIFEST_NAME", "StageResult", "decode_manifest", "encode_manifest", "file_sha256", "stage_tree"]
 
 # Lives in the stage directory; exclude it when shipping the tree (the plug-in would ignore it,
 # and preflight would list it as a file outside the structure).
@@ -99,24 +99,43 @@ def _posix_key(parts: tuple[str, ...] | list[str]) -> str:
     return "/".join(parts)
 
 
-def _read_manifest(stage: Path, warnings: list[str]) -> dict[str, dict[str, str]]:
-    """``{posix relative path: {sha256, src}}`` of files placed earlier; empty when absent.
+def decode_manifest(data: bytes, warnings: list[str]) -> dict[str, dict[str, str]]:
+    """``{posix relative path: {sha256, ...}}`` from a manifest's bytes.
 
-    A damaged manifest is treated as empty: the only consequence is that prune removes nothing
+    Shared with the cau_hotfix_root module, which keeps the same manifest in the hotfix root on
+    the file server, so a tree staged here and shipped with robocopy is recognised there. A
+    damaged manifest is treated as empty: the only consequence is that prune removes nothing
     this time, which is the safe direction.
     """
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+        files = parsed["files"]
+        if parsed.get("version") != _MANIFEST_VERSION or not isinstance(files, dict):
+            raise ValueError("unexpected manifest layout")
+        return {str(k): dict(v) for k, v in files.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        warnings.append(f"{MANIFEST_NAME} is unreadable ({err}); nothing is pruned this run")
+        return {}
+
+
+def encode_manifest(files: dict[str, dict[str, str]]) -> bytes:
+    """The manifest's bytes: deterministic (sorted keys), so an unchanged set is not rewritten."""
+    return (
+        json.dumps({"version": _MANIFEST_VERSION, "files": files}, indent=2, sort_keys=True) + "\n"
+    ).encode()
+
+
+def _read_manifest(stage: Path, warnings: list[str]) -> dict[str, dict[str, str]]:
+    """The stage directory's manifest (see :func:`decode_manifest`); empty when absent."""
     path = stage / MANIFEST_NAME
     if not path.exists():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        files = data["files"]
-        if data.get("version") != _MANIFEST_VERSION or not isinstance(files, dict):
-            raise ValueError("unexpected manifest layout")
-        return {str(k): dict(v) for k, v in files.items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        data = path.read_bytes()
+    except OSError as err:
         warnings.append(f"{MANIFEST_NAME} is unreadable ({err}); nothing is pruned this run")
         return {}
+    return decode_manifest(data, warnings)
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
@@ -292,9 +311,7 @@ def stage_tree(
         _prune_empty_dirs(stage, target.parent)
     if result.config_changed:
         _write_atomic(config_path, new_xml)
-    manifest_bytes = (
-        json.dumps({"version": _MANIFEST_VERSION, "files": new_manifest}, indent=2, sort_keys=True) + "\n"
-    ).encode()
+    manifest_bytes = encode_manifest(new_manifest)
     manifest_path = stage / MANIFEST_NAME
     if not manifest_path.is_file() or manifest_path.read_bytes() != manifest_bytes:
         _write_atomic(manifest_path, manifest_bytes)

@@ -28,6 +28,7 @@ class PlaybookRun:
     returncode: int
     output: str
     report_dir: Path
+    stdout: str = ""
 
     def report(self, name: str) -> dict[str, Any]:
         return json.loads((self.report_dir / f"{name}.json").read_text(encoding="utf-8"))
@@ -46,7 +47,11 @@ def run_playbook(
     timeout: float = 300,
     env: dict[str, str] | None = None,
 ) -> PlaybookRun:
-    """Run ``ansible-playbook`` from the repository root, as an operator would (``env`` adds variables)."""
+    """Run ``ansible-playbook`` from the repository root, as an operator would.
+
+    ``env`` adds environment variables, e.g. ``ANSIBLE_STDOUT_CALLBACK=ansible.posix.json`` to
+    read every task result from ``stdout``.
+    """
     variables = {"virtio_report_dir": str(report_dir), **(extra_vars or {})}
     command = [str(BIN_DIR / "ansible-playbook"), "-i", str(inventory), playbook, "-e", json.dumps(variables)]
     if check:
@@ -55,7 +60,7 @@ def run_playbook(
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
            "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
     completed = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-    return PlaybookRun(completed.returncode, completed.stdout + completed.stderr, report_dir)
+    return PlaybookRun(completed.returncode, completed.stdout + completed.stderr, report_dir, completed.stdout)
 
 
 @pytest.fixture

@@ -255,6 +255,15 @@ def _update(value: Any, field: str) -> dict[str, Any]:
     return update
 
 
+def _file_server(value: Any, field: str) -> dict[str, Any]:
+    """A Windows file server (hotfix roots): folders, files, ACLs, shares, firewall; validated by
+    tests/simlab/file_server.py, which also models what Windows reports and does with them."""
+    from tests.simlab.file_server import normalise_file_server  # imports FleetError from here
+
+    host_name = field.removeprefix("hosts.").removesuffix(".file_server")
+    return normalise_file_server(value, field, host_name)
+
+
 LAB_KEYS: dict[str, Normaliser] = {
     "round_trip_ms": _number,
     "time_scale": _number,
@@ -275,6 +284,7 @@ HOST_KEYS: dict[str, Normaliser] = {
     "cau_plugins": _names,
     "cau_plugin_binaries": _plugin_binaries,
     "cau_updates": _updates,
+    "file_server": _file_server,
 }
 
 HOST_DEFAULTS: dict[str, Any] = {

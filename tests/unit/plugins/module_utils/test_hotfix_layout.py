@@ -25,6 +25,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout im
     validate_folder_name,
     validate_hotfix_root,
     validate_netbios_name,
+    validate_share_name,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -189,6 +190,27 @@ def test_dfs_is_the_callers_statement_and_needs_unc():
     assert validate_hotfix_root("\\\\contoso.com\\ns\\hotfix", is_dfs=True).is_dfs is True
     with pytest.raises(InputError, match="DFS"):
         validate_hotfix_root("D:\\CauHotfix", is_dfs=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("C$", "administrative share"),
+        ("ADMIN$", "administrative share"),
+        ("Cau/Hotfix", "contains"),
+        ("", "1-80 characters"),
+        (7, "a string"),
+    ],
+)
+def test_bad_share_names_name_the_field(name, fragment):
+    with pytest.raises(InputError) as caught:
+        validate_share_name(name, "share.name")
+    assert caught.value.field == "share.name"
+    assert fragment in caught.value.message
+
+
+def test_a_share_name_is_kept_as_written():
+    assert validate_share_name("CauHotfix$") == "CauHotfix$"
 
 
 # --------------------------------------------------------------------------------------------
