@@ -310,7 +310,7 @@ def _place(clusters: Sequence[ClusterPlan], host_order: Sequence[str]) -> dict[s
                 entry.setdefault(plugin.name.lower(), (plugin, cluster.name))
     order = {host: index for index, host in enumerate(host_order)}
     return {
-        host: [plugin for plugin, _ in placed[host].values()]
+        host: [plugin for plugin, _cluster in placed[host].values()]
         for host in sorted(placed, key=lambda h: order.get(h, len(order)))
     }
 

@@ -391,7 +391,7 @@ def uses_cluster_role_quoting(cmdlet: str) -> bool:
     """Tell whether a CAU cmdlet needs the doubled QueryString quotes (the cluster-role ones)."""
     entry = _CMDLETS.get(cmdlet.lower()) if isinstance(cmdlet, str) else None
     if entry is None:
-        valid = ", ".join(name for name, _ in _CMDLETS.values())
+        valid = ", ".join(name for name, _doubled in _CMDLETS.values())
         raise InputError("cmdlet", f"unknown CAU cmdlet {cmdlet!r}; expected one of {valid}")
     return entry[1]
 

@@ -50,12 +50,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from lxml import etree
+try:
+    from lxml import etree
+except ImportError:  # reported where the XML is used (_require_lxml), so the module still imports
+    etree = None
+    HAS_LXML = False
+else:
+    HAS_LXML = True
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import validate_folder_name
 
 __all__ = [
+    "HAS_LXML",
     "CONDITION_ELEMENTS",
     "DEFAULT_EXTENSION_RULES",
     "MAX_CONFIG_BYTES",
@@ -95,7 +102,7 @@ CONDITION_ELEMENTS: tuple[tuple[str, str], ...] = (
     ("already_installed", "AlreadyInstalled"),
     ("not_applicable", "NotApplicable"),
 )
-_CONDITION_FIELDS = tuple(f for f, _ in CONDITION_ELEMENTS)
+_CONDITION_FIELDS = tuple(name for name, _element in CONDITION_ELEMENTS)
 # Model field names -> XML names, to report parse errors as a path into the file.
 _XML_NAMES = {
     **dict(CONDITION_ELEMENTS),
@@ -785,7 +792,7 @@ def _read_template(reader: _Reader, element: Any, where: str) -> Template:
 
 
 def _read_conditions(reader: _Reader, element: Any, where: str) -> ExitConditions:
-    keys = {xml: _fixed(xml) for _, xml in CONDITION_ELEMENTS}
+    keys = {xml: _fixed(xml) for _name, xml in CONDITION_ELEMENTS}
     children, extra_children = reader.split(element, where, keys)
     sets: dict[str, tuple[int, ...]] = {}
     set_extras: list[tuple[str, Extras]] = []
@@ -846,12 +853,26 @@ def _parse_bool(reader: _Reader, value: str, where: str) -> bool:
     raise reader.error(where, f"alwaysReboot={value!r} must be true or false")
 
 
+LXML_MISSING = (
+    "the Python library lxml is required on the controller to read, write and validate "
+    "DefaultHotfixConfig.xml; install requirements.txt into the controller's Python "
+    "(pip install lxml), or under AWX use the execution environment built from execution-environment.yml"
+)
+
+
+def _require_lxml() -> None:
+    """Fail with a clear message when lxml is missing (it is imported guarded, see the top)."""
+    if not HAS_LXML:
+        raise ImportError(LXML_MISSING)
+
+
 def parse(xml_bytes: bytes, source: str = "DefaultHotfixConfig.xml") -> HotfixConfig:
     """Parse a configuration file safely into the model, keeping unmodelled content.
 
     Refuses DTDs, entities, oversize input and anything that is not the documented structure,
     with an :class:`InputError` whose field is ``<source>:<path in the file>``.
     """
+    _require_lxml()
     root = _safe_parse(xml_bytes, source)
     qname = etree.QName(root)
     if qname.localname != ROOT_ELEMENT:
@@ -927,7 +948,7 @@ def _emit(parent: Any, known: list[tuple[str, Any]], extras: Extras) -> None:
     in the source; extras whose anchor no longer exists go last."""
     for name, value in extras.attributes:
         parent.set(name, value)
-    keys = {key for key, _ in known}
+    keys = {key for key, _node in known}
     following: dict[str | None, list[ExtraNode]] = {}
     orphans: list[ExtraNode] = []
     for node in extras.children:
@@ -1002,6 +1023,7 @@ def render(config: HotfixConfig) -> bytes:
     same bytes (so "changed" can be decided by comparing files)."""
     if not isinstance(config, HotfixConfig):
         raise InputError("config", "must be a HotfixConfig")
+    _require_lxml()
     writer = _Writer(config.namespace)
     root = writer.make(ROOT_ELEMENT, dict(config.namespaces) or None)
     ext = writer.make("ExtensionRules")
@@ -1049,6 +1071,7 @@ def validate(xml_bytes: bytes, schema_path: str | Path | None = None) -> list[st
     HotfixConfigSchema.xsd), then the model's rules the XSD cannot express (case-insensitive
     unique names, reserved folder names, ``$update$`` present). Messages start with the line.
     """
+    _require_lxml()
     try:
         root = _safe_parse(xml_bytes, "config")
     except InputError as err:

@@ -290,7 +290,7 @@ def validate_hotfix_root(
     if text.startswith(("\\\\?\\", "\\\\.\\")):
         raise InputError(field, f"{path!r} is a device path; give a plain local or UNC path")
     if text.startswith("\\\\"):
-        parts = [p for p in text[2:].split("\\")]
+        parts = text[2:].split("\\")
         while parts and parts[-1] == "":
             parts.pop()
         if len(parts) < 2 or "" in parts:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 from ansible_collections.winfleet.updates.plugins.module_utils import _cau_report, _virtio_report
 
-RowsFunction = Callable[[str, Mapping[str, Any] | None], list[dict[str, Any]]]
+# Optional, not `X | None`: the alias is evaluated at import, and pylint (ansible-test) checks
+# module_utils for Pythons older than 3.10.
+RowsFunction = Callable[[str, Optional[Mapping[str, Any]]], list[dict[str, Any]]]  # noqa: UP045
 
 
 @dataclass(frozen=True)

@@ -452,7 +452,7 @@ def double_quotes_for_cluster_role(
     The input is validated first; the output is meant for those cmdlets only and deliberately no
     longer passes :func:`validate_query`. Spacing and property spelling are kept as written.
     """
-    _, literals = _parse(text, field)
+    _query, literals = _parse(text, field)
     positions: set[int] = set()
     for prop_name, token in literals:
         if all_literals or prop_name == "UpdateID":

@@ -35,6 +35,7 @@ attributes:
     support: none
     description: Changes nothing.
   platform:
+    support: full
     platforms: posix
     description: Runs on the controller.
 notes:
@@ -50,7 +51,7 @@ seealso:
   - module: winfleet.updates.cau_run
   - module: winfleet.updates.cau_plugin
 author:
-  - winfleet.updates maintainers
+  - winfleet.updates maintainers (@winfleet)
 """
 
 EXAMPLES = r"""

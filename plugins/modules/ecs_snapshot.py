@@ -90,12 +90,13 @@ attributes:
     support: none
     description: No diff is produced.
   platform:
+    support: full
     platforms: posix
     description: Runs on the controller and calls the ECS API.
 seealso:
   - module: winfleet.updates.ecs_cloud_assistant
 author:
-  - winfleet.updates maintainers
+  - winfleet.updates maintainers (@winfleet)
 """
 
 EXAMPLES = r"""

@@ -22,9 +22,11 @@ from ansible.errors import AnsibleConnectionFailure
 try:  # psrp can surface a timeout as a requests exception (see ansible.windows win_updates)
     from requests.exceptions import Timeout as RequestTimeoutException
 except ImportError:  # pragma: no cover - requests ships with pywinrm/pypsrp
-    RequestTimeoutException = AnsibleConnectionFailure  # type: ignore[assignment,misc]
 
-CONNECTION_ERRORS = (AnsibleConnectionFailure, RequestTimeoutException)
+    class RequestTimeoutException(Exception):  # type: ignore[no-redef]
+        """Stand-in when requests is missing: nothing raises it, so only AnsibleConnectionFailure is caught."""
+
+
 FINAL_STATES = frozenset({"finished", "failed"})
 
 
@@ -64,13 +66,13 @@ def follow_run(
     while True:
         try:
             answer = poll()
-        except CONNECTION_ERRORS as err:
+        except (AnsibleConnectionFailure, RequestTimeoutException) as err:
             reconnects += 1
             last_error = str(err)
             warn(f"lost the connection while following the CAU run ({err}); reconnecting")
             try:
                 reset()
-            except CONNECTION_ERRORS:
+            except (AnsibleConnectionFailure, RequestTimeoutException):
                 pass
         else:
             polls += 1

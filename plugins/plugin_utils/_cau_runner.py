@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ansible.errors import AnsibleConnectionFailure
+
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins import CauPluginSet
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import (
     cluster_role_parameters,
@@ -34,7 +36,10 @@ from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import (
     summarise_nodes,
 )
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed
-from ansible_collections.winfleet.updates.plugins.plugin_utils._cau_poll import CONNECTION_ERRORS, follow_run
+from ansible_collections.winfleet.updates.plugins.plugin_utils._cau_poll import (
+    RequestTimeoutException,
+    follow_run,
+)
 
 Execute = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]
 
@@ -125,7 +130,7 @@ def run_cluster(
     }
     try:
         _checked(execute("start", parameters, options))
-    except CONNECTION_ERRORS as err:
+    except (AnsibleConnectionFailure, RequestTimeoutException) as err:
         warn(f"lost the connection while starting the CAU run ({err}); asking the host whether it started")
         reset()
     poll_options = {"run_id": run_id}
