@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from ansible_collections.winfleet.updates.plugins.module_utils import _virtio_report
+from ansible_collections.winfleet.updates.plugins.module_utils import _rollout_report, _virtio_report
 
 
 @dataclass(frozen=True)
@@ -28,5 +28,11 @@ REPORT_KINDS: dict[str, ReportKind] = {
         columns=_virtio_report.AUDIT_COLUMNS,
         row=_virtio_report.audit_row,
         summary=_virtio_report.audit_summary,
+    ),
+    "virtio_rollout": ReportKind(
+        title="virtio driver rollout",
+        columns=_rollout_report.ROLLOUT_COLUMNS,
+        row=_rollout_report.rollout_row,
+        summary=_rollout_report.rollout_summary,
     ),
 }

@@ -16,7 +16,7 @@ options:
     description: Which report to write.
     type: str
     required: true
-    choices: [virtio_audit]
+    choices: [virtio_audit, virtio_rollout]
   dest:
     description: Directory on the controller for the report files; created when missing.
     type: path
