@@ -10,7 +10,7 @@ description:
   - Builds one row per host from each host's registered result and writes
     C(<kind>.json), C(<kind>.csv) and C(<kind>.md) into O(dest) on the controller.
   - Hosts that were unreachable or failed get a row too, with their error.
-  - Runs on the controller without contacting any host; use it with C(run_once: true).
+  - Runs on the controller without contacting any host; use it with C(run_once=true).
 options:
   kind:
     description: Which report to write.
@@ -37,7 +37,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: The report is written in check mode too and marked C(check_mode: true).
+    description: The report is written in check mode too and marked C(check_mode=true).
   diff_mode:
     support: none
     description: Reports are new files each run.
