@@ -266,6 +266,36 @@ def test_a_host_that_never_returns_is_unreachable_and_stops_the_rollout(make_lab
     assert run.rows("virtio_rollout")["b"]["status"] == "not_attempted"
 
 
+def test_a_host_lost_during_the_install_is_unreachable_and_the_report_says_what_is_left(
+    make_lab, tmp_path, script
+):
+    # a 500 s network outage (5 s here) outlasts reconnect_timeout: the task gives up on the host
+    lab = make_lab(
+        {
+            "hosts": {
+                "a": guest(
+                    faults={"nic_drop_s": 500}, antivirus=[{"service": "SAVService", "running": True}]
+                ),
+                "b": guest(),
+            }
+        }
+    )
+    run = rollout(
+        lab,
+        tmp_path / "reports",
+        script,
+        virtio_reconnect_timeout=1,
+        virtio_antivirus_services=["SAVService"],
+    )
+    assert run.returncode != 0
+    row = run.rows("virtio_rollout")["a"]
+    assert row["status"] == "unreachable" and row["rebooted"] is False, row
+    assert "lost the host while the install" in row["error"] and "it is not started twice" in row["error"]
+    assert "(SAVService) could not be restarted" in row["error"]
+    assert run.rows("virtio_rollout")["b"]["status"] == "not_attempted"
+    assert lab.read_host("a")["antivirus_paused"] == ["SAVService"]  # recorded, so the next run restarts it
+
+
 def test_unsupported_non_virtio_and_compliant_hosts_are_reported_and_do_not_stop_the_rollout(
     make_lab, tmp_path, script
 ):
