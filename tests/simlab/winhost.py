@@ -138,7 +138,14 @@ def _finish_run(state: dict[str, Any], run: dict[str, Any]) -> None:
     else:
         run["log"].append(f"ERROR: driver installation failed (code {run['exit_code']})")
     run["log"].append(f"the installer exited with code {run['exit_code']}")
-    log(state, "install_finished", run_id=run["run_id"], exit_code=run["exit_code"])
+    # `at` (when the controller's round trip saw it) minus `due` is how late the controller noticed
+    log(
+        state,
+        "install_finished",
+        run_id=run["run_id"],
+        exit_code=run["exit_code"],
+        due=round(run["finishes_at"], 3),
+    )
 
 
 def schedule_reboot(state: dict[str, Any], lab: dict[str, Any], delay_s: float) -> None:
@@ -169,7 +176,7 @@ def _boot(state: dict[str, Any], at: float) -> None:
         service["running"] = service["boot_running"]
     state["logon_ready"] = True
     state["boots"] = state.get("boots", 0) + 1
-    log(state, "booted", driver=pending)
+    log(state, "booted", driver=pending, due=round(at, 3))
 
 
 def advance(state: dict[str, Any], lab: dict[str, Any]) -> None:
