@@ -115,7 +115,7 @@ def rollout_row(host: str, record: Mapping[str, Any] | None) -> dict[str, Any]:
     verify = (record or {}).get("verify") or {}
     build_before = update.get("build_before")
     build_after = verify.get("build_after")
-    if build_after is None and status == "compliant":
+    if build_after is None and status in ("compliant", "unsupported", "not_virtio"):
         build_after = build_before  # nothing was installed: the build is what the probe read
     started, finished = (record or {}).get("started"), (record or {}).get("finished")
     duration = (

@@ -118,8 +118,9 @@ def test_row_of_an_updated_host():
     }
 
 
-def test_row_of_a_compliant_host_keeps_its_build():
-    row = rollout_row("a", record("compliant", update={"snapshot_ids": [], "antivirus_paused": []}))
+@pytest.mark.parametrize("decision", ["compliant", "unsupported"])
+def test_row_of_an_untouched_host_keeps_its_build(decision):
+    row = rollout_row("a", record(decision, update={"snapshot_ids": [], "antivirus_paused": []}))
     assert (row["build_after"], row["rebooted"], row["action"]) == (58011, False, "none")
 
 
