@@ -39,7 +39,7 @@ demo: setup
 	@echo "Now the rollout, one host per batch in inventory order (simulated time runs at 1/100)."
 	@echo "The unreachable host lost01 stops it before the next batch, as it would on a real fleet."
 	$(BIN)/ansible-playbook -i $(DEMO_DIR)/lab/inventory.yml winfleet.updates.virtio_rollout \
-		-e virtio_source=cloud_assistant -e virtio_poll_interval=0.2 \
+		-e virtio_source=cloud_assistant -e virtio_poll_interval=0.2 -e virtio_reconnect_timeout=3 \
 		-e '{"virtio_antivirus_services": ["SAVService"]}' \
 		-e virtio_report_dir=$(CURDIR)/$(DEMO_DIR)/reports \
 		|| echo "(ansible-playbook exited non-zero: the rollout stopped early, see the report)"

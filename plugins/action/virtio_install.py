@@ -28,6 +28,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install i
     validate_timeouts,
 )
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed, WinfleetAction
+from ansible_collections.winfleet.updates.plugins.plugin_utils._reconnect import Reconnector
 from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_install import (
     InstallFailed,
     InstallFlow,
@@ -39,6 +40,9 @@ from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_install i
 from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_probe import probe_and_assess
 
 _MAX_LOG_LINES = 1000
+# Seconds the first contact is retried after a dropped connection (capped by reconnect_timeout):
+# longer than the ~10 s NIC reset, short enough that a host that is really down fails soon.
+FIRST_CONTACT_RETRY_S = 30.0
 
 
 class ActionModule(WinfleetAction):
@@ -83,14 +87,6 @@ class ActionModule(WinfleetAction):
         thresholds = _virtio.normalise_thresholds(args["thresholds"])
         check_local_source(source)
 
-        # Two read-only round trips: the driver facts and the host's record of earlier installs.
-        assessment = probe_and_assess(
-            self.run_host_module,
-            task_vars,
-            driver_files=_virtio.DEFAULT_DRIVER_FILES,
-            required_capabilities=required,
-            thresholds=thresholds,
-        )
         flow = InstallFlow(
             self.run_host_module,
             self._transfer_file,
@@ -100,7 +96,26 @@ class ActionModule(WinfleetAction):
             args["log_lines"],
             host=task_vars.get("inventory_hostname"),
         )
-        status = flow.status()
+        # Two read-only round trips: the driver facts and the host's record of earlier installs. A
+        # re-run can meet a host in the middle of the NIC reset of an install an interrupted run
+        # started, so the first contact is retried too, for a shorter time than during the install.
+        first_contact = Reconnector(
+            self._connection,
+            min(timeouts.reconnect, FIRST_CONTACT_RETRY_S),
+            min(timeouts.poll_interval, 2.0),
+            host=task_vars.get("inventory_hostname"),
+        )
+        assessment = first_contact.call(
+            "probe",
+            lambda: probe_and_assess(
+                self.run_host_module,
+                task_vars,
+                driver_files=_virtio.DEFAULT_DRIVER_FILES,
+                required_capabilities=required,
+                thresholds=thresholds,
+            ),
+        )
+        status = first_contact.call("poll", flow.status)
         decision = decide(assessment, status)
         result = self._base_result(source, assessment, decision)
         if decision.action in ("attach", "reboot_pending") and status.last_run is not None:

@@ -216,7 +216,14 @@ def test_a_failed_host_stops_the_rollout_and_the_report_says_so(
     make_lab, tmp_path, script, first, status, message
 ):
     lab = make_lab({"hosts": {"a": first, "b": guest(), "c": guest()}})
-    run = rollout(lab, tmp_path / "reports", script, virtio_antivirus_services=["SAVService"])
+    # reconnect_timeout also bounds how long the first contact with a host is retried
+    run = rollout(
+        lab,
+        tmp_path / "reports",
+        script,
+        virtio_antivirus_services=["SAVService"],
+        virtio_reconnect_timeout=1,
+    )
     assert run.returncode != 0
     rows = run.rows("virtio_rollout")
     assert rows["a"]["status"] == status and message in rows["a"]["error"], rows["a"]
