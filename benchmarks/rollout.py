@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reboot-s", type=float, default=60, help="simulated seconds a reboot takes")
     parser.add_argument("--nic-drop-s", type=float, default=10, help="simulated seconds of NIC drop")
     parser.add_argument(
-        "--poll-interval", type=float, default=5.0, help="virtio_poll_interval (real seconds)"
+        "--poll-interval", type=float, default=2.0, help="virtio_poll_interval (real seconds)"
     )
     parser.add_argument("--round-trip-ms", type=float, default=20, help="simulated latency per round trip")
     parser.add_argument(

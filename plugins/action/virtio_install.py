@@ -60,7 +60,7 @@ class ActionModule(WinfleetAction):
         },
         "thresholds": {"type": "dict", "default": dict(_virtio.CAPABILITY_THRESHOLDS)},
         "install_timeout": {"type": "int", "default": 1800},
-        "poll_interval": {"type": "float", "default": 5.0},
+        "poll_interval": {"type": "float", "default": 2.0},
         "reconnect_timeout": {"type": "int", "default": 300},
         "log_lines": {"type": "int", "default": 20},
     }
