@@ -37,7 +37,7 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../.. $@
 
-## demo: build the simulated demo fleet and audit it (a simulation, no real host is touched)
+## demo: build the simulated demo fleet, audit it, then roll the update out on it (a simulation, no real host is touched)
 demo: setup
 	$(BIN)/python -m tests.simlab.build_lab $(FLEET) $(DEMO_DIR)/lab
 	$(BIN)/ansible-playbook -i $(DEMO_DIR)/lab/inventory.yml winfleet.updates.virtio_audit \
@@ -46,6 +46,18 @@ demo: setup
 	@echo "SIMULATION: the hosts above are the simulated lab in $(DEMO_DIR)/lab, not real Windows servers."
 	@cat $(DEMO_DIR)/reports/virtio_audit.md
 	@echo "Reports: $(CURDIR)/$(DEMO_DIR)/reports/virtio_audit.{json,csv,md}"
+	@echo
+	@echo "Now the rollout, one host per batch in inventory order (simulated time runs at 1/100)."
+	@echo "The unreachable host lost01 stops it before the next batch, as it would on a real fleet."
+	$(BIN)/ansible-playbook -i $(DEMO_DIR)/lab/inventory.yml winfleet.updates.virtio_rollout \
+		-e virtio_source=cloud_assistant -e virtio_poll_interval=0.2 -e virtio_reconnect_timeout=3 \
+		-e '{"virtio_antivirus_services": ["SAVService"]}' \
+		-e virtio_report_dir=$(CURDIR)/$(DEMO_DIR)/reports \
+		|| echo "(ansible-playbook exited non-zero: the rollout stopped early, see the report)"
+	@echo
+	@echo "SIMULATION: the rollout above ran on the simulated lab in $(DEMO_DIR)/lab."
+	@cat $(DEMO_DIR)/reports/virtio_rollout.md
+	@echo "Rollout report: $(CURDIR)/$(DEMO_DIR)/reports/virtio_rollout.{json,csv,md}"
 
 ## lab: write LAB/inventory.yml (and the lab state) from the fleet description FLEET
 lab: setup

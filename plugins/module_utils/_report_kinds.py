@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ansible_collections.winfleet.updates.plugins.module_utils import _cau_report, _virtio_report
+from ansible_collections.winfleet.updates.plugins.module_utils import _cau_report, _rollout_report, _virtio_report
 
 # Optional, not `X | None`: the alias is evaluated at import, and pylint (ansible-test) checks
 # module_utils for Pythons older than 3.10.
@@ -49,5 +49,11 @@ REPORT_KINDS: dict[str, ReportKind] = {
         columns=_cau_report.CAU_COLUMNS,
         rows=_cau_report.cau_rows,
         summary=_cau_report.cau_summary,
+    ),
+    "virtio_rollout": ReportKind(
+        title="virtio driver rollout",
+        columns=_rollout_report.ROLLOUT_COLUMNS,
+        rows=_one_row(_rollout_report.rollout_row),
+        summary=_rollout_report.rollout_summary,
     ),
 }

@@ -19,7 +19,7 @@ options:
     description: Which report to write.
     type: str
     required: true
-    choices: [virtio_audit, cau_report]
+    choices: [virtio_audit, virtio_rollout, cau_report]
   dest:
     description: Directory on the controller for the report files; created when missing.
     type: path

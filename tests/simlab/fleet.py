@@ -12,6 +12,7 @@ in the host's state, or raises FleetError.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -128,7 +129,7 @@ def _choice(*choices: str) -> Normaliser:
 
 
 # A Windows Update the node's WUA would offer, with the properties a WUA criterion can test.
-_UPDATE_KEYS: dict[str, Normaliser] = {
+_WUA_UPDATE_KEYS: dict[str, Normaliser] = {
     "id": _guid,
     "title": _string,
     "type": _choice("Software", "Driver"),
@@ -142,7 +143,7 @@ _UPDATE_KEYS: dict[str, Normaliser] = {
     "browse_only": _bool,
     "categories": lambda v, f: [_guid(c, f"{f}[{i}]") for i, c in enumerate(_names(v, f))],
 }
-UPDATE_DEFAULTS: dict[str, Any] = {
+WUA_UPDATE_DEFAULTS: dict[str, Any] = {
     "type": "Software", "hidden": False, "assigned": True, "recommended": False, "installed": False,
     "reboot_required": True, "fails": False, "revision": 1, "browse_only": False, "categories": [],
 }
@@ -154,11 +155,11 @@ def _updates(value: Any, field: str) -> list[dict[str, Any]]:
     updates, seen = [], set()
     for index, raw in enumerate(value):
         item_field = f"{field}[{index}]"
-        update = _mapping(raw, item_field, _UPDATE_KEYS)
+        update = _mapping(raw, item_field, _WUA_UPDATE_KEYS)
         _expect("id" in update, item_field, "needs id (the update's GUID)")
         _expect(update["id"] not in seen, item_field, f"duplicate update id {update['id']}")
         seen.add(update["id"])
-        updates.append({**UPDATE_DEFAULTS, "title": f"Update {update['id'][:8]}", **update})
+        updates.append({**WUA_UPDATE_DEFAULTS, "title": f"Update {update['id'][:8]}", **update})
     return updates
 
 
@@ -248,11 +249,24 @@ def _disks(value: Any, field: str) -> list[dict[str, Any]]:
     return disks
 
 
-def _update(value: Any, field: str) -> dict[str, Any]:
-    """What installing the virtio package would put on this host (minimal: the new FileVersion)."""
-    update = _mapping(value, field, {"to": _string})
-    _expect("to" in update, field, "needs to (the FileVersion the update installs, e.g. '62.77.104.58017')")
-    return update
+def _count(value: Any, field: str) -> int:
+    _expect(isinstance(value, int) and not isinstance(value, bool) and value >= 0, field,
+            f"expected a whole number >= 0, got {value!r}")
+    return value
+
+
+def _exit_code(value: Any, field: str) -> int:
+    _expect(isinstance(value, int) and not isinstance(value, bool) and -(2 ** 31) <= value < 2 ** 32, field,
+            f"expected an installer exit code (an integer), got {value!r}")
+    return value
+
+
+def _four_part_version(value: Any, field: str) -> str:
+    text = _string(value, field)
+    parts = text.split(".")
+    _expect(len(parts) == 4 and all(p.isdigit() and int(p) <= 0xFFFF for p in parts), field,
+            f"expected the version the installer leaves, such as '62.77.104.58017', got {value!r}")
+    return text
 
 
 def _file_server(value: Any, field: str) -> dict[str, Any]:
@@ -262,6 +276,43 @@ def _file_server(value: Any, field: str) -> dict[str, Any]:
 
     host_name = field.removeprefix("hosts.").removesuffix(".file_server")
     return normalise_file_server(value, field, host_name)
+
+
+_ANTIVIRUS_KEYS: dict[str, Normaliser] = {"service": _string, "running": _bool}
+
+
+def _antivirus(value: Any, field: str) -> list[dict[str, Any]]:
+    """Third-party antivirus services on the host: [{service: SAVService, running: true}]."""
+    _expect(isinstance(value, list), field, f"expected a list of {{service, running}}, got {value!r}")
+    services = []
+    for index, item in enumerate(value):
+        entry = _mapping(item, f"{field}[{index}]", _ANTIVIRUS_KEYS)
+        _expect("service" in entry, f"{field}[{index}]", "needs service (the Windows service name)")
+        services.append({"service": entry["service"], "running": entry.get("running", True)})
+    return services
+
+
+_UPDATE_KEYS: dict[str, Normaliser] = {
+    "to": _four_part_version,
+    "duration_s": _number,
+    "exit_code": _exit_code,
+}
+# What the vendor installer does when run: the version it leaves on every virtio driver file (after
+# the reboot), how long it takes (default: 30 s + 15 s per data disk, at most 120 s) and its exit code.
+UPDATE_DEFAULTS: dict[str, Any] = {"to": "62.77.104.58017", "duration_s": None, "exit_code": 0}
+
+
+def _update(value: Any, field: str) -> dict[str, Any]:
+    return {**UPDATE_DEFAULTS, **_mapping(value, field, _UPDATE_KEYS)}
+
+
+_FAULT_KEYS: dict[str, Normaliser] = {"nic_drop_s": _number, "reboot_s": _number, "never_returns": _bool}
+# The seed's ~10 s network drop while the NIC driver is replaced; a one-minute reboot.
+FAULT_DEFAULTS: dict[str, Any] = {"nic_drop_s": 10.0, "reboot_s": 60.0, "never_returns": False}
+
+
+def _faults(value: Any, field: str) -> dict[str, Any]:
+    return {**FAULT_DEFAULTS, **_mapping(value, field, _FAULT_KEYS)}
 
 
 LAB_KEYS: dict[str, Normaliser] = {
@@ -278,13 +329,19 @@ HOST_KEYS: dict[str, Normaliser] = {
     "drivers": _drivers,
     "vars": _vars,
     "ecs": _ecs,
-    "update": _update,
     # Cluster-Aware Updating (docs/simlab.md): third-party plug-ins registered at the start (the
     # built-ins always are), installed plug-in binaries, and the updates WUA offers the node.
     "cau_plugins": _names,
     "cau_plugin_binaries": _plugin_binaries,
     "cau_updates": _updates,
     "file_server": _file_server,
+    # the install path (docs/simlab.md, "Install, NIC drop and reboot")
+    "internet": _bool,
+    "cloud_assistant": _bool,
+    "data_disks": _count,
+    "antivirus": _antivirus,
+    "update": _update,
+    "faults": _faults,
 }
 
 HOST_DEFAULTS: dict[str, Any] = {
@@ -296,6 +353,12 @@ HOST_DEFAULTS: dict[str, Any] = {
     "cau_plugins": [],
     "cau_plugin_binaries": {},
     "cau_updates": [],
+    "internet": True,
+    "cloud_assistant": True,
+    "data_disks": 0,
+    "antivirus": [],
+    "update": UPDATE_DEFAULTS,
+    "faults": FAULT_DEFAULTS,
 }
 
 _CAPTIONS = {
@@ -312,7 +375,7 @@ def normalise_host(name: str, raw: Any) -> dict[str, Any]:
     """Validate one host entry and fill the defaults a real Windows Server would have."""
     _expect(isinstance(name, str) and name.replace("-", "").replace("_", "").replace(".", "").isalnum(),
             f"hosts.{name}", "expected a host name of letters, digits, '-', '_' or '.'")
-    host = dict(HOST_DEFAULTS)
+    host = json.loads(json.dumps(HOST_DEFAULTS))  # a deep copy: no host shares a default's dict
     host.update(_mapping(raw or {}, f"hosts.{name}", HOST_KEYS))
     major_minor = ".".join(host["os_version"].split(".")[:2])
     host.setdefault("os_caption", _CAPTIONS.get(major_minor, f"Microsoft Windows (NT {major_minor})"))

@@ -8,6 +8,7 @@ the product cannot depend on a behaviour the lab does not model.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import time
@@ -20,9 +21,17 @@ RawHandler = Callable[[dict[str, Any], "re.Match[str]", Lab], tuple[int, bytes, 
 # (compiled pattern, handler) pairs tried in order against the raw command text.
 RAW_COMMANDS: list[tuple[re.Pattern[str], RawHandler]] = []
 
+# Called with the locked host state before every round trip: capabilities that model time passing
+# on the host (an install finishing, a reboot completing; see winhost.py) register here.
+STATE_ADVANCERS: list[Callable[[dict[str, Any], dict[str, Any]], None]] = []
+
+_ENCODED_COMMAND_RE = re.compile(r"-EncodedCommand\s+([A-Za-z0-9+/=]+)", re.IGNORECASE)
+
 
 def unreachable_reason(state: dict[str, Any], lab: dict[str, Any]) -> str | None:
     """Why the host does not answer right now, or None when it does."""
+    for advance in STATE_ADVANCERS:
+        advance(state, lab)
     if not state.get("reachable", True):
         return "the fleet marks it reachable: false"
     now = time.time()
@@ -33,11 +42,23 @@ def unreachable_reason(state: dict[str, Any], lab: dict[str, Any]) -> str | None
     for start, until, reason in state.get("down_windows", []):
         if start <= now < until:
             return reason
+    for outage in state.get("outages", []):
+        if outage["from"] <= now and (outage["until"] is None or now < outage["until"]):
+            return outage["reason"]
     return None
 
 
+def decode_command(cmd: str) -> str:
+    """The script a ``PowerShell ... -EncodedCommand <base64 UTF-16LE>`` command line runs (else ``cmd``)."""
+    match = _ENCODED_COMMAND_RE.search(cmd)
+    if match is None:
+        return cmd
+    return base64.b64decode(match.group(1)).decode("utf-16-le")
+
+
 def run_raw(state: dict[str, Any], cmd: str, lab: Lab) -> tuple[int, bytes, bytes]:
-    """Answer a raw command from the registered matchers."""
+    """Answer a raw command from the registered matchers (matched against the decoded script)."""
+    cmd = decode_command(cmd)
     for pattern, handler in RAW_COMMANDS:
         match = pattern.search(cmd)
         if match:
@@ -64,3 +85,9 @@ def read_file(state: dict[str, Any], path: str, lab: Lab) -> bytes:
     if entry is None:
         raise FileNotFoundError(f"simlab: {state['name']}: no file {path}")
     return (lab.root / "blobs" / entry["sha256"]).read_bytes()
+
+
+# Capabilities that answer raw commands or model time register themselves on import.
+from tests.simlab import reboot, winhost  # noqa: E402,F401  (after RAW_COMMANDS and STATE_ADVANCERS exist)
+
+STATE_ADVANCERS.append(winhost.advance)

@@ -1,0 +1,270 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of winfleet.updates.virtio_install: decide, push, start detached, poll with reconnect.
+
+The decisions come from ``module_utils._virtio_install``, the control flow from
+``plugin_utils._virtio_install``; this class wires them to Ansible and shapes the result.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
+from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import (
+    REFUSALS,
+    SOURCES,
+    Decision,
+    HostStatus,
+    InstallSource,
+    LastRun,
+    decide,
+    run_succeeded,
+    source_problem,
+    validate_source,
+    validate_timeouts,
+)
+from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed, WinfleetAction
+from ansible_collections.winfleet.updates.plugins.plugin_utils._reconnect import Reconnector
+from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_install import (
+    InstallFailed,
+    InstallFlow,
+    check_local_source,
+    new_run_id,
+    payload_work_dir,
+    prepare_payload,
+)
+from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_probe import probe_and_assess
+
+_MAX_LOG_LINES = 1000
+# Seconds the first contact is retried after a dropped connection (capped by reconnect_timeout):
+# longer than the ~10 s NIC reset, short enough that a host that is really down fails soon.
+FIRST_CONTACT_RETRY_S = 30.0
+
+
+class ActionModule(WinfleetAction):
+    ARGUMENT_SPEC = {
+        "source": {"type": "str", "required": True, "choices": list(SOURCES)},
+        "script_src": {"type": "path"},
+        "script_url": {"type": "str"},
+        "script_checksum": {"type": "str"},
+        "package_src": {"type": "path"},
+        "required_capabilities": {
+            "type": "list",
+            "elements": "str",
+            "choices": list(_virtio.CAPABILITY_THRESHOLDS),
+            "default": list(_virtio.CAPABILITY_THRESHOLDS),
+        },
+        "thresholds": {"type": "dict", "default": dict(_virtio.CAPABILITY_THRESHOLDS)},
+        "install_timeout": {"type": "int", "default": 1800},
+        "poll_interval": {"type": "float", "default": 2.0},
+        "reconnect_timeout": {"type": "int", "default": 300},
+        "log_lines": {"type": "int", "default": 20},
+    }
+    # Every user-facing option is consumed here; the host module only receives `_` instructions.
+    CONTROLLER_OPTIONS = frozenset(ARGUMENT_SPEC)
+
+    def run_validated(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        source = validate_source(
+            args["source"],
+            script_src=self._find_source(args["script_src"], "script_src"),
+            script_url=args["script_url"],
+            script_checksum=args["script_checksum"],
+            package_src=self._find_source(args["package_src"], "package_src"),
+        )
+        timeouts = validate_timeouts(
+            args["install_timeout"], args["poll_interval"], args["reconnect_timeout"]
+        )
+        if not 0 < args["log_lines"] <= _MAX_LOG_LINES:
+            raise InputError(
+                "log_lines",
+                f"expected a number of lines between 1 and {_MAX_LOG_LINES}, got {args['log_lines']!r}",
+            )
+        required = _virtio.normalise_required_capabilities(args["required_capabilities"])
+        thresholds = _virtio.normalise_thresholds(args["thresholds"])
+        check_local_source(source)
+
+        flow = InstallFlow(
+            self.run_host_module,
+            self._transfer_file,
+            self._connection,
+            task_vars,
+            timeouts,
+            args["log_lines"],
+            host=task_vars.get("inventory_hostname"),
+        )
+        # Two read-only round trips: the driver facts and the host's record of earlier installs. A
+        # re-run can meet a host in the middle of the NIC reset of an install an interrupted run
+        # started, so the first contact is retried too, for a shorter time than during the install.
+        first_contact = Reconnector(
+            self._connection,
+            min(timeouts.reconnect, FIRST_CONTACT_RETRY_S),
+            min(timeouts.poll_interval, 2.0),
+            host=task_vars.get("inventory_hostname"),
+        )
+        assessment = first_contact.call(
+            "probe",
+            lambda: probe_and_assess(
+                self.run_host_module,
+                task_vars,
+                driver_files=_virtio.DEFAULT_DRIVER_FILES,
+                required_capabilities=required,
+                thresholds=thresholds,
+            ),
+        )
+        status = first_contact.call("poll", flow.status)
+        decision = decide(assessment, status)
+        result = self._base_result(source, assessment, decision)
+        if decision.action in ("attach", "reboot_pending") and status.last_run is not None:
+            result.update(
+                run_id=status.last_run.run_id,
+                log_excerpt=status.last_run.log_excerpt,
+                log_path=status.last_run.log_path,
+                exit_code=status.last_run.exit_code,
+            )
+
+        if decision.action in REFUSALS:
+            return {**result, "failed": True, "changed": False}
+        if not decision.changes_host:
+            return {**result, "changed": False}
+        problem = source_problem(source, status) if decision.action == "install" else None
+        if problem:
+            return {
+                **result,
+                "failed": True,
+                "changed": False,
+                "msg": f"cannot install from {source.describe()}: {problem}",
+            }
+        if self._task.check_mode:
+            verb = (
+                "wait for the running install"
+                if decision.action == "attach"
+                else f"install from {source.describe()}"
+            )
+            return {
+                **result,
+                "changed": True,
+                "msg": f"check mode: would {verb}, then require a reboot ({decision.msg})",
+            }
+        return {**result, **self._install(flow, source, decision, status, assessment)}
+
+    def _find_source(self, path: str | None, field: str) -> str | None:
+        """Resolve a controller path the way copy and template do (role files/, playbook dir)."""
+        if path in (None, ""):
+            return None
+        try:
+            return self._find_needle("files", path)
+        except AnsibleError:
+            raise InputError(
+                field,
+                f"cannot find {path!r} on the controller (looked in the role's files/ and the "
+                "playbook directory, and as given)",
+            ) from None
+
+    @staticmethod
+    def _base_result(source: InstallSource, assessment: dict[str, Any], decision: Decision) -> dict[str, Any]:
+        return {
+            "decision": decision.action,
+            "reason": decision.msg,
+            "msg": decision.msg,
+            "source": source.source,
+            "reboot_required": decision.reboot_required,
+            "build_before": assessment["virtio_build"],
+            "version_before": assessment["file_version"],
+            "os_version": assessment["os_version"],
+            "missing_capabilities": assessment["missing_capabilities"],
+            "exit_code": None,
+            "log_excerpt": "",
+            "run_id": None,
+        }
+
+    def _install(
+        self,
+        flow: InstallFlow,
+        source: InstallSource,
+        decision: Decision,
+        status: HostStatus,
+        assessment: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Start (or attach to) the worker and wait for it; shape success and every failure."""
+        started = time.monotonic()
+        run_id = status.last_run.run_id if decision.action == "attach" and status.last_run else new_run_id()
+        try:
+            if decision.action == "install":
+                with payload_work_dir() as work_dir:
+                    payload = prepare_payload(source, assessment["os_version"], work_dir)
+                    staged = flow.stage(run_id, payload) if payload else None
+                    flow.start(
+                        run_id,
+                        source=source.source,
+                        payload=staged,
+                        checksum=payload.checksum if payload else source.script_checksum,
+                        url=source.script_url,
+                        driver_dir=payload.driver_dir if payload else None,
+                    )
+            run = flow.wait(run_id)
+        except InstallFailed as err:
+            return {
+                "failed": True,
+                "changed": True,
+                "reboot_required": False,
+                "msg": str(err),
+                **err.details,
+                "reconnects": flow.reconnector.failures,
+            }
+        except HostModuleFailed as err:
+            return {
+                "failed": True,
+                "changed": decision.action == "attach",
+                "reboot_required": False,
+                "run_id": run_id,
+                "msg": f"cannot start the install from {source.describe()}: "
+                f"{err.result.get('msg', 'the host module failed')}",
+            }
+        except AnsibleConnectionFailure as err:
+            return {
+                "unreachable": True,
+                "changed": True,
+                "reboot_required": False,
+                "run_id": run_id,
+                "reconnects": flow.reconnector.failures,
+                "msg": f"lost the host while the install (run {run_id}) was running: {err}. The install goes "
+                "on on the host; re-run to wait for it and finish (it is not started twice)",
+            }
+        return self._finished(run, time.monotonic() - started, flow.reconnector.failures)
+
+    @staticmethod
+    def _finished(run: LastRun, elapsed: float, reconnects: int) -> dict[str, Any]:
+        common = {
+            "changed": True,
+            "run_id": run.run_id,
+            "exit_code": run.exit_code,
+            "log_excerpt": run.log_excerpt,
+            "log_path": run.log_path,
+            "elapsed_s": round(elapsed, 1),
+            "reconnects": reconnects,
+        }
+        if run_succeeded(run):
+            return {
+                **common,
+                "reboot_required": True,
+                "msg": f"the installer finished with exit code {run.exit_code}; "
+                "the new driver takes effect after a reboot",
+            }
+        if run.state == "lost":
+            why = (
+                "the install worker stopped without writing a result (the host may have restarted during the "
+                "install)"
+            )
+        else:
+            why = f"the installer exited with code {run.exit_code}"
+        return {
+            **common,
+            "failed": True,
+            "reboot_required": False,
+            "msg": f"{why}; the host may be partly updated: read {run.log_path or 'the install log'} before "
+            "re-running (the next run installs again)",
+        }

@@ -1,0 +1,383 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Decisions of the virtio driver install (for internal collection use only).
+
+``winfleet.updates.virtio_install`` runs the vendor installer detached on the host and polls it
+from the controller. Everything it decides lives here, as pure functions over what the host
+reported, so that every rule is unit-tested without a host:
+
+* which source options make sense together (``validate_source``);
+* what a host needs right now: nothing, a refusal, a reboot that finishes an earlier install,
+  waiting for an install an earlier run started, or a new install (``decide``);
+* how to read the host's report of its last install run (``parse_host_status``);
+* which folder of an offline package matches the host's Windows version
+  (``package_os_folder``, ``package_driver_dir``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlparse
+
+from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+
+__all__ = [
+    "DECISIONS",
+    "REFUSALS",
+    "SOURCES",
+    "SUCCESS_EXIT_CODES",
+    "Decision",
+    "HostStatus",
+    "InstallSource",
+    "LastRun",
+    "Timeouts",
+    "decide",
+    "package_driver_dir",
+    "package_os_folder",
+    "parse_host_status",
+    "run_succeeded",
+    "source_problem",
+    "validate_source",
+    "validate_timeouts",
+]
+
+# The three install paths of the seed (section "update by one of"): the InstallVirtIo.ps1 script,
+# an offline package, or the Cloud Assistant plug-in UpdateVirtIo.
+SOURCES: tuple[str, ...] = ("script", "package", "cloud_assistant")
+
+# What the install does on a host. ``attach`` waits for an install an earlier (interrupted) run
+# started; ``reboot_pending`` means an install finished but the host has not restarted since.
+DECISIONS: tuple[str, ...] = ("install", "attach", "reboot_pending", "compliant", "unsupported", "not_virtio")
+# Decisions that refuse the host: the update cannot or need not be done there.
+REFUSALS: frozenset[str] = frozenset({"unsupported", "not_virtio"})
+
+# 0 = success, 3010 = success, restart required (the Windows Installer convention pnputil follows).
+SUCCESS_EXIT_CODES: frozenset[int] = frozenset({0, 3010})
+
+# Offline package folders per Windows NT version (DOMAIN.md section 3: win10 for 2016/2019,
+# Win8 for 2012 / 2012 R2, win7 for 2008 R2; the older instdrv package had Wlh for 2008).
+_PACKAGE_OS_FOLDERS: Mapping[tuple[int, int], str] = {
+    (10, 0): "win10",
+    (6, 3): "Win8",
+    (6, 2): "Win8",
+    (6, 1): "win7",
+    (6, 0): "Wlh",
+}
+_SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+_RUN_STATES = ("running", "finished", "lost")
+
+
+@dataclass(frozen=True)
+class InstallSource:
+    """Where the installer comes from; exactly the options that ``source`` uses are set."""
+
+    source: str
+    script_src: str | None = None
+    script_url: str | None = None
+    script_checksum: str | None = None
+    package_src: str | None = None
+
+    def describe(self) -> str:
+        """A few words for messages: ``script InstallVirtIo.ps1 (pushed from the controller)``."""
+        if self.source == "script":
+            return (
+                f"script {self.script_url}"
+                if self.script_url
+                else f"script {self.script_src} (pushed from the controller)"
+            )
+        if self.source == "package":
+            return f"offline package {self.package_src} (pushed from the controller)"
+        return "Cloud Assistant plug-in UpdateVirtIo"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the controller waits for the install, between polls, and for a dropped connection."""
+
+    install: float
+    poll_interval: float
+    reconnect: float
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """The host's record of the most recent install this collection started there."""
+
+    run_id: str
+    state: str  # running | finished | lost (the worker vanished without a result)
+    source: str | None
+    exit_code: int | None
+    boot_time: int | None  # LastBootUpTime (FileTime) when the install finished
+    log_excerpt: str
+    log_path: str | None
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    """What ``virtio_install.ps1 _operation=poll`` reported."""
+
+    boot_time: int
+    last_run: LastRun | None
+    cloud_assistant_agent: str | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the install does on this host, and the sentence that explains it."""
+
+    action: str
+    msg: str
+    reboot_required: bool
+
+    @property
+    def changes_host(self) -> bool:
+        return self.action in ("install", "attach")
+
+
+def validate_source(
+    source: Any,
+    script_src: Any = None,
+    script_url: Any = None,
+    script_checksum: Any = None,
+    package_src: Any = None,
+) -> InstallSource:
+    """Check that the options given fit the chosen source, before any host is contacted.
+
+    An option that belongs to another source is an error rather than silently ignored: an operator
+    who passed ``package_src`` with ``source=script`` almost certainly meant ``source=package``.
+    """
+    if source not in SOURCES:
+        raise InputError("source", f"unknown install source {source!r}; valid: {', '.join(SOURCES)}")
+    given = {
+        "script_src": script_src,
+        "script_url": script_url,
+        "script_checksum": script_checksum,
+        "package_src": package_src,
+    }
+    allowed = {
+        "script": {"script_src", "script_url", "script_checksum"},
+        "package": {"package_src"},
+        "cloud_assistant": set(),
+    }[source]
+    for name, value in given.items():
+        if value not in (None, "") and name not in allowed:
+            owner = "script" if name.startswith("script_") else "package"
+            raise InputError(name, f"is only used with source={owner}, but source={source}")
+    values = {name: (value if value not in (None, "") else None) for name, value in given.items()}
+    if source == "script":
+        if (values["script_src"] is None) == (values["script_url"] is None):
+            raise InputError(
+                "script_src",
+                "source=script needs exactly one of script_src (a controller path to InstallVirtIo.ps1) "
+                "or script_url (an http or https URL the host downloads it from)",
+            )
+        if values["script_url"] is not None:
+            _check_url(values["script_url"])
+        if values["script_checksum"] is not None and not _SHA256_RE.match(str(values["script_checksum"])):
+            raise InputError(
+                "script_checksum",
+                f"expected a SHA-256 digest of 64 hexadecimal digits, got {script_checksum!r}",
+            )
+    if source == "package" and values["package_src"] is None:
+        raise InputError(
+            "package_src",
+            "source=package needs package_src: a controller path to the offline "
+            "package, a .zip archive or an unpacked directory",
+        )
+    checksum = values["script_checksum"]
+    return InstallSource(
+        source=source,
+        script_src=values["script_src"],
+        script_url=values["script_url"],
+        script_checksum=checksum.lower() if isinstance(checksum, str) else None,
+        package_src=values["package_src"],
+    )
+
+
+def _check_url(url: Any) -> None:
+    parsed = urlparse(str(url))
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise InputError(
+            "script_url",
+            f"expected an http or https URL such as 'https://example.com/InstallVirtIo.ps1', got {url!r}",
+        )
+
+
+def validate_timeouts(install_timeout: Any, poll_interval: Any, reconnect_timeout: Any) -> Timeouts:
+    """Timeouts are seconds; each must be positive so that the wait is bounded and makes progress."""
+    values = {}
+    for field, value in (
+        ("install_timeout", install_timeout),
+        ("poll_interval", poll_interval),
+        ("reconnect_timeout", reconnect_timeout),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise InputError(field, f"expected a number of seconds greater than 0, got {value!r}")
+        values[field] = float(value)
+    if values["poll_interval"] > values["install_timeout"]:
+        raise InputError(
+            "poll_interval", f"must not exceed install_timeout ({install_timeout}), got {poll_interval!r}"
+        )
+    return Timeouts(
+        install=values["install_timeout"],
+        poll_interval=values["poll_interval"],
+        reconnect=values["reconnect_timeout"],
+    )
+
+
+def _int_field(raw: Mapping[str, Any], key: str, field: str, optional: bool = True) -> int | None:
+    value = raw.get(key)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(field, f"expected an integer, got {value!r}")
+    return value
+
+
+def parse_host_status(raw: Mapping[str, Any]) -> HostStatus:
+    """Read the poll answer of ``virtio_install.ps1``; a malformed answer names its field."""
+    boot_time = _int_field(raw, "boot_time", "boot_time", optional=False)
+    run_raw = raw.get("run")
+    last_run = None
+    if run_raw is not None:
+        if not isinstance(run_raw, Mapping):
+            raise InputError("run", f"expected a mapping or null, got {run_raw!r}")
+        state = run_raw.get("state")
+        if state not in _RUN_STATES:
+            raise InputError("run.state", f"expected one of {', '.join(_RUN_STATES)}, got {state!r}")
+        run_id = run_raw.get("run_id")
+        if not isinstance(run_id, str) or not run_id:
+            raise InputError("run.run_id", f"expected a run id, got {run_id!r}")
+        last_run = LastRun(
+            run_id=run_id,
+            state=state,
+            source=run_raw.get("source"),
+            exit_code=_int_field(run_raw, "exit_code", "run.exit_code"),
+            boot_time=_int_field(run_raw, "boot_time", "run.boot_time"),
+            log_excerpt=str(run_raw.get("log_excerpt") or ""),
+            log_path=run_raw.get("log_path"),
+        )
+    agent = raw.get("cloud_assistant_agent")
+    return HostStatus(
+        boot_time=boot_time,
+        last_run=last_run,  # type: ignore[arg-type]
+        cloud_assistant_agent=agent if isinstance(agent, str) and agent else None,
+    )
+
+
+def run_succeeded(run: LastRun) -> bool:
+    """A finished run whose installer exit code means success."""
+    return run.state == "finished" and run.exit_code in SUCCESS_EXIT_CODES
+
+
+def decide(assessment: Mapping[str, Any], status: HostStatus) -> Decision:
+    """What the host needs, from the probe's assessment and the host's last install run.
+
+    Order matters. A refused host is refused whatever else is true. An install still running (the
+    controller that started it was interrupted) is waited for, never started twice. An install that
+    finished successfully without a reboot since (same boot time) needs only the reboot, even if the
+    driver file on disk already shows the new version: the running driver is still the old one.
+    Only then does the probe's ``update_needed`` decide.
+    """
+    build = assessment.get("virtio_build")
+    if not assessment.get("is_virtio_guest"):
+        return Decision(
+            "not_virtio",
+            "viostor.sys is not present under %SystemRoot%\\System32\\drivers: this host "
+            "is not a virtio guest, so there is no virtio driver to update",
+            False,
+        )
+    if not assessment.get("update_supported"):
+        reason = assessment.get("unsupported_reason") or "this Windows version is not supported"
+        return Decision("unsupported", f"the virtio driver cannot be updated on this host: {reason}", False)
+    run = status.last_run
+    if run is not None and run.state == "running":
+        return Decision(
+            "attach",
+            f"an install started earlier (run {run.run_id}) is still running; waiting for it "
+            "instead of starting another",
+            True,
+        )
+    if run is not None and run_succeeded(run) and run.boot_time == status.boot_time:
+        return Decision(
+            "reboot_pending",
+            f"the install of run {run.run_id} finished (exit code {run.exit_code}) and "
+            "the host has not restarted since: only the reboot is missing",
+            True,
+        )
+    missing = list(assessment.get("missing_capabilities") or [])
+    if not assessment.get("update_needed"):
+        return Decision(
+            "compliant",
+            f"build {build} already allows {', '.join(assessment.get('required_capabilities') or [])}; "
+            "nothing to install",
+            False,
+        )
+    earlier = ""
+    if run is not None and run.state == "lost":
+        earlier = f" (the install of run {run.run_id} stopped without a result; installing again)"
+    elif run is not None and run.state == "finished" and not run_succeeded(run):
+        earlier = (
+            f" (the install of run {run.run_id} failed with exit code {run.exit_code}; installing again)"
+        )
+    return Decision("install", f"build {build} lacks {', '.join(missing)}{earlier}", True)
+
+
+def source_problem(source: InstallSource, status: HostStatus) -> str | None:
+    """Why the chosen source cannot work on this host, known before anything is started."""
+    if source.source == "cloud_assistant" and status.cloud_assistant_agent is None:
+        return (
+            "the Cloud Assistant agent is not installed on this host (no acs-plugin-manager.exe under "
+            "C:\\ProgramData\\aliyun\\assist\\<version>\\); install the agent (1.0.0.137 or later) or use "
+            "source=script or source=package"
+        )
+    return None
+
+
+def package_os_folder(os_version: str) -> str:
+    """The offline package folder for a Windows version such as ``10.0.17763``."""
+    parts = str(os_version).split(".")
+    try:
+        key = (int(parts[0]), int(parts[1]))
+    except (IndexError, ValueError):
+        raise InputError(
+            "os_version", f"expected a Windows version such as '10.0.17763', got {os_version!r}"
+        ) from None
+    folder = _PACKAGE_OS_FOLDERS.get(key)
+    if folder is None:
+        known = ", ".join(
+            f"{major}.{minor} -> {name}" for (major, minor), name in _PACKAGE_OS_FOLDERS.items()
+        )
+        raise InputError(
+            "os_version",
+            f"no offline package folder is known for Windows NT {key[0]}.{key[1]}; known: {known}",
+        )
+    return folder
+
+
+def package_driver_dir(names: Iterable[str], os_folder: str) -> str:
+    """Which directory of the package holds the ``.inf`` files for ``os_folder``.
+
+    ``names`` are the package's file paths relative to its root, with ``/`` separators (zip member
+    names or a walked directory). Returns ``<os_folder>`` (the host then picks ``amd64`` or ``x86``
+    below it) or ``""`` for a flat package whose ``.inf`` files sit at the root. Folder names are
+    compared case-insensitively, as Windows does. Anything else is an :class:`InputError` that lists
+    what the package does contain, so a wrong download is caught on the controller.
+    """
+    paths = [name.replace("\\", "/").strip("/") for name in names]
+    infs = [path.lower() for path in paths if path.lower().endswith(".inf")]
+    prefix = os_folder.lower() + "/"
+    if any(inf.startswith(prefix) for inf in infs):
+        return os_folder
+    if any("/" not in inf for inf in infs):
+        return ""
+    top = sorted({path.split("/", 1)[0] for path in paths if "/" in path})
+    found = f"top-level folders: {', '.join(top)}" if top else "no folders"
+    raise InputError(
+        "package_src",
+        f"the package has no .inf files under '{os_folder}' (the folder for this host's Windows version) "
+        f"nor at its root; it has {found} and {len(infs)} .inf file(s). Use the package that matches the "
+        "host's Windows version",
+    )

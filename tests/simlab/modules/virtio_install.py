@@ -1,0 +1,125 @@
+"""Simulated ``winfleet.updates.virtio_install``: the three operations of the PowerShell module.
+
+``poll`` reads the boot time, the last (or the asked) run and the Cloud Assistant agent's path;
+``prepare`` creates the run directory; ``start`` checks the pushed file's SHA-256 against the blob
+the connection stored (or needs ``internet`` for a URL, ``cloud_assistant`` for the agent), checks
+a package's folder layout from the real zip, then starts the installer on the host's timeline
+(``winhost.start_install``): it finishes ``update.duration_s`` later with ``update.exit_code``,
+dropping the network for ``faults.nic_drop_s`` on the way. Same messages as the real module.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+from tests.simlab import raw, winhost
+from tests.simlab.dispatch import HostCall
+from tests.simlab.state import Lab
+
+SUPPORTS_CHECK_MODE = True
+
+
+def _fail(msg: str, **result: Any) -> dict[str, Any]:
+    return {"failed": True, "msg": msg, **result}
+
+
+def _run(call: HostCall, run_id: str | None) -> dict[str, Any] | None:
+    runs = call.state.get("virtio_runs", {})
+    run = runs.get(run_id or call.state.get("virtio_last_run") or "")
+    return winhost.run_view(run, call.args.get("_log_lines", 20)) if run else None
+
+
+def _poll(call: HostCall) -> dict[str, Any]:
+    return {
+        "changed": False,
+        "boot_time": winhost.boot_time(call.state),
+        "run": _run(call, call.args.get("_run_id")),
+        "cloud_assistant_agent": winhost.AGENT_PATH if call.state.get("cloud_assistant", True) else None,
+    }
+
+
+def _check_file(call: HostCall, path: str, checksum: str) -> str | None:
+    entry = call.state.get("files", {}).get(path.lower())
+    if entry is None:
+        return f"the pushed file {path} is missing on the host"
+    if entry["sha256"] != checksum.lower():
+        return (
+            f"checksum mismatch for {path}: SHA-256 {entry['sha256']}, expected {checksum}; "
+            "the file was changed or truncated on the way"
+        )
+    return None
+
+
+def _package_inf_dir(call: HostCall, path: str, driver_dir: str) -> str | None:
+    """The folder the real module would install from, read from the pushed zip (None: no match)."""
+    data = raw.read_file(call.state, path, Lab(call.lab_dir))
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        names = [name.lower() for name in package.namelist()]
+    base = f"{driver_dir.lower()}/" if driver_dir else ""
+    for candidate in (f"{base}amd64/", base):
+        if any(
+            n.startswith(candidate) and n.endswith(".inf") and "/" not in n[len(candidate) :] for n in names
+        ):
+            return candidate.rstrip("/")
+    return None
+
+
+def _start(call: HostCall) -> dict[str, Any]:
+    args, state = call.args, call.state
+    run_id = args["_run_id"]
+    if run_id in state.get("virtio_runs", {}):
+        return {"changed": False, "run": _run(call, run_id)}
+    source = args.get("_source")
+    details: dict[str, Any] = {}
+    if source == "script":
+        if args.get("_url"):
+            if not state.get("internet", True):
+                return _fail(
+                    f"cannot download {args['_url']}: Unable to connect to the remote server. A host without "
+                    "internet access needs source=package (or source=cloud_assistant, which downloads over "
+                    "the VPC)"
+                )
+            details["script"] = f"{winhost.STATE_ROOT}\\{run_id}\\InstallVirtIo.ps1"
+        else:
+            problem = _check_file(call, args["_payload"], args.get("_checksum") or "")
+            if problem:
+                return _fail(problem)
+            details["script"] = args["_payload"]
+    elif source == "package":
+        problem = _check_file(call, args["_payload"], args.get("_checksum") or "")
+        if problem:
+            return _fail(problem)
+        inf_dir = _package_inf_dir(call, args["_payload"], args.get("_driver_dir") or "")
+        if inf_dir is None:
+            return _fail(
+                "the package has no .inf files for this host's Windows version and architecture (amd64)"
+            )
+        details["inf_dir"] = inf_dir
+    else:
+        if not state.get("cloud_assistant", True):
+            return _fail(
+                "the Cloud Assistant agent is not installed (no acs-plugin-manager.exe under "
+                "C:\\ProgramData\\aliyun\\assist\\<version>\\)"
+            )
+        details["agent"] = winhost.AGENT_PATH
+    winhost.start_install(state, call.lab, run_id, source, **details)
+    return {"changed": True, "run": _run(call, run_id)}
+
+
+def run(call: HostCall) -> dict[str, Any]:
+    operation = call.args["_operation"]
+    if operation == "poll":
+        return _poll(call)
+    if call.check_mode:
+        return _fail(
+            f"_operation={operation} changes the host; the action plugin never sends it in check mode"
+        )
+    if not call.args.get("_run_id"):
+        return _fail(f"_run_id is required for _operation={operation}")
+    if operation == "prepare":
+        run_dir = f"{winhost.STATE_ROOT}\\{call.args['_run_id']}"
+        call.state.setdefault("run_dirs", []).append(run_dir)
+        return {"changed": True, "run_dir": run_dir}
+    return _start(call)

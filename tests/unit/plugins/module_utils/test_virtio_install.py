@@ -1,0 +1,282 @@
+"""Decisions of the virtio install: source options, the host's run record, what a host needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import (
+    HostStatus,
+    LastRun,
+    decide,
+    package_driver_dir,
+    package_os_folder,
+    parse_host_status,
+    run_succeeded,
+    source_problem,
+    validate_source,
+    validate_timeouts,
+)
+
+BOOT = 133_000_000_000_000_000
+SHA = "ab" * 32
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"source": "script", "script_src": "/x/InstallVirtIo.ps1"}, {"script_src": "/x/InstallVirtIo.ps1"}),
+        (
+            {"source": "script", "script_url": "https://example.com/I.ps1", "script_checksum": SHA.upper()},
+            {"script_url": "https://example.com/I.ps1", "script_checksum": SHA},
+        ),
+        ({"source": "package", "package_src": "/p.zip"}, {"package_src": "/p.zip"}),
+        ({"source": "cloud_assistant", "script_src": "", "package_src": None}, {}),
+    ],
+)
+def test_valid_sources(kwargs, expected):
+    source = validate_source(**kwargs)
+    assert source.source == kwargs["source"]
+    for key in ("script_src", "script_url", "script_checksum", "package_src"):
+        assert getattr(source, key) == expected.get(key)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "text"),
+    [
+        ({"source": "floppy"}, "source", "valid: script, package, cloud_assistant"),
+        ({"source": "script"}, "script_src", "exactly one of script_src"),
+        ({"source": "script", "script_src": "/a", "script_url": "https://b/c"}, "script_src", "exactly one"),
+        ({"source": "script", "script_url": "ftp://host/I.ps1"}, "script_url", "http or https URL"),
+        ({"source": "script", "script_url": "https://"}, "script_url", "http or https URL"),
+        (
+            {"source": "script", "script_src": "/a", "script_checksum": "abc"},
+            "script_checksum",
+            "64 hexadecimal",
+        ),
+        (
+            {"source": "script", "script_src": "/a", "package_src": "/p"},
+            "package_src",
+            "only used with source=package",
+        ),
+        ({"source": "package"}, "package_src", "source=package needs package_src"),
+        (
+            {"source": "package", "package_src": "/p", "script_url": "https://x/y"},
+            "script_url",
+            "only used with source=script, but source=package",
+        ),
+        ({"source": "cloud_assistant", "script_src": "/a"}, "script_src", "only used with source=script"),
+    ],
+)
+def test_invalid_sources_name_the_field(kwargs, field, text):
+    with pytest.raises(InputError) as err:
+        validate_source(**kwargs)
+    assert err.value.field == field and text in err.value.message
+
+
+def test_timeouts():
+    assert validate_timeouts(1800, 5, 300).poll_interval == 5.0
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ((0, 5, 300), "install_timeout"),
+        ((10, -1, 300), "poll_interval"),
+        ((10, 5, True), "reconnect_timeout"),
+        ((10, 20, 30), "poll_interval"),
+        (("10", 5, 30), "install_timeout"),
+    ],
+)
+def test_bad_timeouts_name_the_field(values, field):
+    with pytest.raises(InputError) as err:
+        validate_timeouts(*values)
+    assert err.value.field == field
+
+
+def _run(
+    state: str = "finished", exit_code: int | None = 0, boot_time: int | None = BOOT, run_id: str = "r1"
+) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "state": state,
+        "source": "script",
+        "exit_code": exit_code,
+        "boot_time": boot_time,
+        "log_excerpt": "line",
+        "log_path": "C:\\log",
+    }
+
+
+def test_parse_host_status_reads_the_poll_answer():
+    status = parse_host_status({"boot_time": BOOT, "run": _run(), "cloud_assistant_agent": "C:\\a.exe"})
+    assert status.boot_time == BOOT and status.cloud_assistant_agent == "C:\\a.exe"
+    assert status.last_run == LastRun("r1", "finished", "script", 0, BOOT, "line", "C:\\log")
+    assert parse_host_status({"boot_time": BOOT, "run": None, "cloud_assistant_agent": ""}).last_run is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"run": None}, "boot_time"),
+        ({"boot_time": "yesterday"}, "boot_time"),
+        ({"boot_time": BOOT, "run": []}, "run"),
+        ({"boot_time": BOOT, "run": _run(state="done")}, "run.state"),
+        ({"boot_time": BOOT, "run": _run(run_id="")}, "run.run_id"),
+        ({"boot_time": BOOT, "run": _run(exit_code="0")}, "run.exit_code"),
+    ],
+)
+def test_a_malformed_poll_answer_names_its_field(raw, field):
+    with pytest.raises(InputError) as err:
+        parse_host_status(raw)
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("state", "exit_code", "succeeded"),
+    [
+        ("finished", 0, True),
+        ("finished", 3010, True),
+        ("finished", 1603, False),
+        ("running", None, False),
+        ("lost", None, False),
+    ],
+)
+def test_run_succeeded(state, exit_code, succeeded):
+    assert run_succeeded(LastRun("r", state, "script", exit_code, BOOT, "", None)) is succeeded
+
+
+def _assessment(build: int | None = 58011, virtio: bool = True, supported: bool = True) -> dict[str, Any]:
+    missing = [
+        name
+        for name, minimum in (("online_resize", 58011), ("serial_query", 58017))
+        if build is None or build < minimum
+    ]
+    return {
+        "is_virtio_guest": virtio,
+        "virtio_build": build,
+        "update_supported": supported,
+        "unsupported_reason": None
+        if supported
+        else "Windows NT 5.2 is older than Windows Server 2008 (NT 6.0)",
+        "required_capabilities": ["online_resize", "serial_query"],
+        "missing_capabilities": missing if virtio else [],
+        "update_needed": virtio and bool(missing),
+    }
+
+
+def _status(run: dict[str, Any] | None = None, boot_time: int = BOOT) -> HostStatus:
+    return parse_host_status({"boot_time": boot_time, "run": run})
+
+
+@pytest.mark.parametrize(
+    ("assessment", "status", "action", "reboot", "text"),
+    [
+        (_assessment(virtio=False, build=None), _status(), "not_virtio", False, "not a virtio guest"),
+        (_assessment(supported=False), _status(), "unsupported", False, "older than Windows Server 2008"),
+        # refusals win even over a record of an earlier run
+        (
+            _assessment(supported=False),
+            _status(_run(state="running")),
+            "unsupported",
+            False,
+            "cannot be updated",
+        ),
+        (_assessment(), _status(_run(state="running", exit_code=None)), "attach", True, "still running"),
+        # finished, same boot: only the reboot is missing, even when the file on disk is already new
+        (_assessment(build=58017), _status(_run()), "reboot_pending", True, "only the reboot is missing"),
+        (_assessment(), _status(_run(exit_code=3010)), "reboot_pending", True, "exit code 3010"),
+        # finished, rebooted since: the probe decides
+        (
+            _assessment(build=58017),
+            _status(_run(), boot_time=BOOT + 1),
+            "compliant",
+            False,
+            "nothing to install",
+        ),
+        (_assessment(), _status(_run(), boot_time=BOOT + 1), "install", True, "lacks serial_query"),
+        (
+            _assessment(),
+            _status(_run(exit_code=1603)),
+            "install",
+            True,
+            "failed with exit code 1603; installing again",
+        ),
+        (
+            _assessment(),
+            _status(_run(state="lost", exit_code=None)),
+            "install",
+            True,
+            "stopped without a result",
+        ),
+        (
+            _assessment(build=58017),
+            _status(),
+            "compliant",
+            False,
+            "already allows online_resize, serial_query",
+        ),
+        (_assessment(build=57000), _status(), "install", True, "lacks online_resize, serial_query"),
+    ],
+)
+def test_decide(assessment, status, action, reboot, text):
+    decision = decide(assessment, status)
+    assert (decision.action, decision.reboot_required) == (action, reboot)
+    assert text in decision.msg
+    assert decision.changes_host is (action in ("install", "attach"))
+
+
+def test_cloud_assistant_needs_the_agent():
+    source = validate_source("cloud_assistant")
+    assert "Cloud Assistant agent is not installed" in source_problem(source, _status())
+    assert (
+        source_problem(source, parse_host_status({"boot_time": BOOT, "cloud_assistant_agent": "C:\\a.exe"}))
+        is None
+    )
+    assert source_problem(validate_source("script", script_src="/a"), _status()) is None
+
+
+@pytest.mark.parametrize(
+    ("os_version", "folder"),
+    [
+        ("10.0.17763", "win10"),
+        ("10.0.20348", "win10"),
+        ("6.3.9600", "Win8"),
+        ("6.2.9200", "Win8"),
+        ("6.1.7601", "win7"),
+        ("6.0.6002", "Wlh"),
+    ],
+)
+def test_package_os_folder(os_version, folder):
+    assert package_os_folder(os_version) == folder
+
+
+@pytest.mark.parametrize("os_version", ["5.2.3790", "11", "x.y"])
+def test_package_os_folder_refuses_unknown_versions(os_version):
+    with pytest.raises(InputError) as err:
+        package_os_folder(os_version)
+    assert err.value.field == "os_version"
+
+
+@pytest.mark.parametrize(
+    ("names", "folder", "expected"),
+    [
+        (["win10/amd64/viostor.inf", "win10/x86/viostor.inf", "Win8/amd64/viostor.inf"], "win10", "win10"),
+        (["WIN8/AMD64/VIOSTOR.INF"], "Win8", "Win8"),
+        (["win10\\amd64\\netkvm.inf"], "win10", "win10"),
+        (["viostor.inf", "viostor.sys"], "win7", ""),
+        (["/win7/viostor.inf"], "win7", "win7"),
+    ],
+)
+def test_package_driver_dir(names, folder, expected):
+    assert package_driver_dir(names, folder) == expected
+
+
+def test_a_package_without_the_folder_lists_what_it_has():
+    with pytest.raises(InputError) as err:
+        package_driver_dir(["win10/amd64/viostor.inf", "readme.txt"], "Win8")
+    assert err.value.field == "package_src"
+    assert (
+        "no .inf files under 'Win8'" in err.value.message and "top-level folders: win10" in err.value.message
+    )
