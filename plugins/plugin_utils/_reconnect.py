@@ -75,7 +75,7 @@ class Reconnector:
                 if silent_for >= self.timeout:
                     raise AnsibleConnectionFailure(
                         f"{description}: the host has not answered for {silent_for:.0f} s "
-                        f"(reconnect_timeout {self.timeout:g} s); last error: {err}"
+                        f"(retried for up to {self.timeout:g} s); last error: {err}"
                     ) from err
                 display.vv(
                     f"{description}: connection lost ({err}); reconnecting in {self.interval:g} s",
