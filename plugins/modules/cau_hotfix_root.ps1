@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils._FileHash
 
 # Host half of winfleet.updates.cau_hotfix_root. It decides nothing: the action plugin plans the
 # tree, the ACLs, the share settings and the configuration XML on the controller. This script
@@ -71,56 +72,6 @@ function Get-RelativePath {
         return ''
     }
     $Path.Substring($base.Length + 1)
-}
-
-function Get-FileSha256 {
-    <#
-    .SYNOPSIS
-    Lower-case hex sha256 of a file, read as a stream (update packages can be large).
-    #>
-    [CmdletBinding()]
-    [OutputType([string])]
-    param (
-        [Parameter(Mandatory)]
-        [string]
-        $Path
-    )
-
-    $stream = [System.IO.File]::OpenRead($Path)
-    try {
-        $sha = [System.Security.Cryptography.SHA256]::Create()
-        try {
-            ([System.BitConverter]::ToString($sha.ComputeHash($stream)) -replace '-', '').ToLowerInvariant()
-        }
-        finally {
-            $sha.Dispose()
-        }
-    }
-    finally {
-        $stream.Dispose()
-    }
-}
-
-function Get-BytesSha256 {
-    <#
-    .SYNOPSIS
-    Lower-case hex sha256 of bytes received from the controller, to verify them before use.
-    #>
-    [CmdletBinding()]
-    [OutputType([string])]
-    param (
-        [Parameter(Mandatory)]
-        [byte[]]
-        $Bytes
-    )
-
-    $sha = [System.Security.Cryptography.SHA256]::Create()
-    try {
-        ([System.BitConverter]::ToString($sha.ComputeHash($Bytes)) -replace '-', '').ToLowerInvariant()
-    }
-    finally {
-        $sha.Dispose()
-    }
 }
 
 function Get-PathAcl {

@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils._FileHash
 
 # Host half of winfleet.updates.virtio_install. The action plugin decides and drives; this module
 # only does what must run on the host, one operation per call (the ansible.windows win_updates
@@ -230,29 +231,6 @@ function New-StateDirectory {
         $acl.AddAccessRule((New-Object -TypeName System.Security.AccessControl.FileSystemAccessRule -ArgumentList $ruleArguments))
     }
     Set-Acl -LiteralPath $stateRoot -AclObject $acl
-}
-
-function Get-FileSha256 {
-    <#
-    .SYNOPSIS
-    SHA-256 of a file in lower-case hex (.NET, so that it works where Get-FileHash does not exist).
-    #>
-    [CmdletBinding()]
-    [OutputType([string])]
-    param (
-        [Parameter(Mandatory)]
-        [string]
-        $Path
-    )
-
-    $stream = [System.IO.File]::OpenRead($Path)
-    try {
-        $sha256 = [System.Security.Cryptography.SHA256]::Create()
-        ([System.BitConverter]::ToString($sha256.ComputeHash($stream)) -replace '-', '').ToLowerInvariant()
-    }
-    finally {
-        $stream.Dispose()
-    }
 }
 
 function Assert-Checksum {
