@@ -12,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_snapshot import ensure_snapshots
 from tests.fakeecs import TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET
+from tests.integration.ecs_helpers import FAST, client_for
 from tests.integration.conftest import PlaybookRun, run_playbook
 
 ROLLOUT = "winfleet.updates.virtio_rollout"
@@ -113,3 +115,29 @@ def test_throttling_during_the_snapshot_is_retried(ecs_lab, tmp_path):
     row = run.rows("virtio_rollout")["web01"]
     assert row["status"] == "updated" and len(row["snapshot_ids"]) == 2
     assert fake.count("CreateSnapshotGroup") >= 1 and len(snapshots(lab, "web01")) == 2
+
+
+def test_retention_deletes_the_rollouts_snapshots_after_the_verified_update(ecs_lab, tmp_path):
+    lab, fake = ecs_lab(fleet("web01", "web02"))
+    # a snapshot of another rollout on the same instance must survive the cleanup
+    earlier = ensure_snapshots(client_for(fake), "i-web01", "earlier", disk_scope="system", waiting=FAST)
+    run = rollout(lab, fake, tmp_path, virtio_update_snapshot_retention="delete_after_verify")
+    assert run.returncode == 0, run.output
+    rows = run.rows("virtio_rollout")
+    for name in ("web01", "web02"):
+        assert rows[name]["status"] == "updated" and len(rows[name]["snapshot_ids"]) == 2
+        left = [snap["SnapshotId"] for snap in snapshots(lab, name)]
+        assert left == (earlier["snapshot_ids"] if name == "web01" else [])
+        assert lab.read_host(name)["drivers"]["viostor.sys"]["file_version"] == NEW
+    deleted = [p["SnapshotId"] for n, p in fake.calls if n == "DeleteSnapshot"]
+    assert sorted(deleted) == sorted(rows["web01"]["snapshot_ids"] + rows["web02"]["snapshot_ids"])
+
+
+def test_retention_with_a_grace_period_keeps_the_young_snapshots(ecs_lab, tmp_path):
+    lab, fake = ecs_lab(fleet("web01"))
+    run = rollout(
+        lab, fake, tmp_path,
+        virtio_update_snapshot_retention="delete_after_verify", virtio_update_snapshot_grace_minutes=60,
+    )
+    assert run.returncode == 0, run.output
+    assert len(snapshots(lab, "web01")) == 2 and fake.count("DeleteSnapshot") == 0
