@@ -141,3 +141,56 @@ def test_retention_with_a_grace_period_keeps_the_young_snapshots(ecs_lab, tmp_pa
     )
     assert run.returncode == 0, run.output
     assert len(snapshots(lab, "web01")) == 2 and fake.count("DeleteSnapshot") == 0
+
+
+def api_rollout(lab, fake, tmp_path, **variables):
+    return rollout(
+        lab, fake, tmp_path,
+        virtio_source="cloud_assistant_api",
+        virtio_update_api_retry_delay=0.01,
+        reboot_verify_api_poll_interval=0.05,
+        **variables,
+    )
+
+
+def test_the_cloud_assistant_api_path_updates_and_verifies_the_hosts(ecs_lab, tmp_path):
+    lab, fake = ecs_lab(fleet("web01", "web02", web02={"antivirus": [{"service": "SAVService", "running": True}]}))
+    run = api_rollout(lab, fake, tmp_path, virtio_antivirus_services=["SAVService"])
+    assert run.returncode == 0, run.output
+    rows = run.rows("virtio_rollout")
+    for name in ("web01", "web02"):
+        row = rows[name]
+        assert (row["status"], row["build_before"], row["build_after"], row["rebooted"]) == (
+            "updated", 58011, 58017, True
+        ), row
+        assert len(row["snapshot_ids"]) == 2
+        state = lab.read_host(name)
+        (run_record,) = state["virtio_runs"].values()
+        assert run_record["source"] == "cloud_assistant_api" and run_record["state"] == "finished"
+        events = [e["event"] for e in state["events"]]
+        assert events.index("install_started") < events.index("ecs_reboot") < events.index("booted")
+        assert "reboot_requested" in events and state["boots"] == 1
+    # one invocation and one API reboot per host; no win_reboot
+    assert fake.count("InvokeCommand") == 2 and fake.count("RebootInstances") == 2
+    assert run.report("virtio_rollout")["source"] == "cloud_assistant_api"
+
+
+def test_a_failed_api_install_fails_the_host_and_stops_the_rollout(ecs_lab, tmp_path):
+    lab, fake = ecs_lab(fleet("web01", "web02", web01={"update": {"exit_code": 1603}}))
+    run = api_rollout(lab, fake, tmp_path, virtio_snapshot_provider="none")
+    assert run.returncode != 0
+    rows = run.rows("virtio_rollout")
+    assert rows["web01"]["status"] == "failed", rows["web01"]
+    assert "the virtio install through Cloud Assistant failed on web01 (i-web01)" in rows["web01"]["error"]
+    assert "exit code 1603" in rows["web01"]["error"]
+    assert rows["web02"]["status"] == "not_attempted"
+    assert fake.count("RebootInstances") == 0
+
+
+def test_the_api_path_refuses_a_host_without_the_agent(ecs_lab, tmp_path):
+    lab, fake = ecs_lab(fleet("web01", web01={"cloud_assistant": False}))
+    run = api_rollout(lab, fake, tmp_path, virtio_snapshot_provider="none")
+    assert run.returncode != 0
+    row = run.rows("virtio_rollout")["web01"]
+    assert row["status"] == "failed" and "Cloud Assistant agent is not installed" in row["error"], row
+    assert fake.count("InvokeCommand") == 0
