@@ -194,3 +194,19 @@ def test_the_api_path_refuses_a_host_without_the_agent(ecs_lab, tmp_path):
     row = run.rows("virtio_rollout")["web01"]
     assert row["status"] == "failed" and "Cloud Assistant agent is not installed" in row["error"], row
     assert fake.count("InvokeCommand") == 0
+
+
+def test_a_custom_provider_returns_its_snapshot_ids_to_the_report(ecs_lab, tmp_path):
+    lab, fake = ecs_lab(fleet("web01"))
+    tasks = tmp_path / "my_snapshot.yml"
+    tasks.write_text(
+        "- name: My snapshot\n"
+        "  ansible.builtin.set_fact:\n"
+        "    snapshot_ids: ['snap-{{ inventory_hostname }}-1']\n",
+        encoding="utf-8",
+    )
+    run = rollout(lab, fake, tmp_path, virtio_snapshot_provider="custom", snapshot_custom_tasks=str(tasks))
+    assert run.returncode == 0, run.output
+    row = run.rows("virtio_rollout")["web01"]
+    assert row["status"] == "updated" and row["snapshot_ids"] == ["snap-web01-1"]
+    assert fake.count("CreateSnapshotGroup") == 0 and fake.count("CreateSnapshot") == 0
