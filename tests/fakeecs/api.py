@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping
 
+from tests.simlab import winhost
 from tests.simlab.state import Lab
 
 VIRTIO_COMMON_COMMAND = "ACS-ECS-InstallVirtioDriver-windows.ps1"
@@ -119,9 +120,11 @@ class EcsWorld:
         self.time_scale = float(lab.settings.get("time_scale", 0.01))
         # Simulated seconds (scaled by time_scale), adjustable by tests.
         self.snapshot_seconds = 30.0
+        # How long a command other than the virtio install runs. The virtio install runs the host's
+        # `update.duration_s` (winhost's timeline, the same as the rollout's install path).
         self.invocation_seconds = 60.0
-        self.reboot_seconds = 40.0
-        self.nic_drop_seconds = 10.0
+        # None: a reboot takes the host's `faults.reboot_s` (winhost); a number overrides it.
+        self.reboot_seconds: float | None = None
         self.failing_disks: set[str] = set()
         self._instances: dict[str, str] | None = None
 
@@ -171,7 +174,7 @@ class EcsWorld:
         if reboot:
             now = self.clock()
             if now >= reboot["until"]:
-                start_time = reboot["start_time"]
+                start_time = reboot["start_time"] or start_time
             else:
                 status = "Stopping" if now < (reboot["since"] + reboot["until"]) / 2 else "Starting"
         return {
@@ -222,18 +225,26 @@ class EcsWorld:
         now = self.clock()
         for instance_id in ids:
             with self.host_of(instance_id, region) as (name, state):
-                until = now + self.real(self.reboot_seconds)
+                # The reboot is winhost's (the rollout's model): what was due happens first (an
+                # install finishing stages its driver), then the host goes down now and boots
+                # `faults.reboot_s` later (never with `faults.never_returns`), loading the staged
+                # driver and bumping boot_time, the next time the host is touched.
+                winhost.advance(state, self.lab.settings)
                 state["ecs"]["start_time"] = self.instance_view(name, state)["StartTime"]
+                winhost.schedule_reboot(state, self.lab.settings, 0)
+                reboot = state["reboot"]
+                if self.reboot_seconds is not None and reboot["up_at"] is not None:
+                    reboot["up_at"] = reboot["down_at"] + self.real(self.reboot_seconds)
+                    state["outages"][-1]["until"] = reboot["up_at"]
+                until = reboot["up_at"] if reboot["up_at"] is not None else float("inf")
                 state["ecs"]["reboot"] = {
                     "since": now,
                     "until": until,
-                    "start_time": iso(until, minutes_only=True),
+                    "start_time": iso(until, minutes_only=True) if until != float("inf") else None,
                 }
-                state["down_until"] = until
-                state["down_reason"] = "rebooting (ECS RebootInstances)"
-                state["boot_count"] = state.get("boot_count", 0) + 1
-                applied = apply_pending(state)
-                state.setdefault("events", []).append({"event": "ecs_reboot", "at": now, "applied": applied})
+                state.setdefault("events", []).append(
+                    {"event": "ecs_reboot", "at": now, "staged": state.get("pending_driver")}
+                )
                 responses.append(
                     {
                         "InstanceId": instance_id,
@@ -603,7 +614,7 @@ class EcsWorld:
         """Decide what the command does on this host, apply its effect, and when it ends."""
         ecs = state["ecs"]
         record: dict[str, Any] = {"started": now, "StartTime": iso(now)}
-        if not ecs.get("cloud_assistant", True):
+        if not state.get("cloud_assistant", True):
             record.update(
                 ends=now,
                 final="Failed",
@@ -613,7 +624,8 @@ class EcsWorld:
                 output="",
             )
             return record
-        duration = self.invocation_seconds
+        install = bool(_INSTALL_RE.search(content))
+        duration = winhost.update_settings(state)["duration_s"] if install else self.invocation_seconds
         if duration > timeout:
             record.update(
                 ends=now + self.real(timeout),
@@ -630,11 +642,12 @@ class EcsWorld:
             lines.append(text if text is not None else match.group(3) * int(match.group(4)))
         exit_match = _EXIT_RE.search(content)
         exit_code = int(exit_match.group(1)) if exit_match else 0
-        if _INSTALL_RE.search(content):
-            exit_code, message = self._install(state, now)
+        ends = now + self.real(duration)
+        if install:
+            exit_code, message, ends = self._install(state, now, ends)
             lines.append(message)
         record.update(
-            ends=now + self.real(duration),
+            ends=ends,
             final="Success" if exit_code == 0 else "Failed",
             ErrorCode="" if exit_code == 0 else "ExitCodeNonzero",
             ErrorInfo="" if exit_code == 0 else f"the process exited with a non-zero exit code: {exit_code}",
@@ -643,21 +656,27 @@ class EcsWorld:
         )
         return record
 
-    def _install(self, state: dict[str, Any], now: float) -> tuple[int, str]:
-        """The virtio package install: a pending driver version, and the NIC reset."""
+    def _install(self, state: dict[str, Any], now: float, ends: float) -> tuple[int, str, float]:
+        """The virtio package install, as the rollout's lab models it (tests/simlab/winhost.py).
+
+        One model for both install paths: the run is winhost's (``virtio_runs``, the host's
+        ``update: {to, duration_s, exit_code}``), the NIC drop is winhost's outage
+        (``faults.nic_drop_s``, a third of the way in), and a successful run stages
+        ``pending_driver``, which the next boot (an API reboot or ``win_reboot``) loads.
+        """
         major_minor = tuple(int(x) for x in state["os_version"].split(".")[:2])
         if major_minor < (6, 0) or state.get("product_type") == 1:
-            return 1, "The virtio driver can be updated only on Windows Server 2008 or later."
-        target = (state.get("update") or {}).get("to")
-        state["down_until"] = max(state.get("down_until") or 0, now + self.real(self.nic_drop_seconds))
-        state["down_reason"] = "the network adapter is being reset by the virtio driver install"
-        if not target:
-            state.setdefault("events", []).append({"event": "ecs_virtio_install", "at": now, "pending": None})
-            return 0, "The virtio driver package is installed. No newer version for this instance."
-        files = sorted(set(_VIRTIO_FILES) | set(state.get("drivers", {})))
-        state["pending"] = {"drivers": {name: target for name in files}, "source": "cloud_assistant_api"}
-        state.setdefault("events", []).append({"event": "ecs_virtio_install", "at": now, "pending": target})
-        return 0, f"The virtio driver {target} is installed. Restart the instance for it to take effect."
+            return 1, "The virtio driver can be updated only on Windows Server 2008 or later.", now
+        winhost.advance(state, self.lab.settings)
+        run = winhost.start_install(state, self.lab.settings, _new_id("ca"), "cloud_assistant_api")
+        state.setdefault("events", []).append({"event": "ecs_virtio_install", "at": now, "run_id": run["run_id"]})
+        if run["exit_code"] not in (0, 3010):
+            return run["exit_code"], f"ERROR: driver installation failed (code {run['exit_code']})", run["finishes_at"]
+        return (
+            0,
+            f"The virtio driver {run['to']} is installed. Restart the instance for it to take effect.",
+            run["finishes_at"],
+        )
 
     def describe_invocation_results(self, p: Mapping[str, str]) -> dict[str, Any]:
         region = _region(p)
@@ -675,20 +694,6 @@ class EcsWorld:
             raise ApiError("InvalidInvokeId.NotFound", "The specified invocation does not exist.", 404)
         items, paging = page(p, records, max_size=50)
         return {"Invocation": {"InvocationResults": {"InvocationResult": items}, **paging}}
-
-
-def apply_pending(state: dict[str, Any]) -> str | None:
-    """A reboot loads the drivers an install left pending (what Windows does at boot)."""
-    pending = state.pop("pending", None)
-    if not pending:
-        return None
-    for name, version in pending["drivers"].items():
-        parts = [int(x) for x in version.split(".")] if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", version) else None
-        entry: dict[str, Any] = {"file_version": version, "product_version": version}
-        if parts:
-            entry.update(file_version_parts=parts, product_version_parts=parts)
-        state.setdefault("drivers", {})[name] = entry
-    return next(iter(pending["drivers"].values()), None)
 
 
 def _result_view(record: dict[str, Any], now: float, encoding: str) -> dict[str, Any]:

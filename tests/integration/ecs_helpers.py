@@ -11,6 +11,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import 
 )
 from tests.fakeecs import TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET
 from tests.fakeecs.server import FakeEcs
+from tests.simlab import winhost
 
 #: Polling for tests: fast, and bounded well below the test timeout.
 FAST = Waiting(timeout=30, interval=0.02)
@@ -43,3 +44,11 @@ def host(
 
 def disk(disk_id: str, kind: str = "data", category: str = "cloud_essd", size: int = 100) -> dict[str, Any]:
     return {"disk_id": disk_id, "type": kind, "category": category, "size_gib": size}
+
+
+def touched(lab: Any, name: str) -> dict[str, Any]:
+    """The host's state once the lab applied what is due (an install finishing, a boot), as any
+    round trip of the lab connection to it does first (tests/simlab/winhost.py)."""
+    with lab.host(name) as state:
+        winhost.advance(state, lab.settings)
+    return lab.read_host(name)

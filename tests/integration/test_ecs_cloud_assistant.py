@@ -17,7 +17,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_cloud_assist
     run_on_instances,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
-from tests.integration.ecs_helpers import FAST, client_for, host
+from tests.integration.ecs_helpers import FAST, client_for, host, touched
 
 OLD = "62.77.104.58011"
 NEW = "62.77.104.58017"
@@ -114,34 +114,39 @@ def test_the_common_command_installs_and_the_api_reboot_applies_it(ecs_lab):
     assert f"The virtio driver {NEW} is installed" in result["results"][0]["output"]
     ((name, params),) = [(n, p) for n, p in fake.calls if n == "InvokeCommand"]
     assert params["CommandId"] == VIRTIO_COMMON_COMMAND
-    state = lab.read_host("web01")
-    assert state["pending"]["drivers"] == {"netkvm.sys": NEW, "viostor.sys": NEW}
+    state = touched(lab, "web01")
+    # the same representation as the rollout's install path: a winhost run that staged the driver
+    (run,) = state["virtio_runs"].values()
+    assert (run["source"], run["state"], run["exit_code"]) == ("cloud_assistant_api", "finished", 0)
+    assert state["pending_driver"] == NEW
     assert state["drivers"]["viostor.sys"]["file_version"] == OLD  # not before the reboot
 
     rebooted = reboot(client, ["i-web01", "i-web02"], waiting=FAST)
     assert rebooted["failed_instance_ids"] == []
     assert all(r["rebooted"] and r["status"] == "Running" for r in rebooted["results"])
     for name in ("web01", "web02"):
-        state = lab.read_host(name)
+        state = touched(lab, name)
         assert state["drivers"]["viostor.sys"]["file_version_parts"] == [62, 77, 104, 58017]
-        assert "pending" not in state and state["boot_count"] == 1
-        assert [e["event"] for e in state["events"]] == ["ecs_virtio_install", "ecs_reboot"]
+        assert "pending_driver" not in state and state["boots"] == 1
+        assert [e["event"] for e in state["events"]] == [
+            "install_started", "ecs_virtio_install", "install_finished", "reboot_requested", "ecs_reboot",
+            "went_down", "booted",
+        ]
 
 
 def test_the_plugin_content_installs_too(ecs_lab):
     lab, fake = ecs_lab(fleet(virtio_host("web01", "i-web01")))
     result = run_on_instances(client_for(fake), ["i-web01"], content=VIRTIO_PLUGIN_CONTENT, waiting=FAST)
     assert result["results"][0]["succeeded"] is True
-    assert lab.read_host("web01")["pending"]["drivers"]["viostor.sys"] == NEW
+    assert touched(lab, "web01")["pending_driver"] == NEW
 
 
 def test_the_install_drops_the_network_for_a_moment(ecs_lab):
-    lab, fake = ecs_lab(fleet(virtio_host("web01", "i-web01")))
-    fake.world.nic_drop_seconds = 1000
+    lab, fake = ecs_lab(fleet(virtio_host("web01", "i-web01", faults={"nic_drop_s": 100000})))
     run_on_instances(client_for(fake), ["i-web01"], command_id=VIRTIO_COMMON_COMMAND, waiting=FAST)
-    state = lab.read_host("web01")
-    assert state["down_until"] > time.time()
-    assert "network adapter" in state["down_reason"]
+    (outage,) = lab.read_host("web01")["outages"]
+    assert outage["until"] > time.time()
+    assert "the network is down while the virtio NIC driver is replaced" in outage["reason"]
 
 
 def test_reboot_waits_until_running_again(ecs_lab):
@@ -246,7 +251,7 @@ def test_check_mode_runs_nothing(ecs_lab, action):
         assert [r["status"] for r in result["results"]] == ["WouldReboot", "WouldReboot"]
     assert result["changed"] is True and result["batches"] == [["i-web01", "i-web02"]]
     assert {name for name, _p in fake.calls} == {"DescribeInstances"}
-    assert "pending" not in lab.read_host("web01") and lab.read_host("web01").get("boot_count") is None
+    assert "virtio_runs" not in lab.read_host("web01") and "reboot" not in lab.read_host("web01")
 
 
 def test_throttled_run_command_is_retried_with_the_same_client_token(ecs_lab):

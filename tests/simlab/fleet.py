@@ -234,7 +234,6 @@ def _ecs(value: Any, field: str) -> dict[str, Any]:
     _expect("instance_id" in ecs, field, "needs instance_id")
     ecs.setdefault("region_id", "cn-hangzhou")
     ecs.setdefault("status", "Running")
-    ecs.setdefault("cloud_assistant", True)
     ecs.setdefault("disks", [{"disk_id": f"d-{ecs['instance_id'][2:]}sys", "category": "cloud_essd", "type": "system",
                               "size_gib": 40}])
     return ecs
@@ -376,7 +375,17 @@ def normalise_host(name: str, raw: Any) -> dict[str, Any]:
     _expect(isinstance(name, str) and name.replace("-", "").replace("_", "").replace(".", "").isalnum(),
             f"hosts.{name}", "expected a host name of letters, digits, '-', '_' or '.'")
     host = json.loads(json.dumps(HOST_DEFAULTS))  # a deep copy: no host shares a default's dict
+    explicit = raw if isinstance(raw, dict) else {}
     host.update(_mapping(raw or {}, f"hosts.{name}", HOST_KEYS))
+    # One authoritative "agent present" flag: the host key `cloud_assistant` (the rollout's install
+    # path and the fake ECS both read it). `ecs.cloud_assistant` is accepted as an alias that sets it.
+    ecs = host.get("ecs")
+    if ecs is not None and "cloud_assistant" in ecs:
+        alias = ecs.pop("cloud_assistant")
+        _expect("cloud_assistant" not in explicit or explicit["cloud_assistant"] == alias,
+                f"hosts.{name}.ecs.cloud_assistant",
+                "disagrees with hosts.{name}.cloud_assistant; give the host key cloud_assistant only".replace("{name}", name))
+        host["cloud_assistant"] = alias
     major_minor = ".".join(host["os_version"].split(".")[:2])
     host.setdefault("os_caption", _CAPTIONS.get(major_minor, f"Microsoft Windows (NT {major_minor})"))
     host["name"] = name

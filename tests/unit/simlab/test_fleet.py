@@ -83,8 +83,9 @@ def test_ecs_defaults_and_inventory_variables(tmp_path):
     fleet = tmp_path / "fleet.yml"
     fleet.write_text("hosts: {web01: {ecs: {instance_id: i-web01}, vars: {alicloud_region: cn-beijing}}, plain: {}}")
     host = load_fleet(fleet)["hosts"]["web01"]
-    assert host["ecs"] == {"instance_id": "i-web01", "region_id": "cn-hangzhou", "status": "Running", "cloud_assistant": True,
+    assert host["ecs"] == {"instance_id": "i-web01", "region_id": "cn-hangzhou", "status": "Running",
                            "disks": [{"disk_id": "d-web01sys", "category": "cloud_essd", "type": "system", "size_gib": 40}]}
+    assert host["cloud_assistant"] is True  # the one agent flag is the host key
     assert build_lab_main([str(fleet), str(tmp_path / "lab")]) == 0
     inventory = yaml.safe_load((tmp_path / "lab" / "inventory.yml").read_text())
     # the instance id comes from the fleet; an explicit host var wins over the derived region
@@ -111,3 +112,14 @@ def test_cau_keys_get_windows_defaults_and_clusters_become_inventory_groups(tmp_
         "vars": {"cau_cluster_name": "hvcl01", "cau_mode": "remote_updating", "cau_coordinator": "c", "cau_max_failed_nodes": 0},
     }
     assert children["cau_coordinators"] == {"hosts": {"c": None}}
+
+
+def test_ecs_cloud_assistant_is_an_alias_of_the_host_key(tmp_path):
+    fleet = tmp_path / "fleet.yml"
+    fleet.write_text("hosts: {a: {ecs: {instance_id: i-a, cloud_assistant: false}}, b: {cloud_assistant: false}}")
+    hosts = load_fleet(fleet)["hosts"]
+    assert hosts["a"]["cloud_assistant"] is False and "cloud_assistant" not in hosts["a"]["ecs"]
+    assert hosts["b"]["cloud_assistant"] is False
+    fleet.write_text("hosts: {a: {cloud_assistant: true, ecs: {instance_id: i-a, cloud_assistant: false}}}")
+    with pytest.raises(FleetError, match="hosts.a.ecs.cloud_assistant: disagrees with hosts.a.cloud_assistant"):
+        load_fleet(fleet)
