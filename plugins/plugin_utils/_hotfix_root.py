@@ -267,7 +267,8 @@ def _share_and_root(
                 "of the DFS folder target on this server) and share.path if it does not exist yet",
             )
         return ShareSpec(name, path, encrypt, signing), path, ()
-    assert root.share is not None  # a UNC root always has its share
+    if root.share is None:  # a UNC root always has its share
+        raise AssertionError("a UNC hotfix root without its share")
     if name is not None and name.casefold() != root.share.casefold():
         raise InputError(
             "share.name",
@@ -1023,7 +1024,8 @@ def preflight_checks(
     plus the root's presence, Windows' own schema and, when updates are described, whether the
     content matches them. The module's manifest is left out of the file list: it is ours, and
     the plug-in ignores it harmlessly."""
-    assert desc.root is not None
+    if desc.root is None:
+        raise AssertionError("preflight needs the hotfix root's path")
     smb = observed.smb
     share_state = None
     if desc.share is not None:

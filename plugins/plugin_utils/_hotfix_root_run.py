@@ -114,7 +114,8 @@ def run_hotfix_root(
 def _stage(desc: Description, *, check_mode: bool, diff: bool) -> dict[str, Any]:
     """Build the tree on the controller. Merging needs a file to merge into: without one the
     full configuration (defaults included) is written, as it would be on a server."""
-    assert desc.stage_dir is not None
+    if desc.stage_dir is None:
+        raise AssertionError("staging needs stage_dir")
     stage = Path(desc.stage_dir)
     merging = desc.merge_desired is not None and (stage / desc.config_name).is_file()
     outcome = stage_tree(

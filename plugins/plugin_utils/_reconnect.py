@@ -67,7 +67,9 @@ class Reconnector:
         while True:
             try:
                 return func()
-            except CONNECTION_ERRORS as err:
+            except Exception as err:  # pylint infers no class from CONNECTION_ERRORS; test it here
+                if not isinstance(err, CONNECTION_ERRORS):
+                    raise
                 now = self.clock()
                 silent_since = now if silent_since is None else silent_since
                 self.failures += 1

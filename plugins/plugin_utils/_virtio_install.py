@@ -188,8 +188,9 @@ class InstallFlow:
         try:
             self._host("start", run_id=run_id, log_lines=self._log_lines, **start_options)
             return
-        except CONNECTION_ERRORS:
-            pass
+        except Exception as err:  # only a lost connection is resolved by asking the host, below
+            if not isinstance(err, CONNECTION_ERRORS):
+                raise
         status = self.reconnector.call("start", lambda: self.status(run_id))
         if status.last_run is None or status.last_run.run_id != run_id:
             self.reconnector.call(
