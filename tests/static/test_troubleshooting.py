@@ -5,10 +5,7 @@ The messages are read from the code, so a new error without a troubleshooting en
 and ``FailJson("...")`` in ``plugins/modules/*.ps1``. An f-string is matched by its first literal
 fragment (the text before or between placeholders), which is what a user searches for.
 
-``troubleshooting_pending.txt`` beside this file lists messages accepted as not yet explained
-(``<path>: <text>``), so that a branch bringing many errors can land and the page catch up; the
-list may only shrink: an entry that is explained or no longer raised fails too. Regenerate it
-with ``python -m tests.static.test_troubleshooting --write-pending``.
+There is no list of exceptions: a message lands with its entry.
 """
 
 from __future__ import annotations
@@ -22,7 +19,6 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = REPO_ROOT / "plugins"
 DOC = REPO_ROOT / "docs" / "troubleshooting.md"
-PENDING = Path(__file__).with_name("troubleshooting_pending.txt")
 _MIN_FRAGMENT = 8
 
 
@@ -81,23 +77,6 @@ def powershell_messages() -> list[tuple[str, str]]:
 MESSAGES = python_messages() + powershell_messages()
 
 
-def pending_key(where: str, text: str) -> str:
-    """``<path>: <text>``: the line number is left out, so edits above a message keep its entry."""
-    return f"{where.split(':', 1)[0]}: {text}"
-
-
-def load_pending() -> set[str]:
-    if not PENDING.exists():
-        return set()
-    lines = PENDING.read_text(encoding="utf-8").splitlines()
-    return {line for line in lines if line.strip() and not line.startswith("#")}
-
-
-def undocumented() -> list[str]:
-    doc = DOC.read_text(encoding="utf-8")
-    return sorted({pending_key(where, text) for where, text in MESSAGES if text not in doc})
-
-
 def test_the_code_raises_messages_to_check():
     assert any("cannot read a version from" in text for _where, text in MESSAGES)
     assert any(text.startswith("Failed to read Win32_OperatingSystem") for _where, text in MESSAGES)
@@ -105,23 +84,5 @@ def test_the_code_raises_messages_to_check():
 
 @pytest.mark.parametrize(("where", "text"), MESSAGES, ids=[f"{w}: {t[:40]}" for w, t in MESSAGES])
 def test_troubleshooting_explains_the_message(where, text):
-    if pending_key(where, text) in load_pending():
-        pytest.skip("listed in tests/static/troubleshooting_pending.txt")
     assert text in DOC.read_text(encoding="utf-8"), f"{where} raises {text!r}; explain it in docs/troubleshooting.md"
 
-
-def test_pending_list_only_shrinks():
-    stale = sorted(load_pending() - set(undocumented()))
-    assert not stale, f"explained in docs/troubleshooting.md or no longer raised; remove from {PENDING.name}: {stale}"
-
-
-if __name__ == "__main__":
-    import sys
-
-    if sys.argv[1:] != ["--write-pending"]:
-        raise SystemExit("usage: python -m tests.static.test_troubleshooting --write-pending")
-    entries = undocumented()
-    PENDING.write_text("# Error messages the code raises that docs/troubleshooting.md does not explain yet.\n"
-                       "# Explain them there and delete their line; tests/static/test_troubleshooting.py.\n"
-                       + "".join(f"{entry}\n" for entry in entries), encoding="utf-8")
-    print(f"{PENDING}: {len(entries)} pending")
