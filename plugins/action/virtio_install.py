@@ -37,7 +37,7 @@ from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_install i
     payload_work_dir,
     prepare_payload,
 )
-from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_probe import probe_and_assess
+from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_probe import CAPABILITY_OPTIONS, probe_and_assess
 
 _MAX_LOG_LINES = 1000
 # Seconds the first contact is retried after a dropped connection (capped by reconnect_timeout):
@@ -52,13 +52,7 @@ class ActionModule(WinfleetAction):
         "script_url": {"type": "str"},
         "script_checksum": {"type": "str"},
         "package_src": {"type": "path"},
-        "required_capabilities": {
-            "type": "list",
-            "elements": "str",
-            "choices": list(_virtio.CAPABILITY_THRESHOLDS),
-            "default": list(_virtio.CAPABILITY_THRESHOLDS),
-        },
-        "thresholds": {"type": "dict", "default": dict(_virtio.CAPABILITY_THRESHOLDS)},
+        **CAPABILITY_OPTIONS,
         "install_timeout": {"type": "int", "default": 1800},
         "poll_interval": {"type": "float", "default": 2.0},
         "reconnect_timeout": {"type": "int", "default": 300},

@@ -8,19 +8,13 @@ from typing import Any
 
 from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
-from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_probe import probe_and_assess
+from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_probe import CAPABILITY_OPTIONS, probe_and_assess
 
 
 class ActionModule(WinfleetAction):
     ARGUMENT_SPEC = {
         "driver_files": {"type": "list", "elements": "str", "default": list(_virtio.DEFAULT_DRIVER_FILES)},
-        "required_capabilities": {
-            "type": "list",
-            "elements": "str",
-            "choices": list(_virtio.CAPABILITY_THRESHOLDS),
-            "default": list(_virtio.CAPABILITY_THRESHOLDS),
-        },
-        "thresholds": {"type": "dict", "default": dict(_virtio.CAPABILITY_THRESHOLDS)},
+        **CAPABILITY_OPTIONS,
     }
     CONTROLLER_OPTIONS = frozenset({"required_capabilities", "thresholds"})
 

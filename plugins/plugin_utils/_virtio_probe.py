@@ -17,6 +17,18 @@ PROBE_MODULE = "winfleet.updates.virtio_probe"
 
 RunHostModule = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]
 
+# The options every action plugin that judges a probe takes, so that virtio_probe and
+# virtio_install cannot disagree on what a capability is or what its threshold defaults to.
+CAPABILITY_OPTIONS: dict[str, dict[str, Any]] = {
+    "required_capabilities": {
+        "type": "list",
+        "elements": "str",
+        "choices": list(_virtio.CAPABILITY_THRESHOLDS),
+        "default": list(_virtio.CAPABILITY_THRESHOLDS),
+    },
+    "thresholds": {"type": "dict", "default": dict(_virtio.CAPABILITY_THRESHOLDS)},
+}
+
 
 def probe_and_assess(
     run_host_module: RunHostModule,
