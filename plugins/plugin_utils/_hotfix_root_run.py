@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import FIREWALL_RULE_NAME
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed
 from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root import (
     MANIFEST_NAME, Changes, account_state, Description, Observed, Source, build_config, hash_sources, observe_folder,
@@ -47,7 +48,7 @@ def read_host(host: HostSide, desc: Description) -> Observed:
     args = {
         "_operation": "read", "_root": desc.local_root, "_share_name": desc.share.name if desc.share else None,
         "_share_subpath": list(desc.share_subpath), "_config_name": desc.config_name, "_manifest_name": MANIFEST_NAME,
-        "_firewall_rule": (desc.options.get("firewall_rule") or None) if desc.share else None,
+        "_firewall_rule": (desc.options.get("firewall_rule") or FIREWALL_RULE_NAME) if desc.share else None,
         "_account": desc.options.get("cau_account") or None,
     }
     try:
@@ -184,11 +185,12 @@ def _manifest_bytes(manifest: dict[str, dict[str, str]], stat: Any) -> bytes:
 
 def apply_folder(stage: Path, desc: Description, changes: Changes) -> None:
     """Apply a change set to a local folder, in the host module's order."""
-    resolved = stage.resolve() if stage.exists() else stage
-    for source in changes.transfers:
-        target = stage.joinpath(*source.path.split("\\"))
-        if stage.exists() and resolved not in target.parent.resolve().parents and target.parent.resolve() != resolved:
+    resolved = stage.resolve()
+    targets = [stage.joinpath(*source.path.split("\\")) for source in changes.transfers]
+    for target in targets:  # links are the one way out of the stage: all checked before any write
+        if resolved != target.parent.resolve() and resolved not in target.parent.resolve().parents:
             raise InputError("stage_dir", f"{target} resolves outside the stage directory {stage}; remove the link")
+    for source, target in zip(changes.transfers, targets):
         _write(target, source=source.local_path, sha256=source.sha256)
     if changes.config_changed:
         _write(stage / desc.config_name, changes.config)
