@@ -541,3 +541,59 @@ def test_the_role_reports_bad_input_by_option_before_any_host_round_trip(make_la
     assert "updates[1].nodes[0]: 'node2.contoso.com' looks like a DNS name; use the NetBIOS name ('NODE2')" in run.output
     assert "Traceback" not in run.output
     assert lab.read_host("fs01")["round_trips"] == 0
+
+
+def test_every_mistake_is_reported_in_one_run(make_lab, sources, tmp_path):
+    lab = file_server_lab(make_lab)
+    description = issue_description(sources)
+    description["cau_hotfix_updates"][1]["nodes"] = ["NODE3"]
+    description["cau_hotfix_updates"][2]["rule"] = "BiosUpdate"
+    description["cau_hotfix_share"] = {**description["cau_hotfix_share"], "encrypt_data": False}
+    run = run_playbook(PLAYBOOK, lab.root / "inventory.yml", tmp_path / "r", description)
+    assert run.returncode != 0 and lab.read_host("fs01")["round_trips"] == 0
+    assert "updates[1].nodes[0]: NODE3 is not a node of the cluster" in run.output
+    assert "; also updates[2].rule: rule 'BiosUpdate' is not defined" in run.output
+    assert "; also share.encrypt_data: the HotfixPlugin needs SMB encryption or signing" in run.output
+
+
+# --------------------------------------------------------------------------------------------
+# Microsoft's base of another shape; the documented -e @file with relative src; nested admins
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_namespaced_base_on_the_server_keeps_its_shape_and_passes_windows_schema(make_lab, sources, tmp_path):
+    tools = {"config": hotfix_bases.NAMESPACED.decode(), "schema": hotfix_bases.schema(hotfix_bases.NAMESPACE, "text").decode()}
+    lab = file_server_lab(make_lab, cau_tools=tools)
+    run = run_playbook(PLAYBOOK, lab.root / "inventory.yml", tmp_path / "r", issue_description(sources))
+    assert run.returncode == 0, run.output
+    xml = root_tree(lab)["DefaultHotfixConfig.xml"]
+    assert xml == expected_xml(hotfix_bases.NAMESPACED)
+    assert b"<Comment>shipped with the CAU tools</Comment>" in xml and b"<!-- wusa -->" in xml
+    assert b"<Success>\n                    <ExitCode>0</ExitCode>" in xml  # the base's exit-code form, not ours
+
+
+def test_without_the_cau_tools_the_module_says_where_it_looked_and_changes_nothing(make_lab, sources, tmp_path):
+    lab = file_server_lab(make_lab, cau_tools=None)
+    before = lab.read_host("fs01")
+    run = run_playbook(PLAYBOOK, lab.root / "inventory.yml", tmp_path / "r", issue_description(sources))
+    assert run.returncode != 0
+    assert "base_config: Microsoft's DefaultHotfixConfig.xml was not found in C:\\Windows\\System32\\WindowsPowerShell" in run.output
+    assert unchanged_state(lab.read_host("fs01")) == unchanged_state(before)
+
+
+def test_relative_src_of_an_extra_vars_file_and_an_account_admin_through_nested_groups(make_lab, tmp_path):
+    lab = file_server_lab(make_lab, groups={"CONTOSO\\CAU Servers": ["CONTOSO\\CLUSTER1-CAU$"]},
+                          local_admins=["CONTOSO\\CAU Servers"])
+    (lab.root / "files").mkdir()
+    (lab.root / "files" / "kb1.msu").write_bytes(b"MSU")  # next to the inventory
+    extra = tmp_path / "hotfix_root.yml"
+    extra.write_text(yaml.safe_dump({
+        "cau_hotfix_root_path": "\\\\fs01\\CauHotfix", "cau_hotfix_share": {"path": "D:\\CauHotfix"},
+        "cau_hotfix_updates": [{"src": "files/kb1.msu"}], "cau_hotfix_account": "CONTOSO\\CLUSTER1-CAU$",
+    }))
+    run = run_playbook(PLAYBOOK, lab.root / "inventory.yml", tmp_path / "r", extra_args=["-e", f"@{extra}"], env=JSON_OUTPUT)
+    assert run.returncode == 0, run.output
+    assert root_tree(lab)["CAUHotfix_All\\kb1.msu"] == b"MSU"
+    check = next(r for r in module_results(run)["fs01"] if "checks" in r)
+    account = next(c for c in check["checks"] if c["name"] == "update_account")
+    assert account["passed"] is True and "nested membership included" in account["detail"]
