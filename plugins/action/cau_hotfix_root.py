@@ -81,7 +81,8 @@ def resolver(task_vars: dict[str, Any]):
         if field == "stage_dir":
             return found or os.path.abspath(path)
         if not found or not os.path.isfile(found):
-            raise InputError(field, f"{value} was not found on the controller (looked in the playbook directory, the inventory directory and the current directory)")
+            raise InputError(field, f"{value} was not found on the controller (looked in the playbook directory, the "
+                "inventory directory and the current directory)")
         return found
 
     return resolve

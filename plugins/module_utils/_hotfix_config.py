@@ -115,7 +115,8 @@ def _rule(data: Any, kind: str, where: str) -> Rule:
         raise InputError(where, "must be a mapping with name, template and exit_conditions")
     allowed = _RULE_KEYS if kind == "Folder" else _RULE_KEYS - {"always_reboot"}
     if set(data) - allowed:
-        raise InputError(where, f"unknown keys {sorted(set(data) - allowed)}; valid keys are {', '.join(sorted(allowed))}")
+        raise InputError(where, f"unknown keys {sorted(set(data) - allowed)}; valid keys are "
+            f"{', '.join(sorted(allowed))}")
     name = data.get("name")
     if kind == "Extension" and not (isinstance(name, str) and _EXTENSION_NAME.match(name)):
         raise InputError(f"{where}.name", f"{name!r} must be a file extension without the dot, e.g. MSU")
@@ -129,7 +130,8 @@ def _rule(data: Any, kind: str, where: str) -> Rule:
     if UPDATE_PLACEHOLDER not in path + parameters:
         raise InputError(
             f"{where}.template.parameters",
-            f"neither path nor parameters contains {UPDATE_PLACEHOLDER}, which the plug-in replaces with the update file",
+            f"neither path nor parameters contains {UPDATE_PLACEHOLDER}, which the plug-in replaces with the update "
+                "file",
         )
     exits = data.get("exit_conditions")
     if not isinstance(exits, Mapping) or set(exits) - {k for k, _ in CONDITIONS}:
@@ -141,7 +143,8 @@ def _rule(data: Any, kind: str, where: str) -> Rule:
         codes = tuple(_code(v, f"{where}.exit_conditions.{key}[{i}]") for i, v in enumerate(values))
         for code in codes:
             if code in seen:
-                raise InputError(f"{where}.exit_conditions.{key}", f"exit code {code} is also in {seen[code]}; a code may appear in one set only")
+                raise InputError(f"{where}.exit_conditions.{key}", f"exit code {code} is also in {seen[code]}; a code "
+                    "may appear in one set only")
             seen[code] = key
         if codes:
             conditions.append((element, codes))
@@ -171,7 +174,8 @@ def rules_from_options(folder_rules: Any, extension_rules: Any, errors: list[Inp
                 errors.append(err)
                 continue
             if rule.name.casefold() in names:
-                errors.append(InputError(f"{option}[{index}].name", f"{rule.name} is also {option}[{names[rule.name.casefold()]}]"))
+                errors.append(InputError(f"{option}[{index}].name", f"{rule.name} is also "
+                    f"{option}[{names[rule.name.casefold()]}]"))
                 continue
             names[rule.name.casefold()] = index
             rules.append(rule)
@@ -192,7 +196,8 @@ def parse_xml(data: Any, source: str) -> etree._ElementTree:
     if not isinstance(data, bytes):
         raise InputError(source, "must be bytes")
     if len(data) > MAX_CONFIG_BYTES:
-        raise InputError(source, f"is {len(data)} bytes; a hotfix configuration is far smaller (limit {MAX_CONFIG_BYTES})")
+        raise InputError(source, f"is {len(data)} bytes; a hotfix configuration is far smaller (limit "
+            f"{MAX_CONFIG_BYTES})")
     try:
         tree = etree.ElementTree(etree.fromstring(data, _parser()))
     except etree.XMLSyntaxError as err:
@@ -277,7 +282,8 @@ class _Shape:
             None,
         )
         if prototype is None:
-            raise InputError(source, "has no <ExtensionRules><Extension> with <Template> and <ExitConditions> to copy the shape of rules from")
+            raise InputError(source, "has no <ExtensionRules><Extension> with <Template> and <ExitConditions> to copy "
+                "the shape of rules from")
         self.root, self.extensions, self.prototype = root, containers[0], prototype
         self.template = _children(prototype, "Template")[0]
         self.exits = _children(prototype, "ExitConditions")[0]
@@ -287,7 +293,8 @@ class _Shape:
         written = next((c for c in self.exits if isinstance(c.tag, str) and len(c)), None)
         code = written[0] if written is not None else None
         if code is None or not isinstance(code.tag, str):
-            raise InputError(source, "does not show how an exit code is written (no element inside a condition of <ExitConditions>)")
+            raise InputError(source, "does not show how an exit code is written (no element inside a condition of "
+                "<ExitConditions>)")
         self.code_tag = code.tag
         self.code_attribute = next((k for k, v in code.attrib.items() if re.fullmatch(r"[+-]?\d+", v.strip())), None)
         if self.code_attribute is None and not re.fullmatch(r"\s*[+-]?\d+\s*", code.text or ""):

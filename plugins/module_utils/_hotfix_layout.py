@@ -59,7 +59,8 @@ def _component(name: Any, field: str, what: str) -> str:
         raise InputError(field, f"{name!r} ends with a dot or space, which Windows strips; remove it")
     stem = name.split(".", 1)[0].rstrip(" ").upper()
     if stem in _DEVICE_NAMES:
-        raise InputError(field, f"{name!r} is the reserved device name {stem} (reserved with or without an extension); choose another name")
+        raise InputError(field, f"{name!r} is the reserved device name {stem} (reserved with or without an "
+            "extension); choose another name")
     return name
 
 
@@ -82,7 +83,8 @@ def validate_netbios_name(name: Any, field: str = "node") -> str:
     if not isinstance(name, str) or not name:
         raise InputError(field, "must be a node's NetBIOS name, e.g. NODE1")
     if "." in name:
-        raise InputError(field, f"{name!r} looks like a DNS name; use the NetBIOS name ({name.split('.', 1)[0].upper()!r})")
+        raise InputError(field, f"{name!r} looks like a DNS name; use the NetBIOS name "
+            f"({name.split('.', 1)[0].upper()!r})")
     if not _NETBIOS_RE.match(name):
         raise InputError(field, f"{name!r} is not a NetBIOS name: 1-15 letters, digits, '-' and '_'")
     return name.upper()
@@ -183,7 +185,8 @@ def plan_tree(
                     defined = ", ".join(sorted(rules.values())) or "none"
                     raise InputError(
                         f"{where}.rule",
-                        f"rule {rule!r} is not defined in folder_rules (defined: {defined}); the plug-in ignores a rule folder without a <Folder> rule",
+                        f"rule {rule!r} is not defined in folder_rules (defined: {defined}); the plug-in ignores a "
+                            "rule folder without a <Folder> rule",
                     )
                 rule = rules[rule.casefold()]
                 used.add(rule.casefold())
@@ -198,13 +201,15 @@ def plan_tree(
             for n, node in enumerate(item.get("nodes") or [ALL_NODES_FOLDER]):
                 upper = node if node == ALL_NODES_FOLDER else validate_netbios_name(node, f"{where}.nodes[{n}]")
                 if known is not None and upper != ALL_NODES_FOLDER and upper not in known:
-                    raise InputError(f"{where}.nodes[{n}]", f"{upper} is not a node of the cluster (nodes: {', '.join(sorted(known))})")
+                    raise InputError(f"{where}.nodes[{n}]", f"{upper} is not a node of the cluster (nodes: "
+                        f"{', '.join(sorted(known))})")
                 scopes.append(upper)
             for scope in dict.fromkeys(scopes):
                 parts = (scope, rule, name) if rule else (scope, name)
                 key = "\\".join(parts).casefold()
                 if key in seen:
-                    raise InputError(where, f"target {chr(92).join(parts)} is also the target of updates[{seen[key]}]; two files cannot share one path (Windows names are case-insensitive)")
+                    raise InputError(where, f"target {chr(92).join(parts)} is also the target of "
+                        f"updates[{seen[key]}]; two files cannot share one path (Windows names are case-insensitive)")
                 seen[key] = index
                 files.append(PlannedFile(item["src"], parts, index))
         except InputError as err:
@@ -213,8 +218,10 @@ def plan_tree(
         for depth in range(2, len(f.parts)):
             clash = seen.get("\\".join(f.parts[:depth]).casefold())
             if clash is not None:
-                errors.append(InputError(f"updates[{clash}]", f"target {chr(92).join(f.parts[:depth])} would be both a file and a rule folder; rename the file or the rule"))
-    warnings = [f"folder rule {r} has no files; it is kept in the configuration" for k, r in rules.items() if k not in used]
+                errors.append(InputError(f"updates[{clash}]", f"target {chr(92).join(f.parts[:depth])} would be both "
+                    "a file and a rule folder; rename the file or the rule"))
+    warnings = [f"folder rule {r} has no files; it is kept in the "
+        "configuration" for k, r in rules.items() if k not in used]
     everywhere = {f.parts[-1].casefold() for f in files if f.parts[0] == ALL_NODES_FOLDER and len(f.parts) == 2}
     warnings += [
         f"{f.parts[-1]} is both in {ALL_NODES_FOLDER} and in {f.parts[0]}; {f.parts[0]} will run it twice"
@@ -344,7 +351,8 @@ def check_acl(aces: Iterable[Mapping[str, Any]], has_exe: bool) -> list[AclViola
         where = "inherited from a parent" if ace.get("inherited") else "explicit"
         if mask & WRITE_CLASS_MASK:
             fix = (
-                "disable inheritance on the hotfix root without copying entries (the module sets the desired ACL), or remove the entry on the parent"
+                "disable inheritance on the hotfix root without copying entries (the module sets the desired ACL), or "
+                    "remove the entry on the parent"
                 if ace.get("inherited")
                 else f"remove the entry for {display(sid)} or reduce it to Read"
             )
@@ -352,17 +360,20 @@ def check_acl(aces: Iterable[Mapping[str, Any]], has_exe: bool) -> list[AclViola
             found.append(AclViolation(display(sid), problem, fix))
         elif mask & ~allowed:
             need = "ReadAndExecute" if has_exe else "Read"
-            found.append(AclViolation(display(sid), f"{display(sid)} holds {rights_text(mask)} ({where}); at most {need} is needed here", f"reduce {display(sid)} to {need}", False))
+            found.append(AclViolation(display(sid), f"{display(sid)} holds {rights_text(mask)} ({where}); at most "
+                f"{need} is needed here", f"reduce {display(sid)} to {need}", False))
     need = _READ | (_EXECUTE if has_exe else 0)
     if granted & ~denied & need != need:
         what = "read and execute" if has_exe else "read"
         denial = " (a Deny entry removes it)" if denied & need else ""
-        found.append(AclViolation(display(SID_USERS), f"Users cannot {what} here{denial}", f"grant BUILTIN\\Users {'ReadAndExecute' if has_exe else 'Read'} and remove Deny entries for Users"))
+        found.append(AclViolation(display(SID_USERS), f"Users cannot {what} here{denial}", "grant BUILTIN\\Users "
+            f"{'ReadAndExecute' if has_exe else 'Read'} and remove Deny entries for Users"))
     return found
 
 
 def _entry(sid: str, rights: str, propagation: str = "None") -> dict[str, Any]:
-    return {"identity": sid, "rights": RIGHTS[rights] | _SYNCHRONIZE, "type": "Allow", "inheritance": "ContainerInherit, ObjectInherit", "propagation": propagation}
+    inheritance = "ContainerInherit, ObjectInherit"
+    return {"identity": sid, "rights": RIGHTS[rights] | _SYNCHRONIZE, "type": "Allow", "inheritance": inheritance, "propagation": propagation}
 
 
 def desired_acl(*, root: bool, has_exe: bool = False) -> tuple[bool, list[dict[str, Any]]]:
@@ -371,7 +382,8 @@ def desired_acl(*, root: bool, has_exe: bool = False) -> tuple[bool, list[dict[s
     only); a folder below holding .exe updates inherits and adds Users ReadAndExecute."""
     if not root:
         return False, [_entry(SID_USERS, "ReadAndExecute")] if has_exe else []
-    full = [_entry(s, "FullControl", "InheritOnly" if s == SID_CREATOR_OWNER else "None") for s in (SID_ADMINISTRATORS, SID_SYSTEM, SID_CREATOR_OWNER, SID_TRUSTED_INSTALLER)]
+    privileged = (SID_ADMINISTRATORS, SID_SYSTEM, SID_CREATOR_OWNER, SID_TRUSTED_INSTALLER)
+    full = [_entry(s, "FullControl", "InheritOnly" if s == SID_CREATOR_OWNER else "None") for s in privileged]
     return True, full + [_entry(SID_USERS, "ReadAndExecute" if has_exe else "Read")]
 
 
@@ -403,15 +415,19 @@ def _config_checks(observed: Mapping[str, Any], config_name: str) -> tuple[list[
     state = observed.get("config") or {}
     schema = observed.get("schema") or {}
     if not state.get("present"):
-        checks = [Check("config_file", False, f"{config_name} is missing in the root", "let the module write it (Microsoft's DefaultHotfixConfig.xml plus your rules)")]
+        checks = [Check("config_file", False, f"{config_name} is missing in the root", "let the module write it "
+            "(Microsoft's DefaultHotfixConfig.xml plus your rules)")]
         return checks + [Check("windows_schema", True, f"there is no {config_name} to validate", blocking=False)], None
     rules, problems = state.get("rules"), list(state.get("problems") or [])
     fix = "run the module to write it again from the base and your rules"
-    checks = [Check("config_file", not problems, f"{config_name} is " + ("invalid: " + "; ".join(problems) if problems else "present and well formed"), fix if problems else "")]
+    state_text = "invalid: " + "; ".join(problems) if problems else "present and well formed"
+    checks = [Check("config_file", not problems, f"{config_name} is {state_text}", fix if problems else "")]
     if not schema.get("available"):
-        checks.append(Check("windows_schema", True, "HotfixConfigSchema.xsd is not installed on the server (no CAU tools there); not validated against it", blocking=False))
+        checks.append(Check("windows_schema", True, "HotfixConfigSchema.xsd is not installed on the server (no CAU "
+            "tools there); not validated against it", blocking=False))
     elif schema.get("errors"):
-        checks.append(Check("windows_schema", False, f"{config_name} does not validate against {schema.get('path')}: " + "; ".join(schema["errors"]), fix))
+        checks.append(Check("windows_schema", False, f"{config_name} does not validate against {schema.get('path')}: "
+            "" + "; ".join(schema["errors"]), fix))
     else:
         checks.append(Check("windows_schema", True, f"{config_name} validates against {schema.get('path')}"))
     return checks, rules
@@ -436,7 +452,8 @@ def preflight(observed: Mapping[str, Any]) -> list[Check]:
         checks.append(Check("root_path", False, err.message, "give a local absolute path or \\\\server\\share\\folder"))
     disable_acl = bool(observed.get("disable_acl_checks"))
     if observed.get("is_dfs") and not disable_acl:
-        checks.append(Check("dfs_acl_checks", False, "the root is a DFS namespace path; the plug-in's ACL check does not work through DFS", "pass DisableAclChecks='True' in the HotfixPlugin arguments"))
+        checks.append(Check("dfs_acl_checks", False, "the root is a DFS namespace path; the plug-in's ACL check does "
+            "not work through DFS", "pass DisableAclChecks='True' in the HotfixPlugin arguments"))
     else:
         checks.append(Check("dfs_acl_checks", True, "DFS path with DisableAclChecks='True'" if observed.get("is_dfs") else "not a DFS namespace path"))
     config_name = observed.get("config_name") or CONFIG_FILE_NAME
@@ -446,7 +463,8 @@ def preflight(observed: Mapping[str, Any]) -> list[Check]:
     files = [str(p) for p in observed.get("files") or []]
     ignored = find_ignored_files(files, rules[1] if rules else None, observed.get("nodes"), rules[0] if rules else DEFAULT_EXTENSIONS, config_name)
     if ignored:
-        checks.append(Check("tree_structure", False, "the plug-in will ignore: " + "; ".join(ignored), "move the files into CAUHotfix_All, a node folder or a configured rule folder, or remove them", blocking=False))
+        fix = "move the files into CAUHotfix_All, a node folder or a configured rule folder, or remove them"
+        checks.append(Check("tree_structure", False, "the plug-in will ignore: " + "; ".join(ignored), fix, blocking=False))
     else:
         checks.append(Check("tree_structure", True, f"{len(files)} file(s), all inside the structure"))
 
@@ -469,18 +487,22 @@ def preflight(observed: Mapping[str, Any]) -> list[Check]:
         share = observed.get("share") or {}
         encrypt, signing = bool(share.get("encrypt_data")), bool(share.get("signing_required"))
         if observed.get("require_smb_encryption") and not encrypt:
-            checks.append(Check("smb_integrity", False, "RequireSMBEncryption='True' but the share does not encrypt data: the run will fail", f"Set-SmbShare -Name {root.share} -EncryptData $true"))
+            checks.append(Check("smb_integrity", False, "RequireSMBEncryption='True' but the share does not encrypt "
+                "data: the run will fail", f"Set-SmbShare -Name {root.share} -EncryptData $true"))
         elif encrypt or signing:
             checks.append(Check("smb_integrity", True, "SMB encryption" if encrypt else "SMB signing required"))
         else:
-            checks.append(Check("smb_integrity", False, "the share neither encrypts data nor requires signing; updates can be tampered with in transit", f"Set-SmbShare -Name {root.share} -EncryptData $true (or require SMB signing on the server)"))
+            checks.append(Check("smb_integrity", False, "the share neither encrypts data nor requires signing; "
+                "updates can be tampered with in transit", f"Set-SmbShare -Name {root.share} -EncryptData $true (or require SMB signing on the server)"))
         enabled = observed.get("firewall_rule_enabled")
         state = "enabled" if enabled else "disabled" if enabled is False else "not observed"
-        checks.append(Check("firewall_smb_in", bool(enabled), f"'{FIREWALL_RULE_NAME}' is {state}", "" if enabled else f"Enable-NetFirewallRule -DisplayName '{FIREWALL_RULE_NAME}'"))
+        fix = "" if enabled else f"Enable-NetFirewallRule -DisplayName '{FIREWALL_RULE_NAME}'"
+        checks.append(Check("firewall_smb_in", bool(enabled), f"'{FIREWALL_RULE_NAME}' is {state}", fix))
     else:
         for name in ("smb_integrity", "firewall_smb_in"):
             ok = root is not None
-            checks.append(Check(name, ok, "local root: no SMB share involved" if ok else "not evaluated: the root path is invalid", "" if ok else "fix root_path first"))
+            detail = "local root: no SMB share involved" if ok else "not evaluated: the root path is invalid"
+            checks.append(Check(name, ok, detail, "" if ok else "fix root_path first"))
 
     account = observed.get("account")
     if isinstance(account, Mapping):
@@ -491,7 +513,8 @@ def preflight(observed: Mapping[str, Any]) -> list[Check]:
         else:
             checks.append(Check(
                 "update_account", False, f"{name} is not a local administrator on the file server ({how})",
-                f"add {name} (or a group it belongs to) to the file server's Administrators group (in self-updating mode, the CAU role's computer account: Get-CauClusterRole ResourceGroupName)",
+                f"add {name} (or a group it belongs to) to the file server's Administrators group (in self-updating "
+                    "mode, the CAU role's computer account: Get-CauClusterRole ResourceGroupName)",
             ))
     return checks
 

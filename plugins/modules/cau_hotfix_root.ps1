@@ -46,13 +46,9 @@ $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $toolsDir = Join-Path -Path $env:SystemRoot -ChildPath 'System32\WindowsPowerShell\v1.0\Modules\ClusterAwareUpdating'
 $maxConfigBytes = 1048576
 
+# The DACL of one path by SID; rights as the FileSystemRights integer (.NET's own enum).
 function Get-PathAcl {
-    <#
-    .SYNOPSIS
-    The DACL of one path by SID; rights as the FileSystemRights integer (.NET's own enum).
-    #>
     [CmdletBinding()]
-    [OutputType([hashtable])]
     param ([Parameter(Mandatory)] [string] $Path)
 
     $acl = Get-Acl -LiteralPath $Path
@@ -69,14 +65,11 @@ function Get-PathAcl {
     @{ protected = $acl.AreAccessRulesProtected; aces = @($aces) }
 }
 
+# Give a path exactly the explicit entries decided on the controller; inherited entries are never copied, so a
+# permissive parent cannot leak in.
 function Set-PathAcl {
-    <#
-    .SYNOPSIS
-    Give a path exactly the explicit entries decided on the controller; inherited entries are
-    never copied, so a permissive parent cannot leak in.
-    #>
     [CmdletBinding()]
-    param ([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [hashtable] $Change)
+    param ([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [object] $Change)
 
     $acl = Get-Acl -LiteralPath $Path
     $acl.SetAccessRuleProtection([bool]$Change.protect, $false)
@@ -94,13 +87,9 @@ function Set-PathAcl {
     Set-Acl -LiteralPath $Path -AclObject $acl
 }
 
+# The manifest's entries by relative path (lower case); empty when absent or damaged.
 function Read-Manifest {
-    <#
-    .SYNOPSIS
-    The manifest's entries by relative path (lower case); empty when absent or damaged.
-    #>
     [CmdletBinding()]
-    [OutputType([hashtable])]
     param ([Parameter(Mandatory)] [string] $Path)
 
     $entries = @{}
@@ -118,15 +107,11 @@ function Read-Manifest {
     $entries
 }
 
+# Every folder and file under the root with its ACL; a file is hashed only when its size or LastWriteTimeUtc
+# differs from the manifest. Links are reported and not followed.
 function Get-TreeState {
-    <#
-    .SYNOPSIS
-    Every folder and file under the root with its ACL; a file is hashed only when its size or
-    LastWriteTimeUtc differs from the manifest. Links are reported and not followed.
-    #>
     [CmdletBinding()]
-    [OutputType([hashtable])]
-    param ([Parameter(Mandatory)] [string] $Root, [Parameter(Mandatory)] [hashtable] $Known)
+    param ([Parameter(Mandatory)] [string] $Root, [Parameter()] [hashtable] $Known = @{})
 
     $state = @{ folders = @(); files = @(); reparse_points = @(); acl = @{ '' = Get-PathAcl -Path $Root } }
     $pending = New-Object -TypeName 'System.Collections.Generic.Stack[System.IO.DirectoryInfo]'
@@ -146,18 +131,20 @@ function Get-TreeState {
             }
             $entry = $Known[$relative.ToLowerInvariant()]
             $mtime = [string]$child.LastWriteTimeUtc.Ticks
-            $sha = if ($entry -and [int64]$entry.size -eq $child.Length -and [string]$entry.mtime -eq $mtime) { $entry.sha256 } else { Get-FileSha256 -Path $child.FullName }
+            $sha = if ($entry -and [int64]$entry.size -eq $child.Length -and [string]$entry.mtime -eq $mtime) {
+                $entry.sha256
+            }
+            else {
+                Get-FileSha256 -Path $child.FullName
+            }
             $state.files += @{ path = $relative; sha256 = $sha; size = $child.Length }
         }
     }
     $state
 }
 
+# A small file's bytes as base64, or $null when it is absent.
 function Get-FileBase64 {
-    <#
-    .SYNOPSIS
-    A small file's bytes as base64, or $null when it is absent.
-    #>
     [CmdletBinding()]
     param ([Parameter(Mandatory)] [string] $Path)
 
@@ -171,11 +158,8 @@ function Get-FileBase64 {
     [System.Convert]::ToBase64String([System.IO.File]::ReadAllBytes($Path))
 }
 
+# The rule by Name, else by DisplayName (display names are localised; the Name is not).
 function Get-FirewallRule {
-    <#
-    .SYNOPSIS
-    The rule by Name, else by DisplayName (display names are localised; the Name is not).
-    #>
     [CmdletBinding()]
     param ([Parameter(Mandatory)] [string] $Rule)
 
@@ -186,15 +170,12 @@ function Get-FirewallRule {
     $found
 }
 
+# The account's token groups, which Windows builds with nested group membership resolved
+# (WindowsIdentity(String) and WindowsIdentity.Groups:
+# https://learn.microsoft.com/en-us/dotnet/api/system.security.principal.windowsidentity.groups). Without a
+# token (no domain, no S4U), the direct members of Administrators instead.
 function Get-AccountState {
-    <#
-    .SYNOPSIS
-    The account's token groups, which Windows builds with nested group membership resolved
-    (WindowsIdentity(String) and WindowsIdentity.Groups: https://learn.microsoft.com/en-us/dotnet/api/system.security.principal.windowsidentity.groups).
-    Without a token (no domain, no S4U), the direct members of Administrators instead.
-    #>
     [CmdletBinding()]
-    [OutputType([hashtable])]
     param ([Parameter(Mandatory)] [string] $Name)
 
     $state = @{ name = $Name; resolved = $false }
@@ -213,7 +194,8 @@ function Get-AccountState {
     }
     catch {
         $state.token_error = $_.Exception.Message
-        $group = [ADSI]"WinNT://$env:COMPUTERNAME/$((([System.Security.Principal.SecurityIdentifier]'S-1-5-32-544').Translate([System.Security.Principal.NTAccount]).Value -split '\\')[-1]),group"
+        $admins = ([System.Security.Principal.SecurityIdentifier]'S-1-5-32-544').Translate([System.Security.Principal.NTAccount])
+        $group = [ADSI]"WinNT://$env:COMPUTERNAME/$(($admins.Value -split '\\')[-1]),group"
         $state.direct_members = @(foreach ($member in @($group.Invoke('Members'))) {
                 $bytes = $member.GetType().InvokeMember('objectSid', 'GetProperty', $null, $member, $null)
                 [System.Security.Principal.SecurityIdentifier]::new($bytes, 0).Value
@@ -222,11 +204,8 @@ function Get-AccountState {
     $state
 }
 
+# The whole state the controller needs, in one round trip; changes nothing.
 function Read-HotfixRoot {
-    <#
-    .SYNOPSIS
-    The whole state the controller needs, in one round trip; changes nothing.
-    #>
     [CmdletBinding()]
     param ()
 
@@ -268,21 +247,18 @@ function Read-HotfixRoot {
     }
     if ($params._firewall_rule) {
         $rules = @(Get-FirewallRule -Rule $params._firewall_rule)
-        $result.firewall = @{ name = $params._firewall_rule; exists = $rules.Count -gt 0; enabled = $rules.Count -gt 0 -and @($rules | Where-Object { [string]$_.Enabled -ne 'True' }).Count -eq 0 }
+        $disabled = @($rules | Where-Object { [string]$_.Enabled -ne 'True' })
+        $result.firewall = @{ name = $params._firewall_rule; exists = $rules.Count -gt 0; enabled = $rules.Count -gt 0 -and $disabled.Count -eq 0 }
     }
     if ($params._account) {
         $result.account = Get-AccountState -Name $params._account
     }
 }
 
+# Problems Windows' schema finds in configuration bytes, namespace-aware: warnings (such as an element in no
+# namespace against a namespaced schema) are reported and count as failures.
 function Test-XmlSchema {
-    <#
-    .SYNOPSIS
-    Problems Windows' schema finds in configuration bytes, namespace-aware: warnings (such as an
-    element in no namespace against a namespaced schema) are reported and count as failures.
-    #>
     [CmdletBinding()]
-    [OutputType([string[]])]
     param ([Parameter(Mandatory)] [byte[]] $Content, [Parameter(Mandatory)] [string] $SchemaPath)
 
     $problems = New-Object -TypeName 'System.Collections.Generic.List[string]'
@@ -310,11 +286,8 @@ function Test-XmlSchema {
     $problems.ToArray()
 }
 
+# Run one change and record it as done (the controller reports the steps before a failure).
 function Invoke-Step {
-    <#
-    .SYNOPSIS
-    Run one change and record it as done (the controller reports the steps before a failure).
-    #>
     [CmdletBinding()]
     param ([Parameter(Mandatory)] [string] $Name, [Parameter(Mandatory)] [scriptblock] $Action)
 
@@ -323,12 +296,9 @@ function Invoke-Step {
     $module.Result.done += $Name
 }
 
+# Write beside the target, then rename over it: no reader sees half a file, and the new file inherits the
+# folder's ACL.
 function Write-FileAtomic {
-    <#
-    .SYNOPSIS
-    Write beside the target, then rename over it: no reader sees half a file, and the new file
-    inherits the folder's ACL.
-    #>
     [CmdletBinding()]
     param ([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [byte[]] $Bytes)
 
@@ -336,11 +306,8 @@ function Write-FileAtomic {
     Move-Item -LiteralPath "$Path.winfleet-partial" -Destination $Path -Force
 }
 
+# Delete files the controller copied to the temporary folder; only names it generates.
 function Remove-Incoming {
-    <#
-    .SYNOPSIS
-    Delete files the controller copied to the temporary folder; only names it generates.
-    #>
     [CmdletBinding()]
     param ([Parameter()] [AllowEmptyCollection()] [string[]] $Path = @())
 
@@ -351,12 +318,9 @@ function Remove-Incoming {
     }
 }
 
+# Apply the change set: the root is secured before anything is placed in it, the share is published last, once
+# the content is in place.
 function Invoke-Apply {
-    <#
-    .SYNOPSIS
-    Apply the change set: the root is secured before anything is placed in it, the share is
-    published last, once the content is in place.
-    #>
     [CmdletBinding()]
     param ()
 
@@ -403,7 +367,9 @@ function Invoke-Apply {
         }
     }
     if ($null -ne $configBytes) {
-        Invoke-Step -Name "write $($params._config_name)" -Action { Write-FileAtomic -Path (Join-Path -Path $root -ChildPath $params._config_name) -Bytes $configBytes }
+        Invoke-Step -Name "write $($params._config_name)" -Action {
+            Write-FileAtomic -Path (Join-Path -Path $root -ChildPath $params._config_name) -Bytes $configBytes
+        }
     }
     foreach ($entry in $params._remove) {
         Invoke-Step -Name "remove file $($entry.path)" -Action {
@@ -439,7 +405,8 @@ function Invoke-Apply {
         Invoke-Step -Name "create share $($share.name)" -Action {
             $admins = ([System.Security.Principal.SecurityIdentifier]'S-1-5-32-544').Translate([System.Security.Principal.NTAccount]).Value
             $users = ([System.Security.Principal.SecurityIdentifier]'S-1-5-32-545').Translate([System.Security.Principal.NTAccount]).Value
-            $null = New-SmbShare -Name $share.name -Path $share.path -EncryptData ([bool]$share.encrypt_data) -FullAccess $admins -ReadAccess $users -ErrorAction Stop
+            $null = New-SmbShare -Name $share.name -Path $share.path -EncryptData ([bool]$share.encrypt_data) `
+                -FullAccess $admins -ReadAccess $users -ErrorAction Stop
         }
     }
     elseif ($share) {

@@ -86,7 +86,8 @@ def _share(root: HotfixRoot | None, spec: Mapping[str, Any], is_dfs: bool) -> tu
     if spec.get("path") is not None:
         folder = validate_hotfix_root(spec["path"], "share.path")
         if folder.kind != "local":
-            raise InputError("share.path", f"{spec['path']!r} must be a local folder on the file server, e.g. D:\\CauHotfix")
+            raise InputError("share.path", f"{spec['path']!r} must be a local folder on the file server, e.g. "
+                "D:\\CauHotfix")
         path = folder.path
     make = lambda n, p: Share(n, p, spec.get("encrypt_data", True), spec.get("require_signing", False))  # noqa: E731
     if root is None or root.kind == "local":
@@ -100,10 +101,12 @@ def _share(root: HotfixRoot | None, spec: Mapping[str, Any], is_dfs: bool) -> tu
         return make(name, folder), root.path if root else None, ()
     if is_dfs:
         if name is None:
-            raise InputError("share.name", "a DFS namespace path does not name this file server's share; give share.name (the share of the DFS folder target on this server)")
+            raise InputError("share.name", "a DFS namespace path does not name this file server's share; give "
+                "share.name (the share of the DFS folder target on this server)")
         return make(name, path), path, ()
     if name is not None and name.casefold() != root.share.casefold():
-        raise InputError("share.name", f"{name!r} differs from the share in path ({root.path}); the root is published by {root.share}")
+        raise InputError("share.name", f"{name!r} differs from the share in path ({root.path}); the root is published "
+            f"by {root.share}")
     return make(root.share, path), ntpath.join(path, *root.folders) if path else None, root.folders
 
 
@@ -111,11 +114,14 @@ def _integrity(share: Share | None, require_encryption: bool) -> None:
     """Refuse what the plug-in rejects: a share neither encrypted nor signed, or not encrypted
     while the run requires encryption."""
     if share is None and require_encryption:
-        raise InputError("require_smb_encryption", "needs a share to encrypt; give share (or a UNC path) or set it to false")
+        raise InputError("require_smb_encryption", "needs a share to encrypt; give share (or a UNC path) or set it to "
+            "false")
     if share and not share.encrypt_data and not share.require_signing:
-        raise InputError("share.encrypt_data", "the HotfixPlugin needs SMB encryption or signing on the share; set encrypt_data: true (recommended) or require_signing: true")
+        raise InputError("share.encrypt_data", "the HotfixPlugin needs SMB encryption or signing on the share; set "
+            "encrypt_data: true (recommended) or require_signing: true")
     if share and require_encryption and not share.encrypt_data:
-        raise InputError("share.encrypt_data", "require_smb_encryption: true makes every run fail on a share that does not encrypt; set encrypt_data: true")
+        raise InputError("share.encrypt_data", "require_smb_encryption: true makes every run fail on a share that "
+            "does not encrypt; set encrypt_data: true")
 
 
 def describe(args: Mapping[str, Any], resolve: ResolvePath) -> Description:
@@ -137,7 +143,8 @@ def describe(args: Mapping[str, Any], resolve: ResolvePath) -> Description:
     if args.get("path"):
         root = attempt(lambda: validate_hotfix_root(args["path"], "path", is_dfs))
     elif not stage_dir:
-        errors.append(InputError("path", "is required: the HotfixRootFolderPath, a local folder on the file server (D:\\CauHotfix) or \\\\server\\share\\folder; or give stage_dir to build the tree on the controller"))
+        errors.append(InputError("path", "is required: the HotfixRootFolderPath, a local folder on the file server "
+            "(D:\\CauHotfix) or \\\\server\\share\\folder; or give stage_dir to build the tree on the controller"))
     rules = rules_from_options(_clean(args.get("folder_rules") or []), _clean(args.get("extension_rules") or []), errors)
     nodes = None
     if args.get("nodes") is not None:
@@ -163,7 +170,9 @@ def describe(args: Mapping[str, Any], resolve: ResolvePath) -> Description:
     if stage_dir:
         stage_dir = attempt(lambda: resolve(stage_dir, "stage_dir"))
         if stage_dir and not base:
-            errors.append(InputError("base_config", f"is required with stage_dir: the controller has no CAU tools; copy DefaultHotfixConfig.xml from {CAU_MODULE_DIR} on a machine that has them and give its path (or base_config: builtin to use this collection's assumption of the format)"))
+            errors.append(InputError("base_config", "is required with stage_dir: the controller has no CAU tools; "
+                f"copy DefaultHotfixConfig.xml from {CAU_MODULE_DIR} on a machine that has them and give its path (or "
+                    "base_config: builtin to use this collection's assumption of the format)"))
     if errors:
         first = errors[0]
         raise InputError(first.field, first.message + "".join(f"; also {e}" for e in errors[1:]))
@@ -269,7 +278,8 @@ def parse_observed(raw: Mapping[str, Any]) -> Observed:
             temp_dir=str(raw.get("temp_dir") or ""),
         )
     except (AttributeError, KeyError, TypeError) as err:
-        raise InputError(f"{HOST_MODULE} answer", f"unexpected shape ({err!r}); the host module and the action plugin are from different versions") from None
+        raise InputError(f"{HOST_MODULE} answer", f"unexpected shape ({err!r}); the host module and the action plugin "
+            "are from different versions") from None
 
 
 def _manifest_files(data: bytes | None) -> dict[str, dict[str, Any]]:
@@ -352,7 +362,8 @@ def _acl_key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _acl_text(protect: bool, entries: list[Mapping[str, Any]]) -> str:
-    parts = sorted(f"{display(k[0])} {k[2]} {rights_text(k[1])} ({','.join(k[3] + k[4]) or 'this object'})" for k in map(_acl_key, entries))
+    parts = sorted(f"{display(k[0])} {k[2]} {rights_text(k[1])} "
+        f"({','.join(k[3] + k[4]) or 'this object'})" for k in map(_acl_key, entries))
     return ("inheritance off" if protect else "inherits") + "; explicit: " + ("; ".join(parts) or "none")
 
 
@@ -384,12 +395,15 @@ def plan_changes(desc: Description, observed: Observed, sources: list[Source], c
     paper over raises :class:`InputError` before anything changes."""
     server = observed.computer_name
     if observed.root_path is None:
-        raise InputError("share.path", f"share {desc.share.name if desc.share else '?'} does not exist on {server}, so the root's local folder is unknown; give share.path (e.g. D:\\CauHotfix); nothing was changed")
+        raise InputError("share.path", f"share {desc.share.name if desc.share else '?'} does not exist on {server}, "
+            "so the root's local folder is unknown; give share.path (e.g. D:\\CauHotfix); nothing was changed")
     changes = Changes(create_root=not observed.root_exists, warnings=list(desc.warnings))
-    folders = sorted({"\\".join(s.path.split("\\")[:d]) for s in sources for d in range(1, s.path.count("\\") + 1)}, key=lambda f: (f.count("\\"), f.casefold()))
+    folders = {"\\".join(s.path.split("\\")[:d]) for s in sources for d in range(1, s.path.count("\\") + 1)}
+    folders = sorted(folders, key=lambda f: (f.count("\\"), f.casefold()))
     for folder in folders:
         if folder.casefold() in observed.files:
-            raise InputError("updates", f"{folder} is a file on {server} where a folder must go; remove it; nothing was changed")
+            raise InputError("updates", f"{folder} is a file on {server} where a folder must go; remove it; nothing "
+                "was changed")
         if folder.casefold() not in observed.folders:
             changes.folders.append(folder)
     manifest: dict[str, dict[str, str]] = {}
@@ -432,11 +446,13 @@ def plan_changes(desc: Description, observed: Observed, sources: list[Source], c
     if observed.config != config:
         changes.config_changed = True
         old = (observed.config or b"").decode("utf-8", "replace").splitlines(keepends=True)
-        changes.xml_diff = "".join(difflib.unified_diff(old, config.decode("utf-8", "replace").splitlines(keepends=True), f"a/{desc.config_name}", f"b/{desc.config_name}"))
+        new = config.decode("utf-8", "replace").splitlines(keepends=True)
+        changes.xml_diff = "".join(difflib.unified_diff(old, new, f"a/{desc.config_name}", f"b/{desc.config_name}"))
     if {k: v.get("sha256") for k, v in placed.items()} != {k: v["sha256"] for k, v in manifest.items()} and (manifest or observed.manifest is not None):
         changes.manifest = manifest
     if observed.reparse_points:
-        changes.warnings.append("links (reparse points) under the root were not followed or secured: " + ", ".join(observed.reparse_points))
+        changes.warnings.append("links (reparse points) under the root were not followed or secured: "
+            "" + ", ".join(observed.reparse_points))
     if observed.local:
         return changes
     exe = {s.path.rsplit("\\", 1)[0].casefold() for s in sources if s.path.upper().endswith(".EXE")}
@@ -455,13 +471,17 @@ def _share_change(desc: Description, observed: Observed) -> dict[str, Any] | Non
     if not have.get("exists"):
         folder = share.path or (observed.root_path if desc.root and desc.root.kind == "local" else None)
         if folder is None:
-            raise InputError("share.path", f"share {share.name} does not exist on {observed.computer_name}; give share.path, the local folder to publish (e.g. D:\\CauHotfix); nothing was changed")
-        return {"name": share.name, "path": folder, "create": True, "encrypt_data": share.encrypt_data, "before": "absent", "after": f"{folder}, EncryptData={share.encrypt_data}"}
+            raise InputError("share.path", f"share {share.name} does not exist on {observed.computer_name}; give "
+                "share.path, the local folder to publish (e.g. D:\\CauHotfix); nothing was changed")
+        return {"name": share.name, "path": folder, "create": True, "encrypt_data": share.encrypt_data,
+                "before": "absent", "after": f"{folder}, EncryptData={share.encrypt_data}"}
     if share.path and share.path.casefold().rstrip("\\") != str(have.get("path")).casefold().rstrip("\\"):
-        raise InputError("share.path", f"share {share.name} on {observed.computer_name} publishes {have.get('path')}, not {share.path}; fix share.path or the share; nothing was changed")
+        raise InputError("share.path", f"share {share.name} on {observed.computer_name} publishes {have.get('path')}, "
+            f"not {share.path}; fix share.path or the share; nothing was changed")
     if bool(have.get("encrypt_data")) == share.encrypt_data:
         return None
-    return {"name": share.name, "path": have.get("path"), "create": False, "encrypt_data": share.encrypt_data, "before": f"EncryptData={bool(have.get('encrypt_data'))}", "after": f"EncryptData={share.encrypt_data}"}
+    return {"name": share.name, "path": have.get("path"), "create": False, "encrypt_data": share.encrypt_data,
+            "before": f"EncryptData={bool(have.get('encrypt_data'))}", "after": f"EncryptData={share.encrypt_data}"}
 
 
 def _firewall_change(desc: Description, observed: Observed) -> str | None:
@@ -469,7 +489,10 @@ def _firewall_change(desc: Description, observed: Observed) -> str | None:
     if desc.share is None or not desc.options.get("firewall", True):
         return None
     if not rule.get("exists"):
-        raise InputError("firewall_rule", f"the rule '{name}' does not exist on {observed.computer_name} (it comes with the File Server role; on a localised Windows give its local display name or its Name); install the role, fix firewall_rule, or set firewall: false if the firewall is managed elsewhere; nothing was changed")
+        raise InputError("firewall_rule", f"the rule '{name}' does not exist on {observed.computer_name} (it comes "
+            "with the File Server role; on a localised Windows give its local display name or its Name); install the "
+                "role, fix firewall_rule, or set firewall: false if the firewall is managed elsewhere; nothing was "
+                    "changed")
     return None if rule.get("enabled") else name
 
 
@@ -487,7 +510,10 @@ def base_and_schema(desc: Description, observed: Observed) -> tuple[bytes, bytes
         beside = Path(desc.base_config).with_name(SCHEMA_NAME)
         return Path(desc.base_config).read_bytes(), beside.read_bytes() if beside.is_file() else observed.schema, desc.base_config
     if observed.base is None:
-        raise InputError("base_config", f"Microsoft's DefaultHotfixConfig.xml was not found in {observed.tools_dir} on {observed.computer_name} (no CAU tools there); install RSAT-Clustering-PowerShell on it, or copy the file from a cluster node to the controller and give its path as base_config; base_config: builtin uses this collection's assumption of the format; nothing was changed")
+        raise InputError("base_config", f"Microsoft's DefaultHotfixConfig.xml was not found in {observed.tools_dir} "
+            f"on {observed.computer_name} (no CAU tools there); install RSAT-Clustering-PowerShell on it, or copy the "
+                "file from a cluster node to the controller and give its path as base_config; base_config: builtin "
+                    "uses this collection's assumption of the format; nothing was changed")
     return observed.base, observed.schema, f"{ntpath.join(observed.tools_dir, CONFIG_FILE_NAME)} on {observed.computer_name}"
 
 
@@ -497,7 +523,8 @@ def build_config(desc: Description, observed: Observed) -> bytes:
     config = add_rules(base, desc.rules, where)
     problems = schema_errors(config, schema, desc.config_name) if schema is not None else []
     if problems:
-        raise InputError(SCHEMA_NAME, f"{desc.config_name} built from {where} and folder_rules/extension_rules does not validate against Windows' {SCHEMA_NAME}: {'; '.join(problems)}; nothing was changed")
+        raise InputError(SCHEMA_NAME, f"{desc.config_name} built from {where} and folder_rules/extension_rules does "
+            f"not validate against Windows' {SCHEMA_NAME}: {'; '.join(problems)}; nothing was changed")
     return config
 
 
@@ -524,7 +551,8 @@ def preflight_checks(desc: Description, observed: Observed, sources: list[Source
     share = None
     if desc.share is not None:
         have = observed.share or {}
-        share = {"name": desc.share.name, "encrypt_data": bool(have.get("exists") and have.get("encrypt_data")) or bool(observed.smb.get("encrypt_data")), "signing_required": bool(observed.smb.get("require_signing"))}
+        encrypted = bool(have.get("exists") and have.get("encrypt_data")) or bool(observed.smb.get("encrypt_data"))
+        share = {"name": desc.share.name, "encrypt_data": encrypted, "signing_required": bool(observed.smb.get("require_signing"))}
     state = {
         "root": desc.root.path, "is_dfs": bool(desc.options.get("is_dfs")), "disable_acl_checks": bool(desc.options.get("disable_acl_checks")),
         "require_smb_encryption": bool(desc.options.get("require_smb_encryption")),
@@ -537,7 +565,8 @@ def preflight_checks(desc: Description, observed: Observed, sources: list[Source
     if observed.root_exists:
         checks = [Check("root_folder", True, f"{where} exists")]
     elif observed.root_path is None:
-        checks = [Check("root_folder", False, f"share {desc.share.name if desc.share else '?'} does not exist on {observed.computer_name}, so the root cannot be found", "run cau_hotfix_root with share.path to create the root and the share")]
+        checks = [Check("root_folder", False, f"share {desc.share.name if desc.share else '?'} does not exist on "
+            f"{observed.computer_name}, so the root cannot be found", "run cau_hotfix_root with share.path to create the root and the share")]
     else:
         checks = [Check("root_folder", False, f"{where} does not exist", "run cau_hotfix_root to build it")]
     checks += preflight(state)
@@ -550,5 +579,6 @@ def preflight_checks(desc: Description, observed: Observed, sources: list[Source
                 problems.append(f"{desc.config_name} differs from the base plus the described rules")
         except InputError as err:
             problems.append(f"{desc.config_name} cannot be compared: {err.message}")
-        checks.append(Check("content_in_sync", not problems, "; ".join(problems) or f"{len(sources)} file(s) and {desc.config_name} match the description", "run cau_hotfix_root to copy the files and write the configuration" if problems else "", False))
+        checks.append(Check("content_in_sync", not problems, "; ".join(problems) or f"{len(sources)} file(s) and "
+            f"{desc.config_name} match the description", "run cau_hotfix_root to copy the files and write the configuration" if problems else "", False))
     return checks

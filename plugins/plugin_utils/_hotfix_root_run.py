@@ -71,7 +71,9 @@ def _result(desc: Description, observed: Observed, changes: Changes, sources: li
         return {**result, "stage_dir": observed.root_path, "manifest": str(Path(str(observed.root_path)) / MANIFEST_NAME)}
     share = None
     if desc.share:
-        share = {"name": desc.share.name, "encrypt_data": desc.share.encrypt_data, "created": bool(changes.share and changes.share["create"]), "changed": changes.share is not None}
+        created = bool(changes.share and changes.share["create"])
+        share = {"name": desc.share.name, "encrypt_data": desc.share.encrypt_data, "created": created,
+                 "changed": changes.share is not None}
     return {
         **result, "hotfix_root": desc.root.path if desc.root else None, "computer_name": observed.computer_name,
         "root_created": changes.create_root, "folders_created": changes.folders, "transferred": [t.path for t in changes.transfers],
@@ -123,7 +125,8 @@ def run_build(desc: Description, host: HostSide | None, *, check_mode: bool, dif
         if not result["account"]["is_local_admin"]:
             changes.warnings.append(
                 f"{desc.options['cau_account']} is not a local administrator on {observed.computer_name} "
-                f"({result['account']['how']}); the HotfixPlugin run needs that (the module does not change group membership)"
+                f"({result['account']['how']}); the HotfixPlugin run needs that (the module does not change group "
+                    "membership)"
             )
     if check_mode or not changes.changed:
         return result
@@ -214,7 +217,8 @@ def _apply(desc: Description, host: HostSide, observed: Observed, changes: Chang
             host.put(transfer.local_path, remote)
         except Exception as err:  # any transport error: report it with what was left behind
             cleaned = _cleanup(host, list(incoming.values()))
-            result.update(failed=True, changed=False, transferred=[], msg=f"copying {transfer.path} to {host.name} failed: {err}; nothing under the hotfix root was changed ({cleaned})")
+            result.update(failed=True, changed=False, transferred=[], msg=f"copying {transfer.path} to {host.name} "
+                f"failed: {err}; nothing under the hotfix root was changed ({cleaned})")
             return result
         incoming[transfer.path] = remote
     args: dict[str, Any] = {
@@ -239,7 +243,8 @@ def _apply(desc: Description, host: HostSide, observed: Observed, changes: Chang
         result.update(
             failed=True, changed=bool(done), done=done, failed_step=step,
             msg=f"applying the hotfix root on {host.name} failed at '{step}': {err.result.get('msg')}. Done before the failure: "
-            f"{'; '.join(done) if done else 'nothing'}. Nothing after it was applied; fix the cause and run again (the module is idempotent)",
+            f"{'; '.join(done) if done else 'nothing'}. Nothing after it was applied; fix the cause and run again "
+                "(the module is idempotent)",
         )
         return result
     result.update(done=list(answer.get("done") or []), changed=True)
