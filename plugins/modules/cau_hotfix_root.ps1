@@ -187,7 +187,9 @@ function Get-AccountState {
         return $state
     }
     $parts = $Name.Split('\')
-    $upn = if ($parts.Count -eq 2) { "$($parts[1])@$($parts[0])" } else { $Name }
+    # S4U takes a UPN; sAMAccountName@DNS domain (USERDNSDOMAIN: the connecting user's domain) is one.
+    $realm = if ($env:USERDNSDOMAIN) { $env:USERDNSDOMAIN } else { $parts[0] }
+    $upn = if ($parts.Count -eq 2) { "$($parts[1])@$realm" } else { $Name }
     try {
         $identity = [System.Security.Principal.WindowsIdentity]::new($upn)
         $state.token_groups = @($identity.Groups | ForEach-Object { $_.Value })
