@@ -55,8 +55,8 @@ options:
         required: true
         suboptions:
           success: {description: Success (at least one)., type: list, elements: raw, required: true}
-          success_reboot_required: {description: Success, restart needed (e.g. 3010)., type: list, elements: raw}
-          fail_reboot_required: {description: Failure, restart needed., type: list, elements: raw}
+          success_reboot_required: {description: "Success, restart needed (e.g. 3010).", type: list, elements: raw}
+          fail_reboot_required: {description: "Failure, restart needed.", type: list, elements: raw}
           already_installed: {description: Already installed., type: list, elements: raw}
           not_applicable: {description: Does not apply to the node., type: list, elements: raw}
   extension_rules:
@@ -81,8 +81,8 @@ options:
         required: true
         suboptions:
           success: {description: Success., type: list, elements: raw, required: true}
-          success_reboot_required: {description: Success, restart needed., type: list, elements: raw}
-          fail_reboot_required: {description: Failure, restart needed., type: list, elements: raw}
+          success_reboot_required: {description: "Success, restart needed.", type: list, elements: raw}
+          fail_reboot_required: {description: "Failure, restart needed.", type: list, elements: raw}
           already_installed: {description: Already installed., type: list, elements: raw}
           not_applicable: {description: Not applicable., type: list, elements: raw}
   base_config:

@@ -51,8 +51,8 @@ checks:
 preflight_passed: {description: No blocking check failed., returned: always, type: bool}
 failed_checks: {description: Names of the failed checks., returned: always, type: list, elements: str}
 blocking_failures: {description: Names of the failed blocking checks., returned: always, type: list, elements: str}
-windows_schema: {description: Whether Windows' HotfixConfigSchema.xsd was there, and its path., returned: always, type: dict}
-account: {description: O(cau_account) as the server sees it (SID, token groups)., returned: with cau_account, type: dict}
+windows_schema: {description: "Whether Windows' HotfixConfigSchema.xsd was there, and its path.", returned: always, type: dict}
+account: {description: "O(cau_account) as the server sees it (SID, token groups).", returned: with cau_account, type: dict}
 root: {description: The root as a local path on the file server., returned: always, type: str}
 hotfix_root: {description: The HotfixRootFolderPath., returned: always, type: str}
 computer_name: {description: The file server's computer name., returned: always, type: str}

@@ -15,7 +15,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_config im
     rules_from_options,
     schema_errors,
 )
-from tests import hotfix_bases
+from tests.unit import hotfix_bases
 
 FIRMWARE = {
     "name": "FirmwareUpdate",

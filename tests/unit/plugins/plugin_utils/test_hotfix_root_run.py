@@ -19,7 +19,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._errors import In
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed
 from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root import HOST_MODULE, describe, hash_sources
 from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root_run import run_build, run_info
-from tests import hotfix_bases
+from tests.unit import hotfix_bases
 from tests.simlab import dispatch, raw
 from tests.simlab.fleet import normalise_host
 
