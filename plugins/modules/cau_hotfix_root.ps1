@@ -5,16 +5,13 @@
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ..module_utils._FileHash
 
-# Host half of winfleet.updates.cau_hotfix_root. It decides nothing: the action plugin plans the
-# tree, the ACLs, the share settings and the configuration XML on the controller. This script
-#   read    - reports the state of a hotfix root in one round trip: every file under it with its
-#             sha256, every ACL, the configuration file, the share, the SMB server flags, the
-#             firewall rule, Windows' HotfixConfigSchema.xsd (and what it says of the files);
-#   apply   - applies a change set in a fixed order (root, its ACL, folders, ACLs, files,
-#             configuration, removals, manifest, share, signing, firewall) and reports each step
-#             it finished, so that a failure midway says exactly what was done;
+# Host half of winfleet.updates.cau_hotfix_root and cau_hotfix_root_info. It decides nothing:
+#   read    - the state of a hotfix root in one round trip: files (sha256), ACLs, the
+#             configuration, the manifest, the share, SMB flags, the firewall rule, the update
+#             account's token groups, and the CAU tools' DefaultHotfixConfig.xml and schema;
+#   apply   - a change set in a fixed order, reporting each finished step;
 #   cleanup - removes files a failed transfer left in the temporary folder.
-# All options are internal (leading underscore): only the action plugin calls this script.
+# All options are internal (leading underscore): only the action plugins call this script.
 
 $spec = @{
     options = @{
@@ -26,7 +23,6 @@ $spec = @{
         _manifest_name = @{ type = 'str'; default = '.winfleet_hotfix_stage.json' }
         _firewall_rule = @{ type = 'str' }
         _account = @{ type = 'str' }
-        _candidate_config = @{ type = 'str' }
         _create_root = @{ type = 'bool'; default = $false }
         _folders = @{ type = 'list'; elements = 'str'; default = @() }
         _acl = @{ type = 'list'; elements = 'dict'; default = @() }
@@ -45,48 +41,15 @@ $spec = @{
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 
-# Where the CAU tools keep the authoritative schema (seed 003).
-$schemaPath = Join-Path -Path $env:SystemRoot -ChildPath 'System32\WindowsPowerShell\v1.0\Modules\ClusterAwareUpdating\HotfixConfigSchema.xsd'
-# A configuration file is a few KiB; the controller refuses anything near this.
+# Where the CAU tools keep Microsoft's DefaultHotfixConfig.xml and HotfixConfigSchema.xsd
+# (https://learn.microsoft.com/en-us/windows-server/failover-clustering/cluster-aware-updating-plug-ins).
+$toolsDir = Join-Path -Path $env:SystemRoot -ChildPath 'System32\WindowsPowerShell\v1.0\Modules\ClusterAwareUpdating'
 $maxConfigBytes = 1048576
 
-function Get-RelativePath {
-    <#
-    .SYNOPSIS
-    A path relative to the root, '' for the root itself, as the controller names paths.
-    #>
-    [CmdletBinding()]
-    [OutputType([string])]
-    param (
-        [Parameter(Mandatory)]
-        [string]
-        $Root,
-
-        [Parameter(Mandatory)]
-        [string]
-        $Path
-    )
-
-    $base = $Root.TrimEnd('\')
-    if ($Path.Length -le $base.Length) {
-        return ''
-    }
-    $Path.Substring($base.Length + 1)
-}
-
+# The DACL of one path by SID; rights as the FileSystemRights integer (.NET's own enum).
 function Get-PathAcl {
-    <#
-    .SYNOPSIS
-    The DACL of one path: whether inheritance is blocked and every entry, by SID, with the
-    rights as an integer (generic rights included) so the controller can judge them.
-    #>
     [CmdletBinding()]
-    [OutputType([hashtable])]
-    param (
-        [Parameter(Mandatory)]
-        [string]
-        $Path
-    )
+    param ([Parameter(Mandatory)] [string] $Path)
 
     $acl = Get-Acl -LiteralPath $Path
     $aces = foreach ($rule in $acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier])) {
@@ -99,161 +62,106 @@ function Get-PathAcl {
             propagation = $rule.PropagationFlags.ToString()
         }
     }
-    @{
-        protected = $acl.AreAccessRulesProtected
-        aces = @($aces)
-    }
+    @{ protected = $acl.AreAccessRulesProtected; aces = @($aces) }
 }
 
+# Give a path exactly the explicit entries decided on the controller; inherited entries are never copied, so a
+# permissive parent cannot leak in.
 function Set-PathAcl {
-    <#
-    .SYNOPSIS
-    Give a path exactly the explicit entries the controller decided, and block or restore
-    inheritance. Inherited entries are never copied: a permissive parent must not leak in.
-    #>
     [CmdletBinding()]
-    param (
-        [Parameter(Mandatory)]
-        [string]
-        $Path,
-
-        [Parameter(Mandatory)]
-        [bool]
-        $Protect,
-
-        [Parameter()]
-        [AllowEmptyCollection()]
-        [object[]]
-        $Entries = @()
-    )
+    param ([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [object] $Change)
 
     $acl = Get-Acl -LiteralPath $Path
-    $acl.SetAccessRuleProtection($Protect, $false)
+    $acl.SetAccessRuleProtection([bool]$Change.protect, $false)
     foreach ($rule in @($acl.GetAccessRules($true, $false, [System.Security.Principal.SecurityIdentifier]))) {
         $acl.RemoveAccessRuleSpecific($rule)
     }
-    foreach ($entry in $Entries) {
-        $rule = [System.Security.AccessControl.FileSystemAccessRule]::new(
-            [System.Security.Principal.SecurityIdentifier]::new([string]$entry.identity),
-            [System.Security.AccessControl.FileSystemRights]$entry.rights,
-            [System.Security.AccessControl.InheritanceFlags]$entry.inheritance,
-            [System.Security.AccessControl.PropagationFlags]$entry.propagation,
-            [System.Security.AccessControl.AccessControlType]$entry.type
-        )
-        $acl.AddAccessRule($rule)
+    foreach ($entry in @($Change.entries)) {
+        $acl.AddAccessRule([System.Security.AccessControl.FileSystemAccessRule]::new(
+                [System.Security.Principal.SecurityIdentifier]::new([string]$entry.identity),
+                [System.Security.AccessControl.FileSystemRights][int]$entry.rights,
+                [System.Security.AccessControl.InheritanceFlags]$entry.inheritance,
+                [System.Security.AccessControl.PropagationFlags]$entry.propagation,
+                [System.Security.AccessControl.AccessControlType]$entry.type))
     }
     Set-Acl -LiteralPath $Path -AclObject $acl
 }
 
-function Get-TreeState {
-    <#
-    .SYNOPSIS
-    Every folder and file under the root with its ACL and sha256. Links (reparse points) are
-    reported and not followed: they could lead outside the root.
-    #>
+# The manifest's entries by relative path (lower case); empty when absent or damaged.
+function Read-Manifest {
     [CmdletBinding()]
-    [OutputType([hashtable])]
-    param (
-        [Parameter(Mandatory)]
-        [string]
-        $Root
-    )
+    param ([Parameter(Mandatory)] [string] $Path)
 
-    $folders = New-Object -TypeName 'System.Collections.Generic.List[string]'
-    $links = New-Object -TypeName 'System.Collections.Generic.List[string]'
-    $files = New-Object -TypeName 'System.Collections.Generic.List[object]'
-    $acl = @{}
-    $acl[''] = Get-PathAcl -Path $Root
+    $entries = @{}
+    if (Test-Path -LiteralPath $Path -PathType Leaf) {
+        try {
+            $parsed = [System.IO.File]::ReadAllText($Path) | ConvertFrom-Json
+            foreach ($property in $parsed.files.PSObject.Properties) {
+                $entries[$property.Name.Replace('/', '\').ToLowerInvariant()] = $property.Value
+            }
+        }
+        catch {
+            $entries = @{}
+        }
+    }
+    $entries
+}
+
+# Every folder and file under the root with its ACL; a file is hashed only when its size or LastWriteTimeUtc
+# differs from the manifest. Links are reported and not followed.
+function Get-TreeState {
+    [CmdletBinding()]
+    param ([Parameter(Mandatory)] [string] $Root, [Parameter()] [hashtable] $Known = @{})
+
+    $state = @{ folders = @(); files = @(); reparse_points = @(); acl = @{ '' = Get-PathAcl -Path $Root } }
     $pending = New-Object -TypeName 'System.Collections.Generic.Stack[System.IO.DirectoryInfo]'
     $pending.Push([System.IO.DirectoryInfo]::new($Root))
     while ($pending.Count -gt 0) {
-        $directory = $pending.Pop()
-        foreach ($child in $directory.EnumerateFileSystemInfos()) {
-            $relative = Get-RelativePath -Root $Root -Path $child.FullName
+        foreach ($child in $pending.Pop().EnumerateFileSystemInfos()) {
+            $relative = $child.FullName.Substring($Root.TrimEnd('\').Length + 1)
             if ($child.Attributes.HasFlag([System.IO.FileAttributes]::ReparsePoint)) {
-                $links.Add($relative)
+                $state.reparse_points += $relative
                 continue
             }
-            $acl[$relative] = Get-PathAcl -Path $child.FullName
+            $state.acl[$relative] = Get-PathAcl -Path $child.FullName
             if ($child -is [System.IO.DirectoryInfo]) {
-                $folders.Add($relative)
+                $state.folders += $relative
                 $pending.Push($child)
+                continue
+            }
+            $entry = $Known[$relative.ToLowerInvariant()]
+            $mtime = [string]$child.LastWriteTimeUtc.Ticks
+            $sha = if ($entry -and [int64]$entry.size -eq $child.Length -and [string]$entry.mtime -eq $mtime) {
+                $entry.sha256
             }
             else {
-                $files.Add(@{
-                        path = $relative
-                        sha256 = Get-FileSha256 -Path $child.FullName
-                        size = $child.Length
-                    })
+                Get-FileSha256 -Path $child.FullName
             }
+            $state.files += @{ path = $relative; sha256 = $sha; size = $child.Length }
         }
     }
-    @{
-        folders = $folders.ToArray()
-        files = $files.ToArray()
-        reparse_points = $links.ToArray()
-        acl = $acl
-    }
+    $state
 }
 
-function Test-XmlSchema {
-    <#
-    .SYNOPSIS
-    Validate configuration bytes against an XSD; DTDs are prohibited and nothing is resolved.
-    Returns the problems, one string each (none: valid).
-    #>
+# A small file's bytes as base64, or $null when it is absent.
+function Get-FileBase64 {
     [CmdletBinding()]
-    [OutputType([string[]])]
-    param (
-        [Parameter(Mandatory)]
-        [byte[]]
-        $Content,
+    param ([Parameter(Mandatory)] [string] $Path)
 
-        [Parameter(Mandatory)]
-        [string]
-        $SchemaPath
-    )
-
-    $problems = New-Object -TypeName 'System.Collections.Generic.List[string]'
-    $settings = [System.Xml.XmlReaderSettings]::new()
-    $settings.DtdProcessing = [System.Xml.DtdProcessing]::Prohibit
-    $settings.XmlResolver = $null
-    $settings.ValidationType = [System.Xml.ValidationType]::Schema
-    $null = $settings.Schemas.Add($null, $SchemaPath)
-    $handler = {
-        param ($source, $validation)
-        $problems.Add(('line {0}: {1}' -f $validation.Exception.LineNumber, $validation.Message))
-    }.GetNewClosure()
-    $settings.add_ValidationEventHandler([System.Xml.Schema.ValidationEventHandler]$handler)
-    $stream = [System.IO.MemoryStream]::new($Content)
-    $reader = [System.Xml.XmlReader]::Create($stream, $settings)
-    try {
-        while ($reader.Read()) {
-            $null = $reader.NodeType
-        }
+    if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) {
+        return $null
     }
-    catch [System.Xml.XmlException] {
-        $problems.Add(('line {0}: {1}' -f $_.Exception.LineNumber, $_.Exception.Message))
+    $size = (Get-Item -LiteralPath $Path -Force).Length
+    if ($size -gt $maxConfigBytes) {
+        $module.FailJson("$Path is $size bytes; a hotfix configuration file is far smaller, look at it before running again")
     }
-    finally {
-        $reader.Dispose()
-        $stream.Dispose()
-    }
-    $problems.ToArray()
+    [System.Convert]::ToBase64String([System.IO.File]::ReadAllBytes($Path))
 }
 
+# The rule by Name, else by DisplayName (display names are localised; the Name is not).
 function Get-FirewallRule {
-    <#
-    .SYNOPSIS
-    The rule by Name, else by DisplayName (display names are localised; the Name is not).
-    #>
     [CmdletBinding()]
-    [OutputType([object[]])]
-    param (
-        [Parameter(Mandatory)]
-        [string]
-        $Rule
-    )
+    param ([Parameter(Mandatory)] [string] $Rule)
 
     $found = @(Get-NetFirewallRule -Name $Rule -ErrorAction SilentlyContinue)
     if ($found.Count -eq 0) {
@@ -262,58 +170,57 @@ function Get-FirewallRule {
     $found
 }
 
+# The account's token groups, which Windows builds with nested group membership resolved
+# (WindowsIdentity(String) and WindowsIdentity.Groups:
+# https://learn.microsoft.com/en-us/dotnet/api/system.security.principal.windowsidentity.groups). Without a
+# token (no domain, no S4U), the direct members of Administrators instead.
 function Get-AccountState {
-    <#
-    .SYNOPSIS
-    Whether the account that runs the update is a direct member of the local Administrators
-    group (found by SID, so a localised group name does not matter).
-    #>
     [CmdletBinding()]
-    [OutputType([hashtable])]
-    param (
-        [Parameter(Mandatory)]
-        [string]
-        $Name
-    )
+    param ([Parameter(Mandatory)] [string] $Name)
 
-    $state = @{ name = $Name; resolved = $false; sid = $null; is_local_admin = $false }
+    $state = @{ name = $Name; resolved = $false }
     try {
-        $sid = ([System.Security.Principal.NTAccount]::new($Name)).Translate([System.Security.Principal.SecurityIdentifier]).Value
+        $state.sid = ([System.Security.Principal.NTAccount]::new($Name)).Translate([System.Security.Principal.SecurityIdentifier]).Value
+        $state.resolved = $true
     }
     catch {
         return $state
     }
-    $state.resolved = $true
-    $state.sid = $sid
-    $adminsName = ([System.Security.Principal.SecurityIdentifier]::new('S-1-5-32-544')).Translate([System.Security.Principal.NTAccount]).Value
-    $parts = $adminsName.Split('\')
-    $group = [ADSI]"WinNT://$env:COMPUTERNAME/$($parts[$parts.Count - 1]),group"
-    foreach ($member in @($group.Invoke('Members'))) {
-        $bytes = $member.GetType().InvokeMember('objectSid', 'GetProperty', $null, $member, $null)
-        if ([System.Security.Principal.SecurityIdentifier]::new($bytes, 0).Value -eq $sid) {
-            $state.is_local_admin = $true
-        }
+    $parts = $Name.Split('\')
+    # S4U takes a UPN; sAMAccountName@DNS domain (USERDNSDOMAIN: the connecting user's domain) is one.
+    $realm = if ($env:USERDNSDOMAIN) { $env:USERDNSDOMAIN } else { $parts[0] }
+    $upn = if ($parts.Count -eq 2) { "$($parts[1])@$realm" } else { $Name }
+    try {
+        $identity = [System.Security.Principal.WindowsIdentity]::new($upn)
+        $state.token_groups = @($identity.Groups | ForEach-Object { $_.Value })
+    }
+    catch {
+        $state.token_error = $_.Exception.Message
+        $admins = ([System.Security.Principal.SecurityIdentifier]'S-1-5-32-544').Translate([System.Security.Principal.NTAccount])
+        $group = [ADSI]"WinNT://$env:COMPUTERNAME/$(($admins.Value -split '\\')[-1]),group"
+        $state.direct_members = @(foreach ($member in @($group.Invoke('Members'))) {
+                $bytes = $member.GetType().InvokeMember('objectSid', 'GetProperty', $null, $member, $null)
+                [System.Security.Principal.SecurityIdentifier]::new($bytes, 0).Value
+            })
     }
     $state
 }
 
+# The whole state the controller needs, in one round trip; changes nothing.
 function Read-HotfixRoot {
-    <#
-    .SYNOPSIS
-    The whole state the controller needs, in one round trip; changes nothing.
-    #>
     [CmdletBinding()]
     param ()
 
     $params = $module.Params
-    $module.Result.computer_name = $env:COMPUTERNAME
-    $module.Result.temp_dir = [System.IO.Path]::GetTempPath().TrimEnd('\')
-
+    $result = $module.Result
+    $result.computer_name = $env:COMPUTERNAME
+    $result.temp_dir = [System.IO.Path]::GetTempPath().TrimEnd('\')
     $root = $params._root
     if ($params._share_name) {
         $share = Get-SmbShare -Name $params._share_name -ErrorAction SilentlyContinue
+        $result.share = @{ name = $params._share_name; exists = [bool]$share }
         if ($share) {
-            $module.Result.share = @{ name = $share.Name; exists = $true; path = $share.Path; encrypt_data = [bool]$share.EncryptData }
+            $result.share += @{ path = $share.Path; encrypt_data = [bool]$share.EncryptData }
             if (-not $root) {
                 $root = $share.Path
                 foreach ($folder in $params._share_subpath) {
@@ -321,120 +228,90 @@ function Read-HotfixRoot {
                 }
             }
         }
-        else {
-            $module.Result.share = @{ name = $params._share_name; exists = $false }
-        }
         $server = Get-SmbServerConfiguration
-        $module.Result.smb = @{ require_signing = [bool]$server.RequireSecuritySignature; encrypt_data = [bool]$server.EncryptData }
+        $result.smb = @{ require_signing = [bool]$server.RequireSecuritySignature; encrypt_data = [bool]$server.EncryptData }
     }
-
     $exists = [bool]($root -and (Test-Path -LiteralPath $root -PathType Container))
-    $module.Result.root = @{ path = $root; exists = $exists }
-    $module.Result.folders = @()
-    $module.Result.files = @()
-    $module.Result.reparse_points = @()
-    $module.Result.acl = @{}
-    $module.Result.config = @{ present = $false }
-    $module.Result.manifest = @{ present = $false }
+    $result.root = @{ path = $root; exists = $exists }
     if ($exists) {
-        $tree = Get-TreeState -Root $root
-        $module.Result.folders = $tree.folders
-        $module.Result.files = $tree.files
-        $module.Result.reparse_points = $tree.reparse_points
-        $module.Result.acl = $tree.acl
-        foreach ($name in @('config', 'manifest')) {
-            $path = Join-Path -Path $root -ChildPath $params["_$($name)_name"]
-            if (Test-Path -LiteralPath $path -PathType Leaf) {
-                $size = (Get-Item -LiteralPath $path -Force).Length
-                if ($size -gt $maxConfigBytes) {
-                    $module.FailJson("$path is $size bytes; a $name file is far smaller, look at it before running again")
-                }
-                $module.Result.$name = @{ present = $true; content = [System.Convert]::ToBase64String([System.IO.File]::ReadAllBytes($path)) }
-            }
+        $manifestPath = Join-Path -Path $root -ChildPath $params._manifest_name
+        $tree = Get-TreeState -Root $root -Known (Read-Manifest -Path $manifestPath)
+        foreach ($key in $tree.Keys) {
+            $result[$key] = $tree[$key]
         }
+        $result.config = Get-FileBase64 -Path (Join-Path -Path $root -ChildPath $params._config_name)
+        $result.manifest = Get-FileBase64 -Path $manifestPath
     }
-
-    $schema = @{ present = (Test-Path -LiteralPath $schemaPath -PathType Leaf); path = $schemaPath }
-    if ($schema.present) {
-        if ($module.Result.config.present) {
-            $schema.errors_existing = @(Test-XmlSchema -Content ([System.Convert]::FromBase64String($module.Result.config.content)) -SchemaPath $schemaPath)
-        }
-        if ($params._candidate_config) {
-            $schema.errors_candidate = @(Test-XmlSchema -Content ([System.Convert]::FromBase64String($params._candidate_config)) -SchemaPath $schemaPath)
-        }
+    $result.cau_tools = @{
+        folder = $toolsDir
+        config = Get-FileBase64 -Path (Join-Path -Path $toolsDir -ChildPath 'DefaultHotfixConfig.xml')
+        schema = Get-FileBase64 -Path (Join-Path -Path $toolsDir -ChildPath 'HotfixConfigSchema.xsd')
     }
-    $module.Result.cau_schema = $schema
-
     if ($params._firewall_rule) {
         $rules = @(Get-FirewallRule -Rule $params._firewall_rule)
         $disabled = @($rules | Where-Object { [string]$_.Enabled -ne 'True' })
-        $module.Result.firewall = @{
-            name = $params._firewall_rule
-            exists = $rules.Count -gt 0
-            enabled = ($rules.Count -gt 0) -and ($disabled.Count -eq 0)
-        }
+        $result.firewall = @{ name = $params._firewall_rule; exists = $rules.Count -gt 0; enabled = $rules.Count -gt 0 -and $disabled.Count -eq 0 }
     }
     if ($params._account) {
-        $module.Result.account = Get-AccountState -Name $params._account
+        $result.account = Get-AccountState -Name $params._account
     }
 }
 
-function Invoke-Step {
-    <#
-    .SYNOPSIS
-    Run one change and record it as done; the name is what the controller reports when a
-    later step fails.
-    #>
+# Problems Windows' schema finds in configuration bytes, namespace-aware: warnings (such as an element in no
+# namespace against a namespaced schema) are reported and count as failures.
+function Test-XmlSchema {
     [CmdletBinding()]
-    param (
-        [Parameter(Mandatory)]
-        [string]
-        $Name,
+    param ([Parameter(Mandatory)] [byte[]] $Content, [Parameter(Mandatory)] [string] $SchemaPath)
 
-        [Parameter(Mandatory)]
-        [scriptblock]
-        $Action
-    )
+    $problems = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    $settings = [System.Xml.XmlReaderSettings]::new()
+    $settings.DtdProcessing = [System.Xml.DtdProcessing]::Prohibit
+    $settings.XmlResolver = $null
+    $settings.ValidationType = [System.Xml.ValidationType]::Schema
+    $settings.ValidationFlags = $settings.ValidationFlags -bor [System.Xml.Schema.XmlSchemaValidationFlags]::ReportValidationWarnings
+    $null = $settings.Schemas.Add($null, $SchemaPath)
+    $settings.add_ValidationEventHandler([System.Xml.Schema.ValidationEventHandler] {
+            param ($source, $validation)
+            $problems.Add(('line {0}: {1}: {2}' -f $validation.Exception.LineNumber, $validation.Severity, $validation.Message))
+        }.GetNewClosure())
+    $stream = [System.IO.MemoryStream]::new($Content)
+    $reader = [System.Xml.XmlReader]::Create($stream, $settings)
+    try {
+        while ($reader.Read()) { }
+    }
+    catch [System.Xml.XmlException] {
+        $problems.Add(('line {0}: {1}' -f $_.Exception.LineNumber, $_.Exception.Message))
+    }
+    finally {
+        $reader.Dispose()
+    }
+    $problems.ToArray()
+}
+
+# Run one change and record it as done (the controller reports the steps before a failure).
+function Invoke-Step {
+    [CmdletBinding()]
+    param ([Parameter(Mandatory)] [string] $Name, [Parameter(Mandatory)] [scriptblock] $Action)
 
     $script:currentStep = $Name
     & $Action
     $module.Result.done += $Name
 }
 
+# Write beside the target, then rename over it: no reader sees half a file, and the new file inherits the
+# folder's ACL.
 function Write-FileAtomic {
-    <#
-    .SYNOPSIS
-    Write next to the target, then rename over it: no reader sees half a file, and the new file
-    inherits the folder's ACL.
-    #>
     [CmdletBinding()]
-    param (
-        [Parameter(Mandatory)]
-        [string]
-        $Path,
+    param ([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [byte[]] $Bytes)
 
-        [Parameter(Mandatory)]
-        [byte[]]
-        $Bytes
-    )
-
-    $partial = "$Path.winfleet-partial"
-    [System.IO.File]::WriteAllBytes($partial, $Bytes)
-    Move-Item -LiteralPath $partial -Destination $Path -Force
+    [System.IO.File]::WriteAllBytes("$Path.winfleet-partial", $Bytes)
+    Move-Item -LiteralPath "$Path.winfleet-partial" -Destination $Path -Force
 }
 
+# Delete files the controller copied to the temporary folder; only names it generates.
 function Remove-Incoming {
-    <#
-    .SYNOPSIS
-    Delete files the controller copied to the temporary folder; only names it generates.
-    #>
     [CmdletBinding()]
-    param (
-        [Parameter()]
-        [AllowEmptyCollection()]
-        [string[]]
-        $Path = @()
-    )
+    param ([Parameter()] [AllowEmptyCollection()] [string[]] $Path = @())
 
     foreach ($file in $Path) {
         if ((Split-Path -Path $file -Leaf) -like 'winfleet-hotfix-*.part' -and (Test-Path -LiteralPath $file -PathType Leaf)) {
@@ -443,12 +320,9 @@ function Remove-Incoming {
     }
 }
 
+# Apply the change set: the root is secured before anything is placed in it, the share is published last, once
+# the content is in place.
 function Invoke-Apply {
-    <#
-    .SYNOPSIS
-    Apply the change set in a fixed order; the root is secured before anything is placed in
-    it, and the share is published last, once the content is in place and secured.
-    #>
     [CmdletBinding()]
     param ()
 
@@ -460,6 +334,7 @@ function Invoke-Apply {
         if ((Get-BytesSha256 -Bytes $configBytes) -ne $params._config.sha256) {
             throw 'the configuration was damaged on the way (sha256 mismatch)'
         }
+        $schemaPath = Join-Path -Path $toolsDir -ChildPath 'HotfixConfigSchema.xsd'
         if (Test-Path -LiteralPath $schemaPath -PathType Leaf) {
             $script:currentStep = "validate $($params._config_name) against HotfixConfigSchema.xsd"
             $problems = @(Test-XmlSchema -Content $configBytes -SchemaPath $schemaPath)
@@ -468,41 +343,29 @@ function Invoke-Apply {
             }
         }
     }
-    $rootAcl = @($params._acl | Where-Object { $_.path -eq '' })
-    $otherAcl = @($params._acl | Where-Object { $_.path -ne '' })
-
     if ($params._create_root) {
-        Invoke-Step -Name "create root $root" -Action {
-            $null = New-Item -Path $root -ItemType Directory -Force
-        }
+        Invoke-Step -Name "create root $root" -Action { $null = New-Item -Path $root -ItemType Directory -Force }
     }
-    foreach ($change in $rootAcl) {
-        Invoke-Step -Name 'set ACL .' -Action {
-            Set-PathAcl -Path $root -Protect $change.protect -Entries @($change.entries)
-        }
+    foreach ($change in @($params._acl | Where-Object { $_.path -eq '' })) {
+        Invoke-Step -Name 'set ACL .' -Action { Set-PathAcl -Path $root -Change $change }
     }
     foreach ($folder in $params._folders) {
-        Invoke-Step -Name "create folder $folder" -Action {
-            $null = New-Item -Path (Join-Path -Path $root -ChildPath $folder) -ItemType Directory -Force
-        }
+        Invoke-Step -Name "create folder $folder" -Action { $null = New-Item -Path (Join-Path -Path $root -ChildPath $folder) -ItemType Directory -Force }
     }
-    foreach ($change in $otherAcl) {
-        Invoke-Step -Name "set ACL $($change.path)" -Action {
-            Set-PathAcl -Path (Join-Path -Path $root -ChildPath $change.path) -Protect $change.protect -Entries @($change.entries)
-        }
+    foreach ($change in @($params._acl | Where-Object { $_.path -ne '' })) {
+        Invoke-Step -Name "set ACL $($change.path)" -Action { Set-PathAcl -Path (Join-Path -Path $root -ChildPath $change.path) -Change $change }
     }
     foreach ($file in $params._files) {
         Invoke-Step -Name "place file $($file.path)" -Action {
             $target = Join-Path -Path $root -ChildPath $file.path
-            $partial = "$target.winfleet-partial"
             # A copy (not a move) is a new file, which inherits the destination folder's ACL.
-            Copy-Item -LiteralPath $file.source -Destination $partial -Force
-            $actual = Get-FileSha256 -Path $partial
+            Copy-Item -LiteralPath $file.source -Destination "$target.winfleet-partial" -Force
+            $actual = Get-FileSha256 -Path "$target.winfleet-partial"
             if ($actual -ne $file.sha256) {
-                Remove-Item -LiteralPath $partial -Force
+                Remove-Item -LiteralPath "$target.winfleet-partial" -Force
                 throw "checksum mismatch after the transfer: expected $($file.sha256), got $actual"
             }
-            Move-Item -LiteralPath $partial -Destination $target -Force
+            Move-Item -LiteralPath "$target.winfleet-partial" -Destination $target -Force
         }
     }
     if ($null -ne $configBytes) {
@@ -523,38 +386,38 @@ function Invoke-Apply {
     }
     foreach ($folder in $params._remove_folders) {
         Invoke-Step -Name "remove folder $folder" -Action {
-            $target = Join-Path -Path $root -ChildPath $folder
-            if (Test-Path -LiteralPath $target -PathType Container) {
-                # Not recursive: a folder someone filled meanwhile stays (and this step fails).
-                [System.IO.Directory]::Delete($target, $false)
-            }
+            # Not recursive: a folder someone filled meanwhile stays (and this step fails).
+            [System.IO.Directory]::Delete((Join-Path -Path $root -ChildPath $folder), $false)
         }
     }
     if ($params._manifest) {
         Invoke-Step -Name 'write manifest' -Action {
-            $bytes = [System.Convert]::FromBase64String($params._manifest.content)
-            Write-FileAtomic -Path (Join-Path -Path $root -ChildPath $params._manifest_name) -Bytes $bytes
+            # Size and LastWriteTimeUtc let the next read skip hashing unchanged files.
+            $files = [ordered]@{}
+            foreach ($key in @($params._manifest.Keys | Sort-Object)) {
+                $item = Get-Item -LiteralPath (Join-Path -Path $root -ChildPath $key.Replace('/', '\')) -Force
+                $files[$key] = [ordered]@{ mtime = [string]$item.LastWriteTimeUtc.Ticks; sha256 = $params._manifest[$key].sha256; size = $item.Length }
+            }
+            $json = ConvertTo-Json -InputObject ([ordered]@{ files = $files; version = 2 }) -Depth 4
+            Write-FileAtomic -Path (Join-Path -Path $root -ChildPath $params._manifest_name) -Bytes ([System.Text.Encoding]::UTF8.GetBytes($json))
         }
     }
     $share = $params._share
-    if ($share) {
-        if ($share.create) {
-            Invoke-Step -Name "create share $($share.name)" -Action {
-                $admins = ([System.Security.Principal.SecurityIdentifier]::new('S-1-5-32-544')).Translate([System.Security.Principal.NTAccount]).Value
-                $users = ([System.Security.Principal.SecurityIdentifier]::new('S-1-5-32-545')).Translate([System.Security.Principal.NTAccount]).Value
-                $null = New-SmbShare -Name $share.name -Path $share.path -EncryptData ([bool]$share.encrypt_data) -FullAccess $admins -ReadAccess $users -ErrorAction Stop
-            }
+    if ($share -and $share.create) {
+        Invoke-Step -Name "create share $($share.name)" -Action {
+            $admins = ([System.Security.Principal.SecurityIdentifier]'S-1-5-32-544').Translate([System.Security.Principal.NTAccount]).Value
+            $users = ([System.Security.Principal.SecurityIdentifier]'S-1-5-32-545').Translate([System.Security.Principal.NTAccount]).Value
+            $null = New-SmbShare -Name $share.name -Path $share.path -EncryptData ([bool]$share.encrypt_data) `
+                -FullAccess $admins -ReadAccess $users -ErrorAction Stop
         }
-        elseif ($null -ne $share.encrypt_data) {
-            Invoke-Step -Name "set share $($share.name) EncryptData=$($share.encrypt_data)" -Action {
-                Set-SmbShare -Name $share.name -EncryptData ([bool]$share.encrypt_data) -Force -ErrorAction Stop
-            }
+    }
+    elseif ($share) {
+        Invoke-Step -Name "set share $($share.name) EncryptData=$($share.encrypt_data)" -Action {
+            Set-SmbShare -Name $share.name -EncryptData ([bool]$share.encrypt_data) -Force -ErrorAction Stop
         }
     }
     if ($params._require_signing) {
-        Invoke-Step -Name 'require SMB signing' -Action {
-            Set-SmbServerConfiguration -RequireSecuritySignature $true -Force -ErrorAction Stop
-        }
+        Invoke-Step -Name 'require SMB signing' -Action { Set-SmbServerConfiguration -RequireSecuritySignature $true -Force -ErrorAction Stop }
     }
     if ($params._enable_firewall_rule) {
         Invoke-Step -Name "enable firewall rule $($params._enable_firewall_rule)" -Action {
@@ -578,26 +441,23 @@ switch ($module.Params._operation) {
     }
     'cleanup' {
         Remove-Incoming -Path $module.Params._incoming
-        $module.Result.removed_incoming = @($module.Params._incoming)
     }
     'apply' {
         $module.Result.done = @()
-        if ($module.CheckMode) {
-            $module.Result.changed = $true
-            $module.ExitJson()
-        }
-        $script:currentStep = 'verify the change set'
-        try {
-            Invoke-Apply
-        }
-        catch {
-            Remove-Incoming -Path @($module.Params._files | ForEach-Object { $_.source })
-            $module.Result.changed = $module.Result.done.Count -gt 0
-            $module.Result.failed_step = $script:currentStep
-            $module.FailJson("$($script:currentStep): $($_.Exception.Message)", $_)
-        }
-        Remove-Incoming -Path @($module.Params._files | ForEach-Object { $_.source })
         $module.Result.changed = $true
+        if (-not $module.CheckMode) {
+            $script:currentStep = 'verify the change set'
+            try {
+                Invoke-Apply
+            }
+            catch {
+                Remove-Incoming -Path @($module.Params._files | ForEach-Object { $_.source })
+                $module.Result.changed = $module.Result.done.Count -gt 0
+                $module.Result.failed_step = $script:currentStep
+                $module.FailJson("$($script:currentStep): $($_.Exception.Message)", $_)
+            }
+            Remove-Incoming -Path @($module.Params._files | ForEach-Object { $_.source })
+        }
     }
 }
 

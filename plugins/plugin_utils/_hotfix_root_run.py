@@ -1,55 +1,33 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Control flow of winfleet.updates.cau_hotfix_root (for internal collection use only).
+"""Control flow of cau_hotfix_root and cau_hotfix_root_info (for internal collection use only).
 
-Three ways to run, all from one validated :class:`Description`:
-
-* ``stage_dir``: build the tree on the controller (``_hotfix_stage.stage_tree``); no host is
-  contacted at all, so the task can run against ``localhost``;
-* ``preflight``: one read round trip, then every check with pass/fail and the fix; nothing is
-  changed;
-* otherwise: one read round trip, the change set decided on the controller, a ``put_file`` per
-  file whose sha256 differs, and one apply round trip. A second run reads, finds nothing to do
-  and stops: no transfer, no apply.
-
-The host is reached through :class:`HostSide` (the action plugin's ``_execute_module`` and
-``_transfer_file``), so this flow is unit-tested with a fake host.
+Build: read (the server, or the ``stage_dir`` folder), decide with the one diff engine of
+``_hotfix_root``, then apply (one ``put_file`` per changed file and one ``apply`` round trip,
+or local file operations). A second run reads, finds nothing to do and stops. Info: one read,
+every preflight check, nothing changed. The host is a :class:`HostSide`, so the flow is
+unit-tested with a fake.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import ntpath
+import os
+import tempfile
 import uuid
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
-from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_config import render
-from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import TreePlan
+from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import FIREWALL_RULE_NAME
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed
 from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root import (
-    WINDOWS_SCHEMA_NAME,
-    Changes,
-    Description,
-    Observed,
-    Source,
-    config_bytes_for,
-    diff_entries,
-    parse_observed,
-    plan_changes,
-    plugin_arguments,
-    preflight_checks,
-    read_args,
+    MANIFEST_NAME, Changes, account_state, Description, Observed, Source, build_config, hash_sources, observe_folder,
+    parse_observed, plan_changes, plugin_arguments, preflight_checks,
 )
-from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_stage import (
-    MANIFEST_NAME,
-    file_sha256,
-    stage_tree,
-)
-
-__all__ = ["HostSide", "hash_sources", "run_hotfix_root"]
 
 
 class HostSide(Protocol):
@@ -58,364 +36,218 @@ class HostSide(Protocol):
     name: str
 
     def run(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Run the host module with ``args``; raise ``HostModuleFailed`` when it fails."""
+        """Run the host module; raise ``HostModuleFailed`` when it fails."""
 
     def put(self, local_path: str, remote_path: str) -> None:
         """Copy a controller file to the host (one ``put_file``)."""
 
 
-def hash_sources(plan: TreePlan) -> list[Source]:
-    """sha256 and size of every planned file, each source read once even when it fans out to
-    several nodes; a missing source fails here, before any host round trip."""
-    hashes: dict[str, tuple[str, int]] = {}
-    sources: list[Source] = []
-    for planned in plan.files:
-        path = Path(planned.src)
-        if planned.src not in hashes:
-            if not path.is_file():
-                raise InputError(
-                    f"updates[{planned.index}].src", f"{planned.src} is not a file on the controller"
-                )
-            hashes[planned.src] = (file_sha256(path), path.stat().st_size)
-        sha, size = hashes[planned.src]
-        sources.append(Source(planned.relative_path, planned.src, sha, size, planned.index))
-    return sources
-
-
-def run_hotfix_root(
-    desc: Description, host: HostSide | None, *, check_mode: bool = False, diff: bool = False
-) -> dict[str, Any]:
-    """Stage, check or build the hotfix root; returns the module result."""
-    if desc.stage_dir:
-        return _stage(desc, check_mode=check_mode, diff=diff)
-    if host is None:
-        raise InputError("path", "a file server is needed unless stage_dir is given")
-    sources = hash_sources(desc.plan)
-    candidate = render(desc.config) if desc.merge_desired is None else None
-    observed = _read(host, desc, candidate)
-    if desc.preflight:
-        return _preflight(desc, observed, sources)
-    _refuse_rejected(observed, "errors_candidate")
-    config = config_bytes_for(desc, observed.config, observed.computer_name or host.name)
-    changes = plan_changes(desc, observed, sources, config)
-    result = _result(desc, observed, changes, sources)
-    if diff:
-        result["diff"] = diff_entries(desc, observed, changes)
-    if check_mode or not changes.changed:
-        return result
-    return _apply(desc, host, observed, changes, result)
-
-
-# --------------------------------------------------------------------------------------------
-# Stage
-# --------------------------------------------------------------------------------------------
-
-
-def _stage(desc: Description, *, check_mode: bool, diff: bool) -> dict[str, Any]:
-    """Build the tree on the controller. Merging needs a file to merge into: without one the
-    full configuration (defaults included) is written, as it would be on a server."""
-    if desc.stage_dir is None:
-        raise AssertionError("staging needs stage_dir")
-    stage = Path(desc.stage_dir)
-    merging = desc.merge_desired is not None and (stage / desc.config_name).is_file()
-    outcome = stage_tree(
-        desc.plan,
-        desc.merge_desired if merging and desc.merge_desired is not None else desc.config,
-        stage,
-        desc.prune,
-        check_mode=check_mode,
-        config_name=desc.config_name,
-        merge_existing=merging,
-        field="updates",
-    )
-    result: dict[str, Any] = {
-        "mode": "stage",
-        "stage_dir": str(stage.absolute()),
-        **outcome.to_dict(),
-        "plugin_arguments": plugin_arguments(desc),
+def read_host(host: HostSide, desc: Description) -> Observed:
+    """One round trip: the root, its ACLs, the share, the firewall rule, the account and the
+    CAU tools' DefaultHotfixConfig.xml and HotfixConfigSchema.xsd."""
+    args = {
+        "_operation": "read", "_root": desc.local_root, "_share_name": desc.share.name if desc.share else None,
+        "_share_subpath": list(desc.share_subpath), "_config_name": desc.config_name, "_manifest_name": MANIFEST_NAME,
+        "_firewall_rule": (desc.options.get("firewall_rule") or FIREWALL_RULE_NAME) if desc.share else None,
+        "_account": desc.options.get("cau_account") or None,
     }
-    result["warnings"] = list(outcome.warnings) + [
-        f"the staged {desc.config_name} does not validate: {e}" for e in outcome.schema_errors
-    ]
-    result["manifest"] = str(stage.absolute() / MANIFEST_NAME)
-    if diff:
-        before = outcome.unchanged + outcome.updated + outcome.removed + outcome.stale + outcome.foreign
-        after = outcome.unchanged + outcome.updated + outcome.created + outcome.stale + outcome.foreign
-        entries: list[dict[str, str]] = [{"prepared": outcome.xml_diff}] if outcome.xml_diff else []
-        entries.append(
-            {
-                "before_header": f"{stage} (files)",
-                "after_header": f"{stage} (files)",
-                "before": "".join(f"{p}\n" for p in sorted(before, key=str.casefold)),
-                "after": "".join(f"{p}\n" for p in sorted(after, key=str.casefold)),
-            }
-        )
-        result["diff"] = entries
-    return result
-
-
-# --------------------------------------------------------------------------------------------
-# Read and preflight
-# --------------------------------------------------------------------------------------------
-
-
-def _read(host: HostSide, desc: Description, candidate: bytes | None) -> Observed:
     try:
-        raw = host.run(read_args(desc, candidate))
+        raw = host.run({k: v for k, v in args.items() if v is not None})
     except HostModuleFailed as err:
-        err.result["msg"] = (
-            f"reading the hotfix root on {host.name} failed: {err.result.get('msg')}; nothing was changed"
-        )
+        err.result["msg"] = f"reading the hotfix root on {host.name} failed: {err.result.get('msg')}; nothing was changed"
         raise
     return parse_observed(raw)
 
 
-def _refuse_rejected(observed: Observed, key: str) -> None:
-    """Stop before any change when Windows' own schema rejects the file about to be written:
-    the plug-in would refuse it at the first cluster run."""
-    errors = [str(e) for e in (observed.schema.get(key) or [])]
-    if errors:
-        raise InputError(
-            WINDOWS_SCHEMA_NAME,
-            f"the configuration rendered from folder_rules/extension_rules does not validate against "
-            f"{observed.schema.get('path') or WINDOWS_SCHEMA_NAME} on {observed.computer_name} (Windows' "
-            f"authoritative schema): {'; '.join(errors)}; nothing was changed",
-        )
+def _result(desc: Description, observed: Observed, changes: Changes, sources: list[Source], mode: str) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "changed": changes.changed, "mode": mode, "root": observed.root_path, "created": changes.created,
+        "updated": changes.updated, "unchanged": changes.unchanged, "removed": changes.removed, "stale": changes.stale,
+        "foreign": changes.foreign, "config_changed": changes.config_changed, "xml_diff": changes.xml_diff,
+        "files": [{"path": s.path, "src": s.local_path, "sha256": s.sha256} for s in sources],
+        "plugin_arguments": plugin_arguments(desc), "warnings": changes.warnings,
+    }
+    if mode == "stage":
+        return {**result, "stage_dir": observed.root_path, "manifest": str(Path(str(observed.root_path)) / MANIFEST_NAME)}
+    share = None
+    if desc.share:
+        created = bool(changes.share and changes.share["create"])
+        share = {"name": desc.share.name, "encrypt_data": desc.share.encrypt_data, "created": created,
+                 "changed": changes.share is not None}
+    return {
+        **result, "hotfix_root": desc.root.path if desc.root else None, "computer_name": observed.computer_name,
+        "root_created": changes.create_root, "folders_created": changes.folders, "transferred": [t.path for t in changes.transfers],
+        "transferred_bytes": sum(t.size for t in changes.transfers), "acl_changed": [c["path"] or "." for c in changes.acl],
+        "share": share, "signing_changed": changes.require_signing, "firewall_changed": changes.firewall_rule is not None, "done": [],
+    }
 
 
-def _preflight(desc: Description, observed: Observed, sources: Sequence[Source]) -> dict[str, Any]:
-    """Every check, changing nothing. A configuration that cannot be merged is a finding here
-    (the config_file check says why), not an error."""
-    try:
-        config = config_bytes_for(desc, observed.config, observed.computer_name)
-    except InputError:
-        config = render(desc.config)
-    checks = preflight_checks(desc, observed, sources, config)
+def _diff(desc: Description, observed: Observed, changes: Changes) -> list[dict[str, str]]:
+    """The configuration XML, the file list with hashes, and the security settings."""
+    root = observed.root_path or ""
+    before = {f["path"]: f["sha256"] for k, f in observed.files.items() if k not in (MANIFEST_NAME.casefold(), desc.config_name.casefold())}
+    after = {p: s for p, s in before.items() if p not in changes.removed}
+    after.update({t.path: t.sha256 for t in changes.transfers})
+    lines = lambda files: "".join(f"{p}  sha256:{s[:16]}\n" for p, s in sorted(files.items(), key=lambda e: e[0].casefold()))  # noqa: E731
+    entries = [
+        {"before_header": ntpath.join(root, desc.config_name), "after_header": ntpath.join(root, desc.config_name),
+         "before": (observed.config or b"").decode("utf-8", "replace"), "after": changes.config.decode("utf-8", "replace")},
+        {"before_header": f"{root} (files)", "after_header": f"{root} (files)", "before": lines(before), "after": lines(after)},
+    ]
+    security = [(f"acl {c['path'] or '.'}", c["before"], c["after"]) for c in changes.acl]
+    if changes.share:
+        security.append((f"share {changes.share['name']}", changes.share["before"], changes.share["after"]))
+    if changes.require_signing:
+        security.append(("smb server RequireSecuritySignature", "False", "True"))
+    if changes.firewall_rule:
+        security.append((f"firewall '{changes.firewall_rule}'", "disabled", "enabled"))
+    if security:
+        entries.append({"before_header": f"{root} (security)", "after_header": f"{root} (security)",
+                        "before": "".join(f"{n}: {b}\n" for n, b, _ in security), "after": "".join(f"{n}: {a}\n" for n, _, a in security)})
+    return entries
+
+
+def run_build(desc: Description, host: HostSide | None, *, check_mode: bool, diff: bool) -> dict[str, Any]:
+    """Build the root on the file server, or in ``stage_dir`` on the controller."""
+    sources = hash_sources(desc.files)
+    if desc.stage_dir:
+        observed = observe_folder(Path(desc.stage_dir).absolute(), desc.config_name)
+    elif host is None:
+        raise InputError("path", "a file server is needed unless stage_dir is given")
+    else:
+        observed = read_host(host, desc)
+    changes = plan_changes(desc, observed, sources, build_config(desc, observed))
+    result = _result(desc, observed, changes, sources, "stage" if observed.local else "apply")
+    if diff:
+        result["diff"] = _diff(desc, observed, changes)
+    if desc.options.get("cau_account") and not observed.local:
+        result["account"] = account_state(desc, observed)
+        if not result["account"]["is_local_admin"]:
+            changes.warnings.append(
+                f"{desc.options['cau_account']} is not a local administrator on {observed.computer_name} "
+                f"({result['account']['how']}); the HotfixPlugin run needs that (the module does not change group "
+                    "membership)"
+            )
+    if check_mode or not changes.changed:
+        return result
+    if observed.local:
+        apply_folder(Path(str(observed.root_path)), desc, changes)
+        return result
+    return _apply(desc, host, observed, changes, result)
+
+
+def run_info(desc: Description, host: HostSide) -> dict[str, Any]:
+    """Every preflight check, changing nothing."""
+    sources = hash_sources(desc.files)
+    observed = read_host(host, desc)
+    checks = preflight_checks(desc, observed, sources)
     failed = [c for c in checks if not c.passed]
     blocking = [c.name for c in failed if c.blocking]
     return {
-        "changed": False,
-        "mode": "preflight",
-        "root": observed.root_path,
-        "hotfix_root": desc.root.path if desc.root else None,
-        "computer_name": observed.computer_name,
-        "checks": [c.to_dict() for c in checks],
-        "preflight_passed": not blocking,
-        "failed_checks": [c.name for c in failed],
-        "blocking_failures": blocking,
-        "windows_schema": {
-            "available": bool(observed.schema.get("present")),
-            "path": observed.schema.get("path"),
-            "errors": list(observed.schema.get("errors_existing") or []),
-        },
+        "changed": False, "root": observed.root_path, "hotfix_root": desc.root.path if desc.root else None,
+        "computer_name": observed.computer_name, "checks": [c.to_dict() for c in checks], "preflight_passed": not blocking,
+        "failed_checks": [c.name for c in failed], "blocking_failures": blocking,
+        "account": account_state(desc, observed) if desc.options.get("cau_account") else None,
+        "windows_schema": {"available": observed.schema is not None, "path": ntpath.join(observed.tools_dir, "HotfixConfigSchema.xsd")},
         "plugin_arguments": plugin_arguments(desc),
-        "account": _account_note(desc, observed),
     }
 
 
 # --------------------------------------------------------------------------------------------
-# Result of a build
+# Applying: a local folder, or the file server
 # --------------------------------------------------------------------------------------------
 
 
-def _account_note(desc: Description, observed: Observed) -> dict[str, Any] | None:
-    """Who must hold rights on the file server; the module reports it and changes nothing."""
-    if not desc.cau_account:
-        return None
-    seen = observed.account or {}
-    server = observed.computer_name or "the file server"
-    return {
-        "name": desc.cau_account,
-        "resolved": bool(seen.get("resolved")),
-        "sid": seen.get("sid"),
-        "is_local_admin": bool(seen.get("is_local_admin")),
-        "needs": f"membership of Administrators on {server} (or Distributed COM Users plus one of "
-        "Power Users, "
-        "Server Operators, Print Operators, and WMI root\\CIMV2 Execute Methods + Remote Enable); in "
-        "self-updating mode this is the CAU clustered role's computer object "
-        "(Get-CauClusterRole ResourceGroupName)",
-    }
+def _write(target: Path, data: bytes | None = None, source: str | None = None, sha256: str | None = None) -> None:
+    """Write through a temporary file beside the target, then rename: nobody sees half a
+    file, and a link at the target is replaced, not followed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".stage-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            if source is None:
+                out.write(data or b"")
+            else:
+                digest = hashlib.sha256()
+                with open(source, "rb") as src:
+                    while chunk := src.read(1 << 20):
+                        digest.update(chunk)
+                        out.write(chunk)
+                if digest.hexdigest() != sha256:
+                    raise InputError("updates", f"{source} changed while it was being copied; run again")
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
-def _server_warning(desc: Description, observed: Observed) -> list[str]:
-    """A UNC root naming another server than the one the task runs on is probably a mistake
-    (or an alias, which is why this is a warning)."""
-    root = desc.root
-    if root is None or root.kind != "unc" or desc.is_dfs or not root.server or not observed.computer_name:
-        return []
-    short = root.server.split(".", 1)[0]
-    if short.isdigit() or short.casefold() == observed.computer_name.casefold():
-        return []
-    return [
-        f"path names the server {root.server} but the task runs on {observed.computer_name}; make sure the "
-        "name points to this file server"
-    ]
+def _manifest_bytes(manifest: dict[str, dict[str, str]], stat: Any) -> bytes:
+    files = {k: {**v, **stat(k)} for k, v in sorted(manifest.items())}
+    return (json.dumps({"version": 2, "files": files}, indent=2, sort_keys=True) + "\n").encode()
 
 
-def _result(
-    desc: Description, observed: Observed, changes: Changes, sources: Sequence[Source]
-) -> dict[str, Any]:
-    warnings = list(changes.warnings) + _server_warning(desc, observed)
-    account = _account_note(desc, observed)
-    if account and not account["is_local_admin"]:
-        warnings.append(
-            f"{account['name']} is not a local administrator on {observed.computer_name}; "
-            "the HotfixPlugin run "
-            "needs that (the module does not change group membership)"
-        )
-    share = None
-    if desc.share is not None:
-        have = observed.share or {}
-        share = {
-            "name": desc.share.name,
-            "path": changes.share.path if changes.share else have.get("path"),
-            "encrypt_data": desc.share.encrypt_data,
-            "created": bool(changes.share and changes.share.create),
-            "changed": changes.share is not None,
-        }
-    return {
-        "changed": changes.changed,
-        "mode": "apply",
-        "root": observed.root_path,
-        "hotfix_root": desc.root.path if desc.root else None,
-        "computer_name": observed.computer_name,
-        "root_created": changes.create_root,
-        "folders_created": list(changes.folders),
-        "created": changes.created,
-        "updated": changes.updated,
-        "unchanged": changes.unchanged,
-        "removed": changes.removed,
-        "stale": changes.stale,
-        "foreign": changes.foreign,
-        "transferred": [t.path for t in changes.transfers],
-        "transferred_bytes": sum(t.size for t in changes.transfers),
-        "config_changed": changes.config_changed,
-        "xml_diff": changes.xml_diff,
-        "acl_changed": [c.path or "." for c in changes.acl],
-        "share": share,
-        "signing_changed": changes.require_signing,
-        "firewall_changed": changes.firewall_rule is not None,
-        "files": [{"path": s.path, "src": s.local_path, "sha256": s.sha256} for s in sources],
-        "plugin_arguments": plugin_arguments(desc),
-        "account": account,
-        "warnings": warnings,
-        "done": [],
-    }
-
-
-# --------------------------------------------------------------------------------------------
-# Transfer and apply
-# --------------------------------------------------------------------------------------------
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _apply_args(
-    desc: Description, observed: Observed, changes: Changes, incoming: dict[str, str]
-) -> dict[str, Any]:
-    """The change set in the host module's vocabulary; the host applies it in a fixed order
-    (root, its ACL, folders, ACLs, files, configuration, removals, manifest, share, signing,
-    firewall) and reports each step it finished."""
-    args: dict[str, Any] = {
-        "_operation": "apply",
-        "_root": observed.root_path,
-        "_create_root": changes.create_root,
-        "_folders": list(changes.folders),
-        "_acl": [
-            {"path": c.path, "protect": c.protect, "entries": [dict(e) for e in c.entries]}
-            for c in changes.acl
-        ],
-        "_files": [
-            {"path": t.path, "source": incoming[t.path], "sha256": t.sha256} for t in changes.transfers
-        ],
-        "_config_name": desc.config_name,
-        "_remove": list(changes.removals),
-        "_remove_folders": list(changes.remove_folders),
-        "_manifest_name": MANIFEST_NAME,
-        "_require_signing": changes.require_signing,
-    }
+def apply_folder(stage: Path, desc: Description, changes: Changes) -> None:
+    """Apply a change set to a local folder, in the host module's order."""
+    resolved = stage.resolve()
+    targets = [stage.joinpath(*source.path.split("\\")) for source in changes.transfers]
+    for target in targets:  # links are the one way out of the stage: all checked before any write
+        if resolved != target.parent.resolve() and resolved not in target.parent.resolve().parents:
+            raise InputError("stage_dir", f"{target} resolves outside the stage directory {stage}; remove the link")
+    for source, target in zip(changes.transfers, targets):
+        _write(target, source=source.local_path, sha256=source.sha256)
     if changes.config_changed:
-        args["_config"] = {
-            "content": _b64(changes.config),
-            "sha256": hashlib.sha256(changes.config).hexdigest(),
-        }
+        _write(stage / desc.config_name, changes.config)
+    for removal in changes.removals:
+        stage.joinpath(*removal["path"].split("\\")).unlink(missing_ok=True)
+    for folder in changes.remove_folders:
+        stage.joinpath(*folder.split("\\")).rmdir()
     if changes.manifest is not None:
-        args["_manifest"] = {"content": _b64(changes.manifest)}
-    if changes.share is not None:
-        args["_share"] = {
-            "name": changes.share.name,
-            "path": changes.share.path,
-            "create": changes.share.create,
-            "encrypt_data": changes.share.encrypt_data,
-        }
-    if changes.firewall_rule:
-        args["_enable_firewall_rule"] = changes.firewall_rule
-    return args
+        def stat(key: str) -> dict[str, Any]:
+            info = stage.joinpath(*key.split("/")).stat()
+            return {"size": info.st_size, "mtime": str(info.st_mtime_ns)}
+
+        _write(stage / MANIFEST_NAME, _manifest_bytes(changes.manifest, stat))
 
 
-class _TransferFailed(Exception):
-    def __init__(self, path: str, error: Exception, placed: list[str]) -> None:
-        super().__init__(str(error))
-        self.path = path
-        self.error = error
-        self.placed = placed
-
-
-def _transfer(host: HostSide, observed: Observed, changes: Changes) -> dict[str, str]:
-    """Copy each changed file to a uniquely named file in the host's temp folder (no extra
-    round trip to create a directory); the apply step verifies each sha256 before using it."""
-    if not observed.temp_dir:
-        raise InputError(f"{host.name}", "the host did not report a temporary folder for the transfer")
-    token = uuid.uuid4().hex[:12]
-    incoming: dict[str, str] = {}
-    placed: list[str] = []
+def _apply(desc: Description, host: HostSide, observed: Observed, changes: Changes, result: dict[str, Any]) -> dict[str, Any]:
+    token, incoming = uuid.uuid4().hex[:12], {}
     for number, transfer in enumerate(changes.transfers):
         remote = ntpath.join(observed.temp_dir, f"winfleet-hotfix-{token}-{number}.part")
         try:
             host.put(transfer.local_path, remote)
         except Exception as err:  # any transport error: report it with what was left behind
-            raise _TransferFailed(transfer.path, err, placed) from None
-        placed.append(remote)
+            cleaned = _cleanup(host, list(incoming.values()))
+            result.update(failed=True, changed=False, transferred=[], msg=f"copying {transfer.path} to {host.name} "
+                f"failed: {err}; nothing under the hotfix root was changed ({cleaned})")
+            return result
         incoming[transfer.path] = remote
-    return incoming
-
-
-def _apply(
-    desc: Description, host: HostSide, observed: Observed, changes: Changes, result: dict[str, Any]
-) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "_operation": "apply", "_root": observed.root_path, "_create_root": changes.create_root, "_folders": changes.folders,
+        "_acl": [{k: c[k] for k in ("path", "protect", "entries")} for c in changes.acl],
+        "_files": [{"path": t.path, "source": incoming[t.path], "sha256": t.sha256} for t in changes.transfers],
+        "_config_name": desc.config_name, "_remove": changes.removals, "_remove_folders": changes.remove_folders,
+        "_manifest_name": MANIFEST_NAME, "_require_signing": changes.require_signing,
+    }
+    if changes.config_changed:
+        args["_config"] = {"content": base64.b64encode(changes.config).decode(), "sha256": hashlib.sha256(changes.config).hexdigest()}
+    if changes.manifest is not None:
+        args["_manifest"] = changes.manifest
+    if changes.share:
+        args["_share"] = {k: changes.share[k] for k in ("name", "path", "create", "encrypt_data")}
+    if changes.firewall_rule:
+        args["_enable_firewall_rule"] = changes.firewall_rule
     try:
-        incoming = _transfer(host, observed, changes)
-    except _TransferFailed as failure:
-        cleaned = _cleanup(host, failure.placed)
-        result.update(
-            failed=True,
-            changed=False,
-            msg=f"copying {failure.path} to {host.name} failed: {failure.error}; "
-            "nothing under the hotfix root was "
-            f"changed ({cleaned})",
-            transferred=[],
-        )
-        return result
-    try:
-        answer = host.run(_apply_args(desc, observed, changes, incoming))
+        answer = host.run(args)
     except HostModuleFailed as err:
-        done = list(err.result.get("done") or [])
-        step = err.result.get("failed_step") or "?"
-        summary = "; ".join(done) if done else "nothing"
+        done, step = list(err.result.get("done") or []), err.result.get("failed_step") or "?"
         result.update(
-            failed=True,
-            changed=bool(done),
-            done=done,
-            failed_step=step,
-            msg=f"applying the hotfix root on {host.name} failed at '{step}': {err.result.get('msg')}. "
-            f"Done before the failure: {summary}. Nothing after it was applied; fix the cause and run "
-            "again (the module is idempotent)",
+            failed=True, changed=bool(done), done=done, failed_step=step,
+            msg=f"applying the hotfix root on {host.name} failed at '{step}': {err.result.get('msg')}. Done before the failure: "
+            f"{'; '.join(done) if done else 'nothing'}. Nothing after it was applied; fix the cause and run again "
+                "(the module is idempotent)",
         )
         return result
-    result["done"] = list(answer.get("done") or [])
-    result["changed"] = True
+    result.update(done=list(answer.get("done") or []), changed=True)
     return result
 
 

@@ -1,10 +1,11 @@
-"""cau_hotfix_root end to end: the role, the playbook and the module on simulated file servers.
+"""cau_hotfix_root and cau_hotfix_root_info end to end: the role, the playbook and the modules on simulated file servers.
 
-The issue's "done when": a user's YAML becomes a staged tree plus a schema-valid XML on the
-controller with no Windows host at all, and the same description secures and fills a simulated
-file server whose preflight then reports all checks passing. Around it: preflight findings on
-deliberately unsafe servers, idempotence counted in put_file round trips, prune, check mode,
-a failure midway, and bad input refused before any host round trip.
+A user's YAML becomes a staged tree plus Microsoft's base configuration with the rules added in
+its own shape, on the controller with no Windows host, and the same description secures and
+fills a simulated file server whose CAU tools provide the base and the schema; its preflight
+then passes. Around it: preflight findings on deliberately unsafe servers, idempotence counted
+in put_file round trips and in files hashed, prune, check mode, a failure midway, bad input
+refused before any host round trip (every problem at once), nested administrator membership.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import pytest
 import yaml
 
 from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_config import (
-    from_yaml_data,
-    parse,
-    render,
-    validate,
+    add_rules,
+    read_rules,
+    rules_from_options,
+    schema_errors,
 )
+from tests.unit import hotfix_bases
 from tests.integration.conftest import run_playbook
 from tests.simlab.state import Lab
 
@@ -90,9 +92,16 @@ EXPECTED_TREE = {
 }
 
 
+CAU_TOOLS = {"config": hotfix_bases.PLAIN.decode(), "schema": hotfix_bases.schema().decode()}
+
+
+def expected_xml(base: bytes = hotfix_bases.PLAIN, rules: list[dict[str, Any]] = RULES) -> bytes:
+    return add_rules(base, rules_from_options(rules, [], []), "base")
+
+
 def file_server_lab(make_lab, name: str = "lab", **server: Any) -> Lab:
-    """One file server fs01 in the group cau_file_servers; D:\\ has Windows' default ACL."""
-    host = {"file_server": {"folders": ["D:\\Data"], "has_cau_schema": True, **server}}
+    """One file server fs01 in the group cau_file_servers with the CAU tools; D:\\ has Windows' default ACL."""
+    host = {"file_server": {"folders": ["D:\\Data"], "cau_tools": CAU_TOOLS, **server}}
     return make_lab({"hosts": {"fs01": host}, "groups": {"cau_file_servers": {"hosts": ["fs01"]}}}, name)
 
 
@@ -135,7 +144,7 @@ JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
 
 
 def unchanged_state(state: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in state.items() if k not in ("round_trips",)}
+    return {k: v for k, v in state.items() if k not in ("round_trips", "hashed")}
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,7 +158,12 @@ def test_yaml_becomes_a_staged_tree_then_the_same_description_a_secure_file_serv
     no_hosts = tmp_path / "no-hosts.yml"
     no_hosts.write_text("all: {}\n")  # only the implicit localhost exists
     description = issue_description(sources, cau_hotfix_account="CONTOSO\\CLUSTER1-CAU$")
-    staging = {**description, "cau_hotfix_stage_dir": str(stage), "cau_hotfix_hosts": "localhost"}
+    base = tmp_path / "base" / "DefaultHotfixConfig.xml"  # a copy of Microsoft's file, its schema beside it
+    base.parent.mkdir()
+    base.write_bytes(hotfix_bases.PLAIN)
+    (base.parent / "HotfixConfigSchema.xsd").write_bytes(hotfix_bases.schema())
+    staging = {**description, "cau_hotfix_stage_dir": str(stage), "cau_hotfix_hosts": "localhost",
+               "cau_hotfix_base_config": str(base)}
     run = run_playbook(PLAYBOOK, no_hosts, tmp_path / "r", staging, extra_args=["--diff"])
     assert run.returncode == 0, run.output
     assert "changed=1" in run.output and "+CAUHotfix_All\\FirmwareUpdate\\fw-1.2.exe" in run.output
@@ -160,9 +174,9 @@ def test_yaml_becomes_a_staged_tree_then_the_same_description_a_secure_file_serv
     }
     xml = staged.pop("DefaultHotfixConfig.xml")
     assert staged == EXPECTED_TREE  # file by file, byte for byte
-    assert validate(xml) == []
-    assert xml == render(from_yaml_data({"cau_hotfix_folder_rules": RULES}))
-    assert parse(xml).folder_rule("FirmwareUpdate").always_reboot is True
+    assert schema_errors(xml, hotfix_bases.schema(), "staged") == []
+    assert xml == expected_xml() and b'<Folder name="FirmwareUpdate" alwaysReboot="true">' in xml
+    assert read_rules(xml, "staged")[:2] == (["MSI", "MSU", "MSP"], ["FirmwareUpdate"])
 
     # 2. The same description secures and fills a simulated file server; the role's preflight
     # after the build passes every check (the update account's included).
@@ -198,7 +212,7 @@ def test_yaml_becomes_a_staged_tree_then_the_same_description_a_secure_file_serv
     check = run_playbook(PLAYBOOK, inventory, tmp_path / "r", {**description, "cau_hotfix_preflight": True},
                          env=JSON_OUTPUT)
     assert check.returncode == 0, check.output
-    result = next(r for r in module_results(check)["fs01"] if r.get("mode") == "preflight")
+    result = next(r for r in module_results(check)["fs01"] if "checks" in r)
     assert result["preflight_passed"] is True and result["failed_checks"] == []
     names = [c["name"] for c in result["checks"]]
     assert names[:6] == ["root_folder", "root_path", "dfs_acl_checks", "config_file", "windows_schema", "tree_structure"]
@@ -227,6 +241,8 @@ def test_second_run_changes_nothing_and_transfers_nothing(make_lab, sources, tmp
     assert after["put_files"] == before["put_files"] == 3  # zero files transferred
     assert after["round_trips"] - before["round_trips"] == 2  # one read, one preflight read: no apply
     assert after["file_server"] == before["file_server"]
+    # Size and LastWriteTimeUtc match the manifest: no update file was hashed again.
+    assert [p for p in after["hashed"][len(before["hashed"]):] if p.endswith((".msu", ".msi", ".exe"))] == []
 
     # One changed source: exactly one file travels.
     (sources / "node2-only.msi").write_bytes(b"MSI payload for node 2, v2")
@@ -261,7 +277,7 @@ def test_prune_removes_only_what_the_module_placed(make_lab, sources, tmp_path):
 
     kept = run_playbook(PLAYBOOK, inventory, tmp_path / "r", smaller, env=JSON_OUTPUT)
     assert kept.returncode == 0, kept.output
-    result = module_results(kept)["fs01"][2]
+    result = next(r for r in module_results(kept)["fs01"] if r.get("mode") == "apply")
     assert result["changed"] is False  # nothing is removed, and the stale .exe keeps its execute right
     assert result["removed"] == [] and result["stale"] == [
         "CAUHotfix_All\\FirmwareUpdate\\fw-1.2.exe", "NODE2\\node2-only.msi"
@@ -271,7 +287,7 @@ def test_prune_removes_only_what_the_module_placed(make_lab, sources, tmp_path):
 
     pruned = run_playbook(PLAYBOOK, inventory, tmp_path / "r", {**smaller, "cau_hotfix_prune": True}, env=JSON_OUTPUT)
     assert pruned.returncode == 0, pruned.output
-    result = module_results(pruned)["fs01"][2]
+    result = next(r for r in module_results(pruned)["fs01"] if r.get("mode") == "apply")
     assert result["removed"] == ["CAUHotfix_All\\FirmwareUpdate\\fw-1.2.exe", "NODE2\\node2-only.msi"]
     assert "remove folder NODE2" in result["done"] and "remove folder CAUHotfix_All\\FirmwareUpdate" in result["done"]
     assert set(root_tree(lab)) == {
@@ -298,7 +314,7 @@ def test_a_failure_midway_says_what_was_done_and_a_rerun_finishes(make_lab, sour
         host["file_server"]["fail_step"] = None
     rerun = run_playbook(PLAYBOOK, inventory, tmp_path / "r", description, env=JSON_OUTPUT)
     assert rerun.returncode == 0, rerun.output
-    result = module_results(rerun)["fs01"][2]
+    result = next(r for r in module_results(rerun)["fs01"] if r.get("mode") == "apply")
     assert result["done"] == ["create share CauHotfix"]  # only what was left
     assert result["transferred"] == []
 
@@ -307,7 +323,7 @@ def test_a_failure_midway_says_what_was_done_and_a_rerun_finishes(make_lab, sour
 # Preflight findings on deliberately unsafe servers
 # --------------------------------------------------------------------------------------------
 
-DEFAULT_XML = render(from_yaml_data({})).decode()
+DEFAULT_XML = hotfix_bases.PLAIN.decode()
 
 
 def healthy_server(**changes: Any) -> dict[str, Any]:
@@ -319,7 +335,7 @@ def healthy_server(**changes: Any) -> dict[str, Any]:
         },
         "acls": {"D:\\CauHotfix": GOOD_ROOT_ACL},
         "shares": {"CauHotfix": {"path": "D:\\CauHotfix", "encrypt_data": True}},
-        "has_cau_schema": True,
+        "cau_tools": CAU_TOOLS,
     }
     for key, value in changes.items():
         if isinstance(value, dict) and isinstance(server.get(key), dict):
@@ -361,7 +377,7 @@ UNSAFE = {
         }),
         {},
     ),
-    "no-root": ({"has_cau_schema": False, "shares": {}}, {"hotfix_path": "\\\\no-root\\CauHotfix"}),
+    "no-root": ({"shares": {}}, {"hotfix_path": "\\\\no-root\\CauHotfix"}),
     "unknown-node": (healthy_server(files={"D:\\CauHotfix\\NODE9\\kb2.msu": "msu"}), {"hotfix_nodes": ["NODE1", "NODE2"]}),
 }
 EXPECTED_FAILURES = {
@@ -396,13 +412,12 @@ def test_preflight_names_every_unsafe_state_with_its_fix(make_lab, tmp_path):
     lab = make_lab(fleet)
     task = {
         "name": "Preflight",
-        "winfleet.updates.cau_hotfix_root": {
+        "winfleet.updates.cau_hotfix_root_info": {
             "path": "{{ hotfix_path }}",
             "is_dfs": "{{ hotfix_dfs | default(false) }}",
             "disable_acl_checks": "{{ hotfix_disable_acl | default(false) }}",
             "nodes": "{{ hotfix_nodes | default(omit) }}",
             "share": "{{ {'name': 'CauHotfix'} if hotfix_dfs | default(false) else omit }}",
-            "preflight": True,
         },
     }
     before = {name: lab.read_host(name) for name in UNSAFE}
@@ -443,7 +458,8 @@ def test_preflight_names_every_unsafe_state_with_its_fix(make_lab, tmp_path):
 
 
 def test_windows_schema_rejecting_the_new_file_stops_before_any_change(make_lab, sources, tmp_path):
-    lab = file_server_lab(make_lab, cau_schema_rejects="alwaysReboot")
+    strict = hotfix_bases.schema().replace(b'<xs:attribute name="alwaysReboot" type="xs:boolean"/>', b"")
+    lab = file_server_lab(make_lab, cau_tools={**CAU_TOOLS, "schema": strict.decode()})
     before = lab.read_host("fs01")
     run = run_playbook(PLAYBOOK, lab.root / "inventory.yml", tmp_path / "r", issue_description(sources))
     assert run.returncode != 0
@@ -525,3 +541,59 @@ def test_the_role_reports_bad_input_by_option_before_any_host_round_trip(make_la
     assert "updates[1].nodes[0]: 'node2.contoso.com' looks like a DNS name; use the NetBIOS name ('NODE2')" in run.output
     assert "Traceback" not in run.output
     assert lab.read_host("fs01")["round_trips"] == 0
+
+
+def test_every_mistake_is_reported_in_one_run(make_lab, sources, tmp_path):
+    lab = file_server_lab(make_lab)
+    description = issue_description(sources)
+    description["cau_hotfix_updates"][1]["nodes"] = ["NODE3"]
+    description["cau_hotfix_updates"][2]["rule"] = "BiosUpdate"
+    description["cau_hotfix_share"] = {**description["cau_hotfix_share"], "encrypt_data": False}
+    run = run_playbook(PLAYBOOK, lab.root / "inventory.yml", tmp_path / "r", description)
+    assert run.returncode != 0 and lab.read_host("fs01")["round_trips"] == 0
+    assert "updates[1].nodes[0]: NODE3 is not a node of the cluster" in run.output
+    assert "; also updates[2].rule: rule 'BiosUpdate' is not defined" in run.output
+    assert "; also share.encrypt_data: the HotfixPlugin needs SMB encryption or signing" in run.output
+
+
+# --------------------------------------------------------------------------------------------
+# Microsoft's base of another shape; the documented -e @file with relative src; nested admins
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_namespaced_base_on_the_server_keeps_its_shape_and_passes_windows_schema(make_lab, sources, tmp_path):
+    tools = {"config": hotfix_bases.NAMESPACED.decode(), "schema": hotfix_bases.schema(hotfix_bases.NAMESPACE, "text").decode()}
+    lab = file_server_lab(make_lab, cau_tools=tools)
+    run = run_playbook(PLAYBOOK, lab.root / "inventory.yml", tmp_path / "r", issue_description(sources))
+    assert run.returncode == 0, run.output
+    xml = root_tree(lab)["DefaultHotfixConfig.xml"]
+    assert xml == expected_xml(hotfix_bases.NAMESPACED)
+    assert b"<Comment>shipped with the CAU tools</Comment>" in xml and b"<!-- wusa -->" in xml
+    assert b"<Success>\n                    <ExitCode>0</ExitCode>" in xml  # the base's exit-code form, not ours
+
+
+def test_without_the_cau_tools_the_module_says_where_it_looked_and_changes_nothing(make_lab, sources, tmp_path):
+    lab = file_server_lab(make_lab, cau_tools=None)
+    before = lab.read_host("fs01")
+    run = run_playbook(PLAYBOOK, lab.root / "inventory.yml", tmp_path / "r", issue_description(sources))
+    assert run.returncode != 0
+    assert "base_config: Microsoft's DefaultHotfixConfig.xml was not found in C:\\Windows\\System32\\WindowsPowerShell" in run.output
+    assert unchanged_state(lab.read_host("fs01")) == unchanged_state(before)
+
+
+def test_relative_src_of_an_extra_vars_file_and_an_account_admin_through_nested_groups(make_lab, tmp_path):
+    lab = file_server_lab(make_lab, groups={"CONTOSO\\CAU Servers": ["CONTOSO\\CLUSTER1-CAU$"]},
+                          local_admins=["CONTOSO\\CAU Servers"])
+    (lab.root / "files").mkdir()
+    (lab.root / "files" / "kb1.msu").write_bytes(b"MSU")  # next to the inventory
+    extra = tmp_path / "hotfix_root.yml"
+    extra.write_text(yaml.safe_dump({
+        "cau_hotfix_root_path": "\\\\fs01\\CauHotfix", "cau_hotfix_share": {"path": "D:\\CauHotfix"},
+        "cau_hotfix_updates": [{"src": "files/kb1.msu"}], "cau_hotfix_account": "CONTOSO\\CLUSTER1-CAU$",
+    }))
+    run = run_playbook(PLAYBOOK, lab.root / "inventory.yml", tmp_path / "r", extra_args=["-e", f"@{extra}"], env=JSON_OUTPUT)
+    assert run.returncode == 0, run.output
+    assert root_tree(lab)["CAUHotfix_All\\kb1.msu"] == b"MSU"
+    check = next(r for r in module_results(run)["fs01"] if "checks" in r)
+    account = next(c for c in check["checks"] if c["name"] == "update_account")
+    assert account["passed"] is True and "nested membership included" in account["detail"]

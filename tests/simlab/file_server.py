@@ -10,8 +10,11 @@ validates it into the host state and models what Windows would report and do:
   tree until a protected path; a drive root without an explicit ACL gets Windows' default data
   volume ACL, which lets Users create files and folders (why a new hotfix root must be secured);
 * **SMB shares** with ``EncryptData``, the server's ``RequireSecuritySignature`` and
-  ``EncryptData``; **firewall rules** by display name; the presence of the CAU tools'
-  ``HotfixConfigSchema.xsd``; direct members of the local Administrators group.
+  ``EncryptData``; **firewall rules** by display name; the CAU tools' ``DefaultHotfixConfig.xml``
+  and ``HotfixConfigSchema.xsd`` (``cau_tools``: their text, when installed); the local
+  Administrators group's direct members and group memberships (``groups``), from which an
+  account's token groups are built with nesting resolved, as Windows builds a logon token
+  (https://learn.microsoft.com/en-us/windows/win32/secauthz/access-tokens).
 
 Identities are stored as SIDs and rights as FileSystemRights masks, as Windows stores them.
 """
@@ -168,8 +171,8 @@ def _acl(value: Any, field: str, is_file: bool) -> dict[str, Any]:
 
 
 _KEYS = {
-    "computer_name", "folders", "files", "acls", "shares", "smb", "firewall", "has_cau_schema",
-    "cau_schema_rejects", "local_admins", "fail_step",
+    "computer_name", "folders", "files", "acls", "shares", "smb", "firewall", "cau_tools",
+    "local_admins", "groups", "s4u", "fail_step",
 }
 
 
@@ -189,9 +192,10 @@ def normalise_file_server(value: Any, field: str, host_name: str = "") -> dict[s
         "shares": {},
         "smb": {"require_signing": False, "encrypt_data": False},
         "firewall": {FIREWALL_SMB_IN: True},
-        "has_cau_schema": False,
-        "cau_schema_rejects": None,
+        "cau_tools": None,
         "local_admins": [],
+        "groups": {},
+        "s4u": True,
         "fail_step": None,
     }
     fs = FileSystem(server, None)
@@ -239,12 +243,19 @@ def normalise_file_server(value: Any, field: str, host_name: str = "") -> dict[s
         if not isinstance(rules, dict) or not all(isinstance(v, bool) for v in rules.values()):
             _fail(f"{field}.firewall", "expected a mapping of rule display name to enabled (true/false)")
         server["firewall"] = dict(rules)
-    for key in ("has_cau_schema",):
-        if key in value:
-            if not isinstance(value[key], bool):
-                _fail(f"{field}.{key}", "expected true or false")
-            server[key] = value[key]
-    for key in ("cau_schema_rejects", "fail_step", "computer_name"):
+    tools = value.get("cau_tools")
+    if tools is not None:
+        if not isinstance(tools, dict) or set(tools) - {"config", "schema"} or not all(isinstance(v, str) for v in tools.values()):
+            _fail(f"{field}.cau_tools", "expected {config, schema}: the text of DefaultHotfixConfig.xml and HotfixConfigSchema.xsd")
+        server["cau_tools"] = dict(tools)
+    if not isinstance(value.get("s4u", True), bool):
+        _fail(f"{field}.s4u", "expected true or false")
+    server["s4u"] = value.get("s4u", True)
+    groups = value.get("groups") or {}
+    if not isinstance(groups, dict) or not all(isinstance(m, list) and all(isinstance(a, str) for a in m) for m in groups.values()):
+        _fail(f"{field}.groups", "expected a mapping of group name to a list of member names")
+    server["groups"] = {str(k): list(v) for k, v in groups.items()}
+    for key in ("fail_step", "computer_name"):
         if key in value and (not isinstance(value[key], str) or not value[key]):
             _fail(f"{field}.{key}", "expected a non-empty string")
         if key in value:
@@ -314,7 +325,9 @@ class FileSystem:
         blob.parent.mkdir(exist_ok=True)
         if not blob.exists():
             blob.write_bytes(data)
-        self.server["files"][path.casefold()] = {"path": path, "sha256": digest, "size": len(data)}
+        # LastWriteTimeUtc in ticks; a lab clock that only moves forward, one tick per write.
+        self.server["clock"] = self.server.get("clock", 638000000000000000) + 1
+        self.server["files"][path.casefold()] = {"path": path, "sha256": digest, "size": len(data), "mtime": self.server["clock"]}
         self.server["acls"].pop(path.casefold(), None)
 
     def remove_file(self, path: str) -> None:
@@ -375,3 +388,23 @@ def _inherited(parent_entries: list[dict[str, Any]], child_is_folder: bool) -> I
                 continue  # CREATOR OWNER becomes the file's owner, which we do not model
             child_inheritance, child_propagation = "None", "None"
         yield {**ace, "inheritance": child_inheritance, "propagation": child_propagation, "inherited": True}
+
+
+def token_groups(server: dict[str, Any], account: str) -> list[str]:
+    """The SIDs of an account's logon token: every group that contains it, directly or through
+    other groups, and BUILTIN\\Administrators when that group contains it or one of them
+    (WindowsIdentity.Groups,
+    https://learn.microsoft.com/en-us/dotnet/api/system.security.principal.windowsidentity.groups)."""
+    member_of: set[str] = set()
+    pending = [account.casefold()]
+    while pending:
+        name = pending.pop()
+        for group, members in server["groups"].items():
+            if name in {m.casefold() for m in members} and group.casefold() not in member_of:
+                member_of.add(group.casefold())
+                pending.append(group.casefold())
+    groups = [sid_of(g) for g in sorted(member_of)]
+    if {account.casefold(), *member_of} & {a.casefold() for a in server["local_admins"]}:
+        groups.append(SIDS["administrators"])
+    return groups + [SIDS["everyone"], SIDS["users"]]
+

@@ -19,9 +19,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ROLE = REPO_ROOT / "roles" / "cau_hotfix_root"
 PLAYBOOK = REPO_ROOT / "playbooks" / "cau_hotfix_root.yml"
 # Module options the role passes as "not given" when empty (the module has no default for them).
-NOT_GIVEN_WHEN_EMPTY = {"path": "", "nodes": [], "share": {}, "cau_account": "", "stage_dir": ""}
+NOT_GIVEN_WHEN_EMPTY = {"path": "", "base_config": "", "nodes": [], "share": {}, "cau_account": "", "stage_dir": ""}
 # Role options that are the role's own switches, not module options.
-ROLE_SWITCHES = {"cau_hotfix_root_verify", "cau_hotfix_root_fail_on_blocking"}
+ROLE_SWITCHES = {"cau_hotfix_root_preflight", "cau_hotfix_root_verify", "cau_hotfix_root_fail_on_blocking"}
 _BINDING = re.compile(r"^\{\{ (\w+) \| default\((.*)\) \}\}$")
 
 
@@ -70,7 +70,7 @@ def test_the_playbook_binds_the_shared_names_with_the_role_defaults():
     bound = play["roles"][0]["vars"]
     documented = role_options()
     # cau_hotfix_root_path is the shared name and the role option at once; the switches are the role's.
-    assert set(bound) == set(documented) - ROLE_SWITCHES - {"cau_hotfix_root_path"}
+    assert set(bound) == set(documented) - ROLE_SWITCHES - {"cau_hotfix_root_path"} | {"cau_hotfix_root_preflight"}
     for option, expression in bound.items():
         match = _BINDING.match(expression)
         assert match, f"{option}: bind '{{{{ <variable> | default(<literal>) }}}}', got {expression}"

@@ -1,54 +1,46 @@
-"""Simulated ``winfleet.updates.cau_hotfix_root``: what the PowerShell module reads and does.
+"""Simulated ``winfleet.updates.cau_hotfix_root`` host module: what the PowerShell script reads and does.
 
 ``read`` reports the hotfix root from the host's ``file_server`` state (tests/simlab/file_server.py)
-exactly in the shape ``cau_hotfix_root.ps1`` prints; ``apply`` performs the change set in the
-script's order, recording each step in ``done``, and fails at the step named by the fleet's
-``fail_step`` (to check that a half-applied change is reported); ``cleanup`` removes transferred
-files. Windows' ``HotfixConfigSchema.xsd`` is stood in for by the collection's own XSD (its text
-is not public); ``cau_schema_rejects`` makes it reject a configuration containing that text.
+in the shape ``cau_hotfix_root.ps1`` prints, including the CAU tools' files when the fleet installs
+them (``cau_tools``) and the update account's token groups; ``apply`` performs the change set in
+the script's order, recording each step in ``done``, validates the configuration against the
+fleet's HotfixConfigSchema.xsd first (the script uses .NET's namespace-aware validation and counts
+warnings as failures:
+https://learn.microsoft.com/en-us/dotnet/api/system.xml.schema.xmlschemavalidationflags), and
+fails at the step named by the fleet's ``fail_step``; ``cleanup`` removes transferred files.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from functools import lru_cache
+import json
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
-from tests.simlab.dispatch import REPO_ROOT, HostCall
-from tests.simlab.file_server import FileSystem, rights_of
+from tests.simlab.dispatch import HostCall
+from tests.simlab.file_server import FileSystem, rights_of, sid_of, token_groups
 
 SUPPORTS_CHECK_MODE = True
 TEMP_DIR = "C:\\Users\\ansible\\AppData\\Local\\Temp"
-SCHEMA_PATH = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\Modules\\ClusterAwareUpdating\\HotfixConfigSchema.xsd"
-_STAND_IN_XSD = REPO_ROOT / "plugins" / "module_utils" / "hotfix_config.xsd"
+TOOLS_DIR = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\Modules\\ClusterAwareUpdating"
 
 
 class StepFailed(Exception):
     """A step of ``apply`` failed, as a cmdlet would throw."""
 
 
-@lru_cache(maxsize=1)
-def _schema() -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(_STAND_IN_XSD)))
-
-
-def _schema_errors(server: dict[str, Any], data: bytes) -> list[str]:
-    """What the (simulated) installed schema says about a configuration."""
-    rejects = server.get("cau_schema_rejects")
-    if rejects and rejects.encode() in data:
-        return [f"line 1: the element or attribute containing '{rejects}' is not declared"]
+def _schema_errors(schema_text: str, data: bytes) -> list[str]:
+    """What the installed schema says about a configuration (strict: no warnings-only pass)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    schema = etree.XMLSchema(etree.fromstring(schema_text.encode(), parser))
     try:
-        document = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+        document = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as err:
         return [f"line {err.lineno}: {err.msg}"]
-    schema = _schema()
-    if schema.validate(document):
-        return []
-    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+    return [] if schema.validate(document) else [f"line {e.line}: Error: {e.message}" for e in schema.error_log]
 
 
 def _join(root: str, relative: str) -> str:
@@ -80,35 +72,49 @@ def _read(call: HostCall, server: dict[str, Any], fs: FileSystem) -> dict[str, A
         result["smb"] = dict(server["smb"])
     exists = bool(root) and fs.is_folder(root)
     result["root"] = {"path": root, "exists": exists}
-    result.update(folders=[], files=[], reparse_points=[], acl={}, config={"present": False}, manifest={"present": False})
+    result.update(folders=[], files=[], reparse_points=[], acl={})
     if exists:
         folders, files = fs.under(root)
         result["folders"] = [_relative(root, f) for f in folders]
-        result["files"] = [{"path": _relative(root, f["path"]), "sha256": f["sha256"], "size": f["size"]} for f in files]
+        # As the script: a file whose size and LastWriteTimeUtc match the manifest is not hashed.
+        manifest_path = _join(root, args.get("_manifest_name") or "").casefold()
+        known = {}
+        if manifest_path in server["files"]:
+            try:
+                known = {k.replace("/", "\\").casefold(): v for k, v in json.loads(fs.read(manifest_path))["files"].items()}
+            except (ValueError, KeyError, AttributeError):
+                known = {}
+        result["files"] = []
+        for f in files:
+            rel = _relative(root, f["path"])
+            entry = known.get(rel.casefold()) or {}
+            if entry.get("size") == f["size"] and entry.get("mtime") == str(f.get("mtime", "")):
+                sha = entry["sha256"]
+            else:
+                sha = f["sha256"]
+                call.state["hashed"] = [*call.state.get("hashed", []), rel]
+            result["files"].append({"path": rel, "sha256": sha, "size": f["size"]})
         result["acl"] = {"": _acl_report(fs, root)}
         for path in folders + [f["path"] for f in files]:
             result["acl"][_relative(root, path)] = _acl_report(fs, path)
         for name in ("config", "manifest"):
             path = _join(root, args.get(f"_{name}_name") or "")
             if path.casefold() in server["files"]:
-                result[name] = {"present": True, "content": base64.b64encode(fs.read(path)).decode()}
-    schema: dict[str, Any] = {"present": server["has_cau_schema"], "path": SCHEMA_PATH}
-    if server["has_cau_schema"]:
-        if result["config"]["present"]:
-            schema["errors_existing"] = _schema_errors(server, base64.b64decode(result["config"]["content"]))
-        if args.get("_candidate_config"):
-            schema["errors_candidate"] = _schema_errors(server, base64.b64decode(args["_candidate_config"]))
-    result["cau_schema"] = schema
+                result[name] = base64.b64encode(fs.read(path)).decode()
+    tools = server.get("cau_tools") or {}
+    result["cau_tools"] = {"folder": TOOLS_DIR, **{k: base64.b64encode(v.encode()).decode() for k, v in tools.items()}}
     rule = args.get("_firewall_rule")
     if rule:
         enabled = server["firewall"].get(rule)
         result["firewall"] = {"name": rule, "exists": enabled is not None, "enabled": bool(enabled)}
     account = args.get("_account")
     if account:
-        admins = {a.casefold() for a in server["local_admins"]}
-        result["account"] = {
-            "name": account, "resolved": True, "sid": None, "is_local_admin": account.casefold() in admins
-        }
+        # Without S4U (no domain) the script falls back to the direct members of Administrators.
+        result["account"] = {"name": account, "resolved": True, "sid": sid_of(account)}
+        if server["s4u"]:
+            result["account"]["token_groups"] = token_groups(server, account)
+        else:
+            result["account"]["direct_members"] = [sid_of(a) for a in server["local_admins"]]
     return result
 
 
@@ -138,11 +144,12 @@ class _Apply:
             config_bytes = base64.b64decode(config["content"])
             if hashlib.sha256(config_bytes).hexdigest() != config["sha256"]:
                 raise StepFailed("the configuration was damaged on the way (sha256 mismatch)")
-            if self.server["has_cau_schema"]:
+            schema = (self.server.get("cau_tools") or {}).get("schema")
+            if schema:
                 self.current = f"validate {args['_config_name']} against HotfixConfigSchema.xsd"
-                problems = _schema_errors(self.server, config_bytes)
+                problems = _schema_errors(schema, config_bytes)
                 if problems:
-                    raise StepFailed(f"{SCHEMA_PATH} rejects the new configuration: {'; '.join(problems)}")
+                    raise StepFailed(f"{TOOLS_DIR}\\HotfixConfigSchema.xsd rejects the new configuration: {'; '.join(problems)}")
         acls = args.get("_acl") or []
         if args.get("_create_root"):
             self.step(f"create root {root}")
@@ -198,7 +205,11 @@ class _Apply:
         manifest = args.get("_manifest")
         if manifest:
             self.step("write manifest")
-            self.fs.write(_join(root, args["_manifest_name"]), base64.b64decode(manifest["content"]))
+            files = {}
+            for key in sorted(manifest):
+                found = self.server["files"][_join(root, key.replace("/", "\\")).casefold()]
+                files[key] = {"mtime": str(found.get("mtime", 0)), "sha256": manifest[key]["sha256"], "size": found["size"]}
+            self.fs.write(_join(root, args["_manifest_name"]), json.dumps({"files": files, "version": 2}, indent=2).encode())
             self.done.append(self.current)
         share = args.get("_share")
         if share:

@@ -22,7 +22,8 @@ from tests.simlab.fleet import FleetError, load_fleet
         ("hosts: {fs: {file_server: {acls: {'D:\\H': [{identity: Users, rights: Read, inheritance: Sideways}]}}}}",
          "unknown flag 'Sideways'"),
         ("hosts: {fs: {file_server: {firewall: {SMB: 'on'}}}}", "file_server.firewall: expected a mapping of rule"),
-        ("hosts: {fs: {file_server: {has_cau_schema: 'yes'}}}", "file_server.has_cau_schema: expected true or false"),
+        ("hosts: {fs: {file_server: {cau_tools: {xsd: x}}}}", "file_server.cau_tools: expected {config, schema}"),
+        ("hosts: {fs: {file_server: {groups: {G: A}}}}", "file_server.groups: expected a mapping of group name"),
         ("hosts: {fs: {file_server: {local_admins: ADMIN}}}", "file_server.local_admins: expected a list"),
         ("hosts: {fs: {file_server: {smb: {require_signing: 1}}}}", "file_server.smb.require_signing: expected true or false"),
     ],
@@ -42,7 +43,7 @@ def test_defaults_of_a_windows_file_server(tmp_path):
     assert server["computer_name"] == "FS01"
     assert server["firewall"] == {FIREWALL_SMB_IN: True}
     assert server["shares"] == {"hf": {"name": "Hf", "path": "D:\\Hf", "encrypt_data": False}}
-    assert server["folders"] == {"d:\\hf": "D:\\Hf"} and server["has_cau_schema"] is False
+    assert server["folders"] == {"d:\\hf": "D:\\Hf"} and server["cau_tools"] is None
 
 
 def test_parent_paths():

@@ -1,4 +1,4 @@
-"""The flow of cau_hotfix_root (plugin_utils/_hotfix_root_run.py) against the lab's file server, in process.
+"""The flows of cau_hotfix_root and cau_hotfix_root_info (plugin_utils/_hotfix_root_run.py), in process.
 
 The host is the simulated lab's handler called directly (arguments checked against the .ps1
 ``$spec`` as on a real host), so the whole read/transfer/apply cycle runs in milliseconds; the
@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed
-from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root import HOST_MODULE, describe
-from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root_run import hash_sources, run_hotfix_root
+from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root import HOST_MODULE, describe, hash_sources
+from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root_run import run_build, run_info
+from tests.unit import hotfix_bases
 from tests.simlab import dispatch, raw
 from tests.simlab.fleet import normalise_host
 
@@ -30,6 +31,13 @@ RULE = {
 }
 
 
+CAU_TOOLS = {"config": hotfix_bases.PLAIN.decode(), "schema": hotfix_bases.schema().decode()}
+
+
+def run_hotfix_root(desc, host, check_mode=False, diff=False):
+    return run_build(desc, host, check_mode=check_mode, diff=diff)
+
+
 class LabHost:
     """A simulated file server answering the host module and put_file in process."""
 
@@ -38,7 +46,8 @@ class LabHost:
     def __init__(self, lab_dir: Path, **server: Any) -> None:
         self.lab_dir = lab_dir
         (lab_dir / "blobs").mkdir(parents=True, exist_ok=True)
-        self.state = {**normalise_host("fs01", {"file_server": {"folders": ["D:\\Data"], **server}}), "files": {}}
+        server = {"folders": ["D:\\Data"], "cau_tools": CAU_TOOLS, **server}
+        self.state = {**normalise_host("fs01", {"file_server": server}), "files": {}}
         self.operations: list[str] = []
         self.puts = 0
         self.fail_put_at: int | None = None
@@ -87,8 +96,9 @@ def test_build_then_nothing_to_do(files, tmp_path):
     assert first["done"][0] == "create root D:\\CauHotfix" and first["done"][1] == "set ACL ."
     second = run_hotfix_root(description(files), host)
     assert not second["changed"] and host.operations == ["read", "apply", "read"] and host.puts == 3
-    preflight = run_hotfix_root(description(files, preflight=True), host)
+    preflight = run_info(description(files), host)
     assert preflight["preflight_passed"] and preflight["failed_checks"] == []
+    assert host.operations == ["read", "apply", "read", "read"]
 
 
 def test_check_mode_reads_only(files, tmp_path):
@@ -131,19 +141,55 @@ def test_a_read_failure_says_nothing_changed(tmp_path, files):
     assert caught.value.result["msg"].endswith("nothing was changed")
 
 
+STRICT = hotfix_bases.schema().replace(b'<xs:attribute name="alwaysReboot" type="xs:boolean"/>', b"").decode()
+
+
 def test_windows_schema_rejection_stops_before_any_change(files, tmp_path):
-    host = LabHost(tmp_path / "lab", has_cau_schema=True, cau_schema_rejects="alwaysReboot")
+    host = LabHost(tmp_path / "lab", cau_tools={**CAU_TOOLS, "schema": STRICT})
     with pytest.raises(InputError) as caught:
         run_hotfix_root(description(files), host)
     assert caught.value.field == "HotfixConfigSchema.xsd" and "nothing was changed" in caught.value.message
-    assert host.operations == ["read"]
+    assert "alwaysReboot" in caught.value.message and host.operations == ["read"]
 
 
-def test_merging_is_validated_by_the_apply_step_against_windows_schema(files, tmp_path):
-    host = LabHost(tmp_path / "lab", has_cau_schema=True, cau_schema_rejects="alwaysReboot")
-    result = run_hotfix_root(description(files, merge_existing_config=True), host)
-    assert result["failed"] and result["done"] == [] and not result["changed"]
-    assert result["failed_step"] == "validate DefaultHotfixConfig.xml against HotfixConfigSchema.xsd"
+def test_a_controller_base_without_a_schema_beside_it_is_validated_with_the_hosts(files, tmp_path):
+    base = tmp_path / "base.xml"
+    base.write_bytes(hotfix_bases.PLAIN)
+    host = LabHost(tmp_path / "lab", cau_tools={"schema": STRICT})
+    with pytest.raises(InputError, match="built from .*base.xml and folder_rules"):
+        run_hotfix_root(description(files, base_config=str(base)), host)
+    (tmp_path / "HotfixConfigSchema.xsd").write_bytes(hotfix_bases.schema())  # the schema beside it wins
+    assert run_hotfix_root(description(files, base_config=str(base)), host, check_mode=True)["changed"] is True
+
+
+def test_without_a_base_the_module_refuses_and_says_where_it_looked(files, tmp_path):
+    host = LabHost(tmp_path / "lab", cau_tools={})
+    with pytest.raises(InputError) as caught:
+        run_hotfix_root(description(files), host)
+    assert caught.value.field == "base_config" and host.operations == ["read"]
+    assert "ClusterAwareUpdating on FS01" in caught.value.message and "base_config: builtin" in caught.value.message
+
+
+def test_builtin_base_is_an_explicit_opt_in(files, tmp_path):
+    host = LabHost(tmp_path / "lab", cau_tools={})
+    assert run_hotfix_root(description(files, base_config="builtin"), host)["changed"] is True
+
+
+@pytest.mark.parametrize(("server", "admin"), [
+    ({"groups": {"CONTOSO\\CAU Servers": ["CONTOSO\\CLUSTER1-CAU$"]}, "local_admins": ["CONTOSO\\CAU Servers"]}, True),
+    ({"groups": {"CONTOSO\\Outer": ["CONTOSO\\Inner"], "CONTOSO\\Inner": ["CONTOSO\\CLUSTER1-CAU$"]},
+      "local_admins": ["CONTOSO\\Outer"]}, True),
+    ({"local_admins": ["CONTOSO\\CLUSTER1-CAU$"]}, True),
+    ({"groups": {"CONTOSO\\CAU Servers": ["CONTOSO\\CLUSTER1-CAU$"]}, "local_admins": []}, False),
+    ({"s4u": False, "groups": {"CONTOSO\\G": ["CONTOSO\\CLUSTER1-CAU$"]}, "local_admins": ["CONTOSO\\G"]}, False),
+])
+def test_the_update_account_is_an_administrator_through_nested_groups(files, tmp_path, server, admin):
+    host = LabHost(tmp_path / "lab", **server)
+    result = run_info(description(files, cau_account="CONTOSO\\CLUSTER1-CAU$"), host)
+    check = next(c for c in result["checks"] if c["name"] == "update_account")
+    assert check["passed"] is admin and result["account"]["is_local_admin"] is admin
+    if not server.get("s4u", True):
+        assert "direct members of Administrators only" in check["detail"]
 
 
 def test_a_missing_source_fails_before_the_host(tmp_path, files):
@@ -160,16 +206,16 @@ def test_a_source_fanning_out_to_several_nodes_is_hashed_once(files):
         {"path": "D:\\CauHotfix", "updates": [{"src": str(files / "node2.msi"), "nodes": ["N1", "N2", "N3"]}]},
         lambda src, field: src,
     )
-    shas = {s.sha256 for s in hash_sources(desc.plan)}
-    assert len(hash_sources(desc.plan)) == 3 and len(shas) == 1
+    shas = {s.sha256 for s in hash_sources(desc.files)}
+    assert len(hash_sources(desc.files)) == 3 and len(shas) == 1
 
 
 def test_staging_never_needs_a_host(files, tmp_path):
-    desc = describe({"stage_dir": str(tmp_path / "stage"), "updates": [{"src": str(files / "kb1.msu")}]},
-                    lambda src, field: src)
+    desc = describe({"stage_dir": str(tmp_path / "stage"), "updates": [{"src": str(files / "kb1.msu")}],
+                     "base_config": "builtin"}, lambda src, field: src)
     result = run_hotfix_root(desc, None, diff=True)
     assert result["mode"] == "stage" and result["created"] == ["CAUHotfix_All\\kb1.msu"]
-    assert result["diff"][0]["prepared"].startswith("--- /dev/null") and result["plugin_arguments"] == {}
+    assert result["xml_diff"].startswith("--- a/DefaultHotfixConfig.xml") and result["plugin_arguments"] == {}
     assert run_hotfix_root(desc, None)["changed"] is False
 
 
@@ -205,6 +251,15 @@ def test_any_valid_description_is_idempotent(tmp_path_factory, updates, prune):
     puts = host.puts
     again = run_hotfix_root(desc, host)
     assert not again["changed"] and host.puts == puts
-    assert run_hotfix_root(describe({**{"path": "\\\\fs01\\CauHotfix", "share": {"path": "D:\\CauHotfix"}},
-                                     "updates": entries, "folder_rules": [RULE], "preflight": True},
-                                    lambda s, f: s), host)["preflight_passed"]
+    assert run_info(describe({"path": "\\\\fs01\\CauHotfix", "share": {"path": "D:\\CauHotfix"},
+                              "updates": entries, "folder_rules": [RULE]}, lambda s, f: s), host)["preflight_passed"]
+
+
+def test_the_host_validates_again_before_writing_and_changes_nothing_when_rejected(files, tmp_path):
+    base = tmp_path / "base.xml"
+    base.write_bytes(hotfix_bases.PLAIN)
+    (tmp_path / "HotfixConfigSchema.xsd").write_bytes(hotfix_bases.schema())
+    host = LabHost(tmp_path / "lab", cau_tools={"schema": STRICT})
+    result = run_hotfix_root(description(files, base_config=str(base)), host)
+    assert result["failed"] and result["done"] == [] and not result["changed"]
+    assert result["failed_step"] == "validate DefaultHotfixConfig.xml against HotfixConfigSchema.xsd"
