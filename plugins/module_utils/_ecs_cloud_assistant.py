@@ -56,6 +56,14 @@ FINAL_STATUSES = frozenset(
     {"Success", "Failed", "Timeout", "Cancelled", "Stopped", "Terminated", "Error", "Invalid", "Aborted"}
 )
 
+#: Installer exit codes that mean "done, a restart completes it": Windows Installer's
+#: ERROR_SUCCESS_REBOOT_REQUIRED (3010) and ERROR_SUCCESS_REBOOT_INITIATED (1641),
+#: https://learn.microsoft.com/en-us/windows/win32/msi/error-codes . Cloud Assistant reports any
+#: non-zero exit code as InvocationStatus Failed with ErrorCode ExitCodeNonzero
+#: (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describeinvocationresults),
+#: so these two are read from the exit code, not from the status.
+REBOOT_EXIT_CODES = frozenset({3010, 1641})
+
 _INSTANCE_ID_RE = re.compile(r"^i-[A-Za-z0-9]+$")
 
 
@@ -121,15 +129,23 @@ def run_command_params(
 
 
 def invoke_command_params(
-    region_id: str, instance_ids: Sequence[str], command_id: str, token: str
+    region_id: str, instance_ids: Sequence[str], command_id: str, token: str, timeout: int | None = None
 ) -> dict[str, Any]:
-    """InvokeCommand: a saved or common command, by id (a common command also by its name)."""
-    return {
+    """InvokeCommand: a saved or common command, by id (a common command also by its name).
+
+    ``Timeout`` applies to this execution only (InvokeCommandRequest: "If you do not set this
+    value, the timeout period specified when the command was created is used"), so the module's
+    ``timeout`` is passed rather than silently replaced by the command's own.
+    """
+    params: dict[str, Any] = {
         "RegionId": region_id,
         "InstanceId": list(instance_ids),
         "CommandId": command_id,
         "ClientToken": token,
     }
+    if timeout is not None:
+        params["Timeout"] = timeout
+    return params
 
 
 def describe_results_params(region_id: str, invoke_id: str) -> dict[str, Any]:
@@ -153,12 +169,15 @@ def instance_result(record: Mapping[str, Any]) -> dict[str, Any]:
     exit_code = record.get("ExitCode")
     dropped = int(record.get("Dropped") or 0)
     finished = status in FINAL_STATUSES
+    reboot_required = finished and exit_code is not None and int(exit_code) in REBOOT_EXIT_CODES
+    clean = finished and status == "Success" and (exit_code in (0, None))
     return {
         "instance_id": record.get("InstanceId"),
         "invoke_id": record.get("InvokeId"),
         "status": status,
         "finished": finished,
-        "succeeded": finished and status == "Success" and (exit_code in (0, None)),
+        "succeeded": clean or reboot_required,
+        "reboot_required": reboot_required,
         "exit_code": int(exit_code) if exit_code is not None else None,
         "error_code": record.get("ErrorCode") or None,
         "error_info": record.get("ErrorInfo") or None,
@@ -209,6 +228,7 @@ def skipped_result(instance_id: str, status: str, message: str) -> dict[str, Any
         "status": status,
         "finished": True,
         "succeeded": False,
+        "reboot_required": False,
         "exit_code": None,
         "error_code": status,
         "error_info": message,
@@ -330,7 +350,7 @@ def run_on_instances(
         else:
             body = client.call(
                 "InvokeCommand",
-                invoke_command_params(client.region_id, chunk, command_id, client_token()),
+                invoke_command_params(client.region_id, chunk, command_id, client_token(), timeout),
                 context=f"{command_id} on {len(chunk)} instance(s)",
             )
         invocations.append({"invoke_id": body.get("InvokeId"), "instance_ids": chunk})

@@ -50,8 +50,9 @@ options:
     default: winfleet-updates
   timeout:
     description:
-      - Seconds the command may run on an instance before Cloud Assistant stops it (O(content) only; a common
-        command has its own). The virtio update takes 1 to 2 minutes with many data disks.
+      - Seconds the command may run on an instance before Cloud Assistant stops it; passed to RunCommand and to
+        InvokeCommand (for O(command_id) it replaces the saved command's own timeout for this run). The virtio
+        update takes 1 to 2 minutes with many data disks.
     type: int
     default: 600
   force_reboot:
@@ -161,7 +162,13 @@ results:
           instance status.
       type: str
     succeeded:
-      description: The command finished with exit code 0 (or the instance rebooted and is Running).
+      description:
+        - The command finished with exit code 0, or with 3010 / 1641 (installed, a restart completes it; Cloud
+          Assistant itself reports these as V(Failed) with C(ExitCodeNonzero)). With O(action=reboot), the
+          instance rebooted and is Running.
+      type: bool
+    reboot_required:
+      description: The command ended with exit code 3010 or 1641 (success, a restart completes it).
       type: bool
     exit_code:
       description: Exit code of the command.

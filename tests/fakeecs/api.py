@@ -36,6 +36,8 @@ VIRTIO_COMMON_COMMAND = "ACS-ECS-InstallVirtioDriver-windows.ps1"
 ESSD = {"cloud_essd", "cloud_auto", "cloud_essd_entry"}
 MAX_CONTENT = 16 * 1024
 MAX_OUTPUT = 24 * 1024
+#: The timeout the common command was created with (used when InvokeCommand gives none).
+COMMON_COMMAND_TIMEOUT = 3600
 _INSTALL_RE = re.compile(
     r"InstallVirtIo|acs-plugin-manager(\.exe)?\W.*--?\s*plugin[= ]+UpdateVirtIo", re.I | re.S
 )
@@ -590,7 +592,10 @@ class EcsWorld:
         command_id = p.get("CommandId", "")
         if command_id != VIRTIO_COMMON_COMMAND:
             raise ApiError("InvalidCommandId.NotFound", "The specified command does not exist.", 404)
-        return self._invoke(p, command_id, "# common command\nInstallVirtIo", 3600)
+        # Timeout applies to this execution; without it the command's own timeout is used
+        # (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-invokecommand).
+        timeout = int(p.get("Timeout") or COMMON_COMMAND_TIMEOUT)
+        return self._invoke(p, command_id, "# common command\nInstallVirtIo", timeout)
 
     def _invoke(self, p: Mapping[str, str], command_id: str, content: str, timeout: int) -> dict[str, Any]:
         region = _region(p)
@@ -670,10 +675,14 @@ class EcsWorld:
         winhost.advance(state, self.lab.settings)
         run = winhost.start_install(state, self.lab.settings, _new_id("ca"), "cloud_assistant_api")
         state.setdefault("events", []).append({"event": "ecs_virtio_install", "at": now, "run_id": run["run_id"]})
+        # The installer's own exit code is what the invocation reports: Cloud Assistant does not
+        # interpret it, any non-zero code is InvocationStatus Failed / ErrorCode ExitCodeNonzero
+        # (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describeinvocationresults),
+        # so 3010 "installed, restart required" stays 3010.
         if run["exit_code"] not in (0, 3010):
             return run["exit_code"], f"ERROR: driver installation failed (code {run['exit_code']})", run["finishes_at"]
         return (
-            0,
+            run["exit_code"],
             f"The virtio driver {run['to']} is installed. Restart the instance for it to take effect.",
             run["finishes_at"],
         )
