@@ -5,11 +5,11 @@
 The virtio driver can be updated on many instances at once through Cloud Assistant, without
 WinRM: the public common command ``ACS-ECS-InstallVirtioDriver-windows.ps1`` (run with
 InvokeCommand, which accepts a common command's name as its CommandId), or a custom PowerShell
-command (RunCommand with the content inline, Base64, at most 16 KB after encoding) such as
+command (RunCommand with the content inline, Base64, at most 24 KB after encoding) such as
 ``acs-plugin-manager.exe --exec --plugin=UpdateVirtIo``. Then a reboot through the API
 (RebootInstances), because the new driver only loads at boot.
 
-Pure parts (content encoding and its limit, batching by 50, result interpretation, when a wait
+Pure parts (content encoding and its limit, batching by 100, result interpretation, when a wait
 is over) are unit-tested; :func:`run_on_instances` and :func:`reboot` drive an
 :class:`~._alicloud.EcsClient` with them.
 """
@@ -30,6 +30,12 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import 
     max_polls,
     wait_until,
 )
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_limits import (
+    MAX_CONTENT_BYTES,
+    MAX_INSTANCES_PER_CALL,
+    MAX_INSTANCES_PER_INVOCATION,
+    limit,
+)
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
 #: Alibaba's public common command that updates the virtio drivers of a Windows instance.
@@ -44,12 +50,8 @@ VIRTIO_PLUGIN_CONTENT = (
     "& $exe '--exec' '--plugin=UpdateVirtIo'\n"
     "exit $LASTEXITCODE\n"
 )
-#: RunCommand's limit on CommandContent, counted after Base64 encoding.
-MAX_CONTENT_BYTES = 16 * 1024
-#: RunCommand / InvokeCommand accept at most 50 InstanceId.N per call.
-MAX_INSTANCES_PER_INVOCATION = 50
-#: RebootInstances and DescribeInstances accept at most 100 instances per call.
-MAX_INSTANCES_PER_CALL = 100
+# The API's limits (MAX_CONTENT_BYTES, MAX_INSTANCES_PER_INVOCATION, MAX_INSTANCES_PER_CALL) come
+# from the one table with their sources, _ecs_limits.py.
 
 #: InvocationStatus values after which an instance's result no longer changes.
 FINAL_STATUSES = frozenset(
@@ -90,7 +92,7 @@ def validate_instance_ids(instance_ids: Sequence[str]) -> list[str]:
 
 
 def encode_content(content: str) -> str:
-    """The command as RunCommand wants it: UTF-8, Base64, at most 16 KB after encoding."""
+    """The command as RunCommand wants it: UTF-8, Base64, at most 24 KB after encoding."""
     if not content or not content.strip():
         raise InputError("content", "the PowerShell command is empty")
     encoded = base64.b64encode(content.encode("utf-8")).decode("ascii")
@@ -317,7 +319,7 @@ def run_on_instances(
     waiting: Waiting | None = None,
     check_mode: bool = False,
 ) -> dict[str, Any]:
-    """Run a command on the instances (50 per invocation) and collect each one's result."""
+    """Run a command on the instances (MAX_INSTANCES_PER_INVOCATION per invocation) and collect each one's result."""
     waiting = waiting or Waiting()
     ids = validate_instance_ids(instance_ids)
     if wait:
@@ -325,8 +327,9 @@ def run_on_instances(
     if bool(content) == bool(command_id):
         raise InputError("content", "give exactly one of content (a PowerShell command) or command_id")
     encoded = encode_content(content) if content else None
-    if not 10 <= timeout <= 86400:
-        raise InputError("timeout", f"expected 10 to 86400 seconds, got {timeout}")
+    low, high = limit("command_timeout_min_seconds"), limit("command_timeout_max_seconds")
+    if not low <= timeout <= high:
+        raise InputError("timeout", f"expected {low} to {high} seconds, got {timeout}")
     runnable, skipped, _described = _runnable(client, ids)
     plan = batches(runnable, MAX_INSTANCES_PER_INVOCATION)
     result: dict[str, Any] = {
@@ -383,7 +386,7 @@ def _collect(
                 describe_results_params(client.region_id, inv["invoke_id"]),
                 ("Invocation", "InvocationResults", "InvocationResult"),
                 context=f"invocation {inv['invoke_id']}",
-                page_size=50,
+                page_size=limit("describe_invocation_results_max_results"),
             ):
                 latest[record["InstanceId"]] = instance_result(record)
         return latest

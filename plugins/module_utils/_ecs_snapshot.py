@@ -33,16 +33,18 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import 
     tags_of,
     wait_until,
 )
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_limits import (
+    SNAPSHOT_GROUP_MAX_DISKS,
+    SNAPSHOT_GROUP_MAX_TIB,
+    limit,
+)
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
 DEFAULT_TAG_KEY = "winfleet:rollout-id"
 #: Disk categories a snapshot-consistent group accepts (the ESSD family).
 ESSD_CATEGORIES = frozenset({"cloud_essd", "cloud_auto", "cloud_essd_entry"})
-#: Disks per snapshot group. Alibaba's current page allows 16 (and 32 TiB); 10 is the figure of
-#: the page this collection was specified from, kept as the conservative default: a larger
-#: instance falls back to one snapshot per disk, which is always valid.
-SNAPSHOT_GROUP_MAX_DISKS = 10
-SNAPSHOT_GROUP_MAX_TIB = 32
+#: CreateSnapshotGroup's limits (128 disks, 256 TiB): the table with sources in _ecs_limits.py.
+#: An instance above them falls back to one snapshot per disk, which is always valid.
 
 ACCOMPLISHED = "accomplished"
 PROGRESSING = "progressing"

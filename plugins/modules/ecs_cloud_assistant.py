@@ -16,8 +16,8 @@ description:
   - A common command or a saved command is run with InvokeCommand (O(command_id)); Alibaba's public common
     command C(ACS-ECS-InstallVirtioDriver-windows.ps1), which updates the virtio drivers, is accepted by its name.
     A custom PowerShell command (O(content)) is run with RunCommand, sent Base64-encoded; it must stay within
-    16 KB after encoding.
-  - Instances are sent 50 per invocation (the API's limit); larger lists are batched. Instances that do not
+    24 KB after encoding.
+  - Instances are sent 100 per invocation (the API's limit); larger lists are batched. Instances that do not
     exist in the region or are not Running are reported on their own and the command still runs on the others.
   - O(action=reboot) reboots the instances (RebootInstances) and waits until each is Running again after the
     reboot. The virtio driver only takes effect after a restart.
@@ -40,7 +40,7 @@ options:
     type: str
   content:
     description:
-      - A PowerShell command, as text. It is Base64-encoded for the API and must be at most 16 KB once encoded.
+      - A PowerShell command, as text. It is Base64-encoded for the API and must be at most 24 KB once encoded.
       - For the virtio update through the Cloud Assistant plug-in, the command runs
         C(acs-plugin-manager.exe --exec --plugin=UpdateVirtIo) from the agent's directory.
     type: str
@@ -137,7 +137,7 @@ region_id:
   type: str
   sample: cn-hangzhou
 batches:
-  description: The instance ids sent in each call (50 per invocation, 100 per reboot call).
+  description: The instance ids sent in each call (100 per invocation, 100 per reboot call).
   returned: always
   type: list
   elements: list

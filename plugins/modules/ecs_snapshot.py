@@ -13,7 +13,7 @@ description:
   - O(state=present) snapshots the disks of one Alibaba Cloud ECS instance (all of them, or the system disk
     only) so that an update can be rolled back, and waits until the snapshots are usable
     (status C(accomplished)).
-  - When every selected disk is an ESSD and there are at most 10, one crash-consistent snapshot group is made
+  - When every selected disk is an ESSD and there are at most 128 (256 TiB in all), one crash-consistent snapshot group is made
     (CreateSnapshotGroup); otherwise one snapshot per disk (CreateSnapshot). O(snapshot_group=never) forces
     one snapshot per disk.
   - Every snapshot is tagged O(tag_key)=O(rollout_id). Running again with the same rollout id finds the
@@ -54,7 +54,7 @@ options:
     default: all
   snapshot_group:
     description:
-      - V(auto) makes one snapshot-consistent group when all selected disks are ESSD (at most 10 disks);
+      - V(auto) makes one snapshot-consistent group when all selected disks are ESSD (at most 128 disks);
         V(never) always makes one snapshot per disk.
     type: str
     choices: [auto, never]

@@ -34,7 +34,17 @@ from tests.simlab.state import Lab
 
 VIRTIO_COMMON_COMMAND = "ACS-ECS-InstallVirtioDriver-windows.ps1"
 ESSD = {"cloud_essd", "cloud_auto", "cloud_essd_entry"}
-MAX_CONTENT = 16 * 1024
+# Documented limits, encoded here on their own (never imported from the product):
+# RunCommand: CommandContent at most 24 KB after Base64, InstanceId.N 1 to 100
+# (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-runcommand);
+# InvokeCommand: InstanceId.N 1 to 100
+# (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-invokecommand);
+# CreateSnapshotGroup: DiskId.N 1 to 128, at most 256 TiB in all
+# (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-createsnapshotgroup).
+MAX_CONTENT = 24 * 1024
+MAX_INVOCATION_INSTANCES = 100
+MAX_GROUP_DISKS = 128
+MAX_GROUP_GIB = 256 * 1024
 MAX_OUTPUT = 24 * 1024
 #: The timeout the common command was created with (used when InvokeCommand gives none).
 COMMON_COMMAND_TIMEOUT = 3600
@@ -427,9 +437,14 @@ class EcsWorld:
                     "The snapshot-consistent group supports ESSD disks only.",
                     403,
                 )
-            if len(disks) > 16:
+            if len(disks) > MAX_GROUP_DISKS:
                 raise ApiError(
-                    "InvalidParameter.DiskCount", "A snapshot-consistent group contains at most 16 disks."
+                    "InvalidParameter.DiskCount",
+                    f"A snapshot-consistent group contains at most {MAX_GROUP_DISKS} disks.",
+                )
+            if sum(int(d["size_gib"]) for d in disks) > MAX_GROUP_GIB:
+                raise ApiError(
+                    "InvalidParameter.DiskSize", "The total capacity of a snapshot-consistent group exceeds 256 TiB."
                 )
             for disk in disks:
                 self._check_snapshottable(name, state, disk)
@@ -577,7 +592,7 @@ class EcsWorld:
         if len(content) > MAX_CONTENT:
             raise ApiError(
                 "InvalidCmdContent.LengthLimitExceeded",
-                "The length of the command content exceeds the upper limit of 16 KB.",
+                "The length of the command content exceeds the upper limit of 24 KB.",
             )
         if p.get("ContentEncoding", "PlainText") == "Base64":
             try:
@@ -600,8 +615,10 @@ class EcsWorld:
     def _invoke(self, p: Mapping[str, str], command_id: str, content: str, timeout: int) -> dict[str, Any]:
         region = _region(p)
         ids = indexed(p, "InstanceId")
-        if not ids or len(ids) > 50:
-            raise ApiError("InvalidParameter.InstanceIds", "Specify 1 to 50 InstanceId.N.")
+        if not ids or len(ids) > MAX_INVOCATION_INSTANCES:
+            raise ApiError(
+                "InvalidParameter.InstanceIds", f"Specify 1 to {MAX_INVOCATION_INSTANCES} InstanceId.N."
+            )
         for instance_id in ids:
             with self.host_of(instance_id, region, "InvalidInstance.NotFound") as (name, state):
                 if self.instance_view(name, state)["Status"] != "Running":
