@@ -763,6 +763,36 @@ class EcsClient:
         )
 
 
+def call_tokened(
+    client: "EcsClient",
+    action: str,
+    params: Mapping[str, Any],
+    path: Sequence[str],
+    context: str = "",
+    max_results: int = 100,
+    max_pages: int = 50,
+) -> list[dict[str, Any]]:
+    """All items of a Describe* action paged with NextToken / MaxResults (bounded pages).
+
+    DescribeSnapshotGroups pages this way only; the API returns at most ``MaxResults`` items and
+    a ``NextToken`` while more remain.
+    """
+    items: list[dict[str, Any]] = []
+    token = ""
+    for _page in range(max_pages):
+        request = {**params, "MaxResults": max_results}
+        if token:
+            request["NextToken"] = token
+        body = client.call(action, request, context)
+        items.extend(dig(body, path))
+        token = str(body.get("NextToken") or "")
+        if not token:
+            return items
+    raise AlicloudError(
+        action, INVALID, "TooManyPages", f"more than {max_pages * max_results} items; narrow the query", context=context
+    )
+
+
 def _sdk_credentials(credentials: Credentials) -> dict[str, Any]:
     """What the SDK's Config takes: the provider (refreshed per request) when there is one."""
     if credentials.provider is not None:

@@ -46,6 +46,8 @@ class Fault:
     status: int
     remaining: int | None
     extra: dict[str, Any] | None = None
+    #: Matching calls let through before the fault applies (0: the very next one).
+    skip: int = 0
 
     def matches(self, action: str) -> bool:
         return (self.action is None or self.action == action) and (
@@ -126,11 +128,14 @@ class FakeEcs:
         self._add(Fault(action, code, "Request was denied due to user flow control.", 400, count))
 
     def fail(
-        self, action: str, code: str, message: str = "", status: int = 400, count: int | None = 1
+        self, action: str, code: str, message: str = "", status: int = 400, count: int | None = 1, skip: int = 0
     ) -> None:
-        """The next ``count`` calls of ``action`` fail with ``code`` (None: all of them)."""
+        """The next ``count`` calls of ``action`` fail with ``code`` (None: all of them), after
+        ``skip`` calls of it that succeed."""
         self._add(
-            Fault(action, code, message or f"The fake was told to fail {action} with {code}.", status, count)
+            Fault(
+                action, code, message or f"The fake was told to fail {action} with {code}.", status, count, skip=skip
+            )
         )
 
     def deny(self, action: str) -> None:
@@ -170,6 +175,9 @@ class FakeEcs:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(action):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     if fault.remaining is not None:
                         fault.remaining -= 1
                     return fault
