@@ -279,13 +279,33 @@ def describe_instances(client: EcsClient, instance_ids: Sequence[str]) -> dict[s
     return found
 
 
+def agent_states(client: EcsClient, instance_ids: Sequence[str]) -> dict[str, bool]:
+    """Instance id -> whether its Cloud Assistant agent is running (DescribeCloudAssistantStatus).
+
+    RunCommand / InvokeCommand refuse the whole call when one instance "does not meet the
+    execution conditions" (RunCommandRequest.instance_id), so instances without a running agent
+    are found first and left out.
+    """
+    states: dict[str, bool] = {}
+    for chunk in batches(instance_ids, limit("describe_cloud_assistant_status_max_results")):
+        body = client.call(
+            "DescribeCloudAssistantStatus",
+            {"RegionId": client.region_id, "InstanceId": chunk},
+            context=f"{len(chunk)} instance(s) in {client.region_id}",
+        )
+        for item in dig(body, ("InstanceCloudAssistantStatusSet", "InstanceCloudAssistantStatus")):
+            states[str(item.get("InstanceId"))] = str(item.get("CloudAssistantStatus")).lower() == "true"
+    return states
+
+
 def _runnable(
-    client: EcsClient, instance_ids: Sequence[str]
+    client: EcsClient, instance_ids: Sequence[str], need_agent: bool = False
 ) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Split ids into those Running and skip results for the others (per instance, not for all).
 
-    One missing or stopped instance must not fail the call for the 49 others in its batch, so
-    they are checked first and reported on their own.
+    One missing or stopped instance, or one without a running Cloud Assistant agent
+    (``need_agent``), must not fail the call for the others in its batch, so they are checked
+    first and reported on their own.
     """
     described = describe_instances(client, instance_ids)
     runnable, skipped = [], {}
@@ -304,6 +324,16 @@ def _runnable(
             )
         else:
             runnable.append(instance_id)
+    if need_agent and runnable:
+        agents = agent_states(client, runnable)
+        for instance_id in [i for i in runnable if not agents.get(i, False)]:
+            skipped[instance_id] = skipped_result(
+                instance_id,
+                "ClientNotRunning",
+                "the Cloud Assistant agent is not running on the instance (DescribeCloudAssistantStatus); "
+                "the command was not sent to it",
+            )
+        runnable = [i for i in runnable if agents.get(i, False)]
     return runnable, skipped, described
 
 
@@ -330,7 +360,7 @@ def run_on_instances(
     low, high = limit("command_timeout_min_seconds"), limit("command_timeout_max_seconds")
     if not low <= timeout <= high:
         raise InputError("timeout", f"expected {low} to {high} seconds, got {timeout}")
-    runnable, skipped, _described = _runnable(client, ids)
+    runnable, skipped, _described = _runnable(client, ids, need_agent=True)
     plan = batches(runnable, MAX_INSTANCES_PER_INVOCATION)
     result: dict[str, Any] = {
         "changed": bool(runnable),

@@ -724,6 +724,32 @@ class EcsWorld(SnapshotLifecycle):
             run["finishes_at"],
         )
 
+    def describe_cloud_assistant_status(self, p: Mapping[str, str]) -> dict[str, Any]:
+        """Whether each instance's agent is running, "true" / "false" as strings
+        (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describecloudassistantstatus)."""
+        region = _region(p)
+        wanted = indexed(p, "InstanceId")
+        found = []
+        for _name, state in self.hosts(region):
+            instance_id = state["ecs"]["instance_id"]
+            if wanted and instance_id not in wanted:
+                continue
+            running = bool(state.get("cloud_assistant", True))
+            found.append(
+                {
+                    "InstanceId": instance_id,
+                    "CloudAssistantStatus": "true" if running else "false",
+                    "CloudAssistantVersion": "2.5.3.606" if running else "",
+                    "OSType": "Windows",
+                    "SupportSessionManager": running,
+                }
+            )
+        if wanted:  # "MaxResults ... is invalid if the InstanceId parameter is configured"
+            return {"InstanceCloudAssistantStatusSet": {"InstanceCloudAssistantStatus": found},
+                    "TotalCount": len(found)}
+        items, paging = page(p, found, default_size=10, max_size=50)
+        return {"InstanceCloudAssistantStatusSet": {"InstanceCloudAssistantStatus": items}, **paging}
+
     def describe_invocation_results(self, p: Mapping[str, str]) -> dict[str, Any]:
         region = _region(p)
         invoke_id = p.get("InvokeId")
@@ -808,6 +834,7 @@ ACTIONS: dict[str, str] = {
     "RunCommand": "run_command",
     "InvokeCommand": "invoke_command",
     "DescribeInvocationResults": "describe_invocation_results",
+    "DescribeCloudAssistantStatus": "describe_cloud_assistant_status",
 }
 
 

@@ -140,6 +140,7 @@ def test_check_mode_creates_and_runs_nothing(ecs_lab, tmp_path):
         "DescribeDisks",
         "DescribeSnapshots",
         "DescribeSnapshotGroups",
+        "DescribeCloudAssistantStatus",
     }
 
 
