@@ -97,11 +97,15 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Update the virtio drivers of the batch with Alibaba's common command
+# The API works per region: a batch that spans regions is sent as one call per region.
+- name: Update the virtio drivers of the batch with Alibaba's common command, one call per region
   winfleet.updates.ecs_cloud_assistant:
-    instance_ids: "{{ ansible_play_batch | map('extract', hostvars, 'ecs_instance_id') | list }}"
-    region_id: "{{ alicloud_region }}"
+    instance_ids: >-
+      {{ ansible_play_batch | map('extract', hostvars) | selectattr('alicloud_region', 'equalto', item)
+         | map(attribute='ecs_instance_id') | list }}
+    region_id: "{{ item }}"
     command_id: ACS-ECS-InstallVirtioDriver-windows.ps1
+  loop: "{{ ansible_play_batch | map('extract', hostvars, 'alicloud_region') | unique | list }}"
   delegate_to: localhost
   run_once: true
   register: virtio_install
@@ -121,11 +125,14 @@ EXAMPLES = r"""
     fail_on_instance_error: false
   delegate_to: localhost
 
-- name: Reboot the batch so the new driver loads, and wait until every instance is Running
+- name: Reboot the batch so the new driver loads, one call per region, until every instance is Running
   winfleet.updates.ecs_cloud_assistant:
     action: reboot
-    instance_ids: "{{ ansible_play_batch | map('extract', hostvars, 'ecs_instance_id') | list }}"
-    region_id: "{{ alicloud_region }}"
+    instance_ids: >-
+      {{ ansible_play_batch | map('extract', hostvars) | selectattr('alicloud_region', 'equalto', item)
+         | map(attribute='ecs_instance_id') | list }}
+    region_id: "{{ item }}"
+  loop: "{{ ansible_play_batch | map('extract', hostvars, 'alicloud_region') | unique | list }}"
   delegate_to: localhost
   run_once: true
 """

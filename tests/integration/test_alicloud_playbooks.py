@@ -221,3 +221,19 @@ def test_alicloud_profile_env_names_the_profile(ecs_lab, tmp_path):
     )
     assert run.returncode == 0, run.output
     assert_no_secret(run, results)
+
+
+def test_the_examples_send_a_batch_that_spans_regions_one_call_per_region(ecs_lab, tmp_path):
+    two_regions = fleet()
+    two_regions["hosts"]["web02"]["ecs"]["region_id"] = "cn-shanghai"
+    lab, fake = ecs_lab(two_regions)
+    run, results = play(lab, fake, tmp_path, ["install", "reboot"], env={**NO_CREDENTIALS, **ENV})
+    assert run.returncode == 0, run.output
+    install = {r["instance_id"]: r for r in results["web01"]["install"]["results"]}
+    assert install["i-web01"]["succeeded"] is True and install["i-web02"]["succeeded"] is True
+    assert results["web01"]["install"]["failed_instance_ids"] == []
+    assert results["web01"]["reboot"]["failed_instance_ids"] == []
+    regions = sorted(p["RegionId"] for n, p in fake.calls if n == "InvokeCommand")
+    assert regions == ["cn-hangzhou", "cn-shanghai"]
+    for name in ("web01", "web02"):
+        assert touched(lab, name)["drivers"]["viostor.sys"]["file_version"] == NEW
