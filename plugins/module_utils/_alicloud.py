@@ -485,6 +485,8 @@ class AlicloudError(Exception):
     context: str = ""
     attempts: int = 1
     missing_permission: str | None = None
+    #: Seconds the API asked to wait before retrying (a throttling answer's x-acs-retry-after).
+    retry_after: float | None = None
 
     def __str__(self) -> str:
         return explain_error(
@@ -562,6 +564,18 @@ def backoff_delays(retries: int, base: float, cap: float = 20.0) -> list[float]:
     if base < 0:
         raise InputError("api_retry_delay", f"expected a number >= 0, got {base}")
     return [min(cap, base * (2**attempt)) for attempt in range(retries)]
+
+
+#: The longest wait a throttling answer's retry-after is honoured for (the SDK's own cap, 120 s).
+MAX_RETRY_AFTER = 120.0
+
+
+def retry_delay(backoff: float, retry_after: float | None) -> float:
+    """The back-off, or longer when the API said when to come back (``x-acs-retry-after``, which
+    alibabacloud_tea_openapi reads into ``ThrottlingException.retry_after`` in milliseconds)."""
+    if retry_after is None:
+        return backoff
+    return max(backoff, min(retry_after, MAX_RETRY_AFTER))
 
 
 def should_retry(kind: str, idempotent: bool) -> bool:
@@ -734,7 +748,7 @@ class EcsClient:
                 error = translate_sdk_error(action, err, context, attempt)
             if attempt > len(self._delays) or not should_retry(error.kind, idempotent):
                 raise error
-            self._sleep(self._delays[attempt - 1])
+            self._sleep(retry_delay(self._delays[attempt - 1], error.retry_after))
 
     def call_paged(
         self,
@@ -828,6 +842,7 @@ def translate_sdk_error(action: str, err: Exception, context: str = "", attempts
         if kind == PERMISSION:
             detail = getattr(err, "access_denied_detail", None) or data.get("AccessDeniedDetail")
             missing = permission_action(action, detail if isinstance(detail, Mapping) else None)
+        retry_after_ms = getattr(err, "retry_after", None)
         return AlicloudError(
             action,
             kind,
@@ -837,6 +852,7 @@ def translate_sdk_error(action: str, err: Exception, context: str = "", attempts
             context,
             attempts,
             missing,
+            float(retry_after_ms) / 1000.0 if isinstance(retry_after_ms, (int, float)) and retry_after_ms > 0 else None,
         )
     inner = getattr(err, "inner_exception", None) or err
     text = getattr(inner, "message", None) or str(inner)

@@ -37,6 +37,8 @@ from tests.simlab.state import Lab
 API_VERSION = "2014-05-26"
 #: Marker of an answer the handler drops (the connection closes instead).
 LOST = "__lost__"
+#: Key of extra response headers in an answer (not sent in the body).
+HEADERS = "__headers__"
 
 
 @dataclass
@@ -51,6 +53,8 @@ class Fault:
     extra: dict[str, Any] | None = None
     #: Matching calls let through before the fault applies (0: the very next one).
     skip: int = 0
+    #: Extra response headers of the fault's answer.
+    headers: dict[str, str] | None = None
 
     def matches(self, action: str) -> bool:
         return (self.action is None or self.action == action) and (
@@ -128,9 +132,16 @@ class FakeEcs:
 
     # -- fault knobs -----------------------------------------------------------------------
 
-    def throttle(self, count: int, action: str | None = None, code: str = "Throttling.User") -> None:
-        """The next ``count`` calls (of ``action``, or any) are throttled."""
-        self._add(Fault(action, code, "Request was denied due to user flow control.", 400, count))
+    def throttle(
+        self, count: int, action: str | None = None, code: str = "Throttling.User", retry_after_ms: int | None = None
+    ) -> None:
+        """The next ``count`` calls (of ``action``, or any) are throttled; ``retry_after_ms`` adds the
+        ``x-acs-retry-after`` header the OpenAPI gateway sends with a throttling answer (the header the
+        official SDK, alibabacloud_tea_openapi ``Utils.get_throttling_time_left``, reads)."""
+        headers = {"x-acs-retry-after": str(retry_after_ms)} if retry_after_ms else None
+        self._add(
+            Fault(action, code, "Request was denied due to user flow control.", 400, count, headers=headers)
+        )
 
     def fail(
         self, action: str, code: str, message: str = "", status: int = 400, count: int | None = 1, skip: int = 0
@@ -248,7 +259,10 @@ class FakeEcs:
             self.calls.append((action, params))
         fault = self._forced(action)
         if fault is not None:
-            return fault.status, {**_error(rid, fault.code, fault.message), **(fault.extra or {})}
+            answer = {**_error(rid, fault.code, fault.message), **(fault.extra or {})}
+            if fault.headers:
+                answer[HEADERS] = fault.headers
+            return fault.status, answer
         method_name = ACTIONS.get(action)
         if method_name is None:
             return 404, _error(
@@ -314,8 +328,11 @@ class _Handler(BaseHTTPRequestHandler):
         if payload.get(LOST):
             self.close_connection = True  # the action ran; its answer never arrives
             return
+        extra_headers = payload.pop(HEADERS, None) or {}
         data = json.dumps(payload).encode("utf-8")
         self.send_response(status)
+        for name, value in extra_headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json;charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("x-acs-request-id", str(payload.get("RequestId", "")))

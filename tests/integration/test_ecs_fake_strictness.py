@@ -68,3 +68,17 @@ def test_a_lost_response_is_retried_without_creating_twice(ecs_lab, action, snap
     tokens = [p["ClientToken"] for n, p in fake.calls if n == action]
     assert len(tokens) == (3 if action == "CreateSnapshot" else 2)
     assert tokens[0] == tokens[1]
+
+
+def test_a_throttling_answers_retry_after_is_honoured(ecs_lab):
+    from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import ecs_client_from_params
+    from tests.fakeecs import TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET
+
+    lab, fake = lab_with_web01(ecs_lab)
+    slept = []
+    options = {"access_key_id": TEST_ACCESS_KEY_ID, "access_key_secret": TEST_ACCESS_KEY_SECRET,
+               "region_id": "cn-hangzhou", "endpoint": fake.url, "api_retries": 3, "api_retry_delay": 0.001}
+    client, _credentials = ecs_client_from_params(options, {}, sleep=slept.append)
+    fake.throttle(1, "DescribeInstances", retry_after_ms=1500)
+    client.call("DescribeInstances", {"RegionId": "cn-hangzhou"})
+    assert slept == [1.5]  # the API's 1.5 s, not the 1 ms back-off
