@@ -83,7 +83,11 @@ def alicloud_argument_spec() -> dict[str, dict[str, Any]]:
     """
     return {
         "access_key_id": {"type": "str", "no_log": True, "aliases": ["alicloud_access_key", "access_key"]},
-        "access_key_secret": {"type": "str", "no_log": True, "aliases": ["alicloud_secret_key", "secret_key"]},
+        "access_key_secret": {
+            "type": "str",
+            "no_log": True,
+            "aliases": ["alicloud_secret_key", "secret_key"],
+        },
         "security_token": {"type": "str", "no_log": True, "aliases": ["alicloud_security_token"]},
         "profile": {"type": "str", "aliases": ["alicloud_profile"]},
         "ecs_role_name": {"type": "str", "aliases": ["alicloud_ecs_role_name"]},
@@ -142,7 +146,9 @@ def _library_providers() -> dict[str, Callable[..., Any]]:
     def static(access_key_id: str, access_key_secret: str, security_token: str | None) -> Any:
         if security_token:
             return StaticSTSCredentialsProvider(
-                access_key_id=access_key_id, access_key_secret=access_key_secret, security_token=security_token
+                access_key_id=access_key_id,
+                access_key_secret=access_key_secret,
+                security_token=security_token,
             )
         return StaticAKCredentialsProvider(access_key_id=access_key_id, access_key_secret=access_key_secret)
 
@@ -211,7 +217,8 @@ def _base_source(
         return "module options", providers["static"](*pair, params.get("security_token") or None)
     if params.get("security_token"):
         raise InputError(
-            "security_token", "a security token is given without access_key_id and access_key_secret; set all three"
+            "security_token",
+            "a security token is given without access_key_id and access_key_secret; set all three",
         )
     if params.get("profile"):
         profile_file = os.path.join(_home(environ), ".aliyun", "config.json")
@@ -231,7 +238,9 @@ def _base_source(
     profile_file = os.path.join(_home(environ), ".aliyun", "config.json")
     profile, where = _first({}, "", environ, ENV_PROFILE)
     if profile:
-        return f"CLI profile {profile} ({where}, {profile_file})", providers["cli_profile"](profile, profile_file)
+        return f"CLI profile {profile} ({where}, {profile_file})", providers["cli_profile"](
+            profile, profile_file
+        )
     role_name, where = _first({}, "", environ, ENV_ECS_ROLE_NAME)
     if role_name:
         return f"ECS RAM role {role_name} ({where})", providers["ecs_ram_role"](role_name)
@@ -242,7 +251,9 @@ def _base_source(
             role_arn, provider_arn, token_file, session or DEFAULT_ROLE_SESSION_NAME
         )
     if os.path.isfile(profile_file):
-        return f"CLI profile file {profile_file} (its current profile)", providers["cli_profile"](None, profile_file)
+        return f"CLI profile file {profile_file} (its current profile)", providers["cli_profile"](
+            None, profile_file
+        )
     if str(environ.get(ENV_ECS_METADATA_DISABLED, "")).lower() != "true":
         return "the RAM role of this ECS instance (instance metadata)", providers["ecs_ram_role"](None)
     raise InputError(
@@ -803,14 +814,20 @@ def call_tokened(
         if not token:
             return items
     raise AlicloudError(
-        action, INVALID, "TooManyPages", f"more than {max_pages * max_results} items; narrow the query", context=context
+        action,
+        INVALID,
+        "TooManyPages",
+        f"more than {max_pages * max_results} items; narrow the query",
+        context=context,
     )
 
 
 def _sdk_credentials(credentials: Credentials) -> dict[str, Any]:
     """What the SDK's Config takes: the provider (refreshed per request) when there is one."""
     if credentials.provider is not None:
-        from alibabacloud_credentials.client import Client as _CredentialClient  # pylint: disable=import-outside-toplevel
+        from alibabacloud_credentials.client import (
+            Client as _CredentialClient,
+        )  # pylint: disable=import-outside-toplevel
 
         return {"credential": _CredentialClient(provider=credentials.provider)}
     return {
@@ -852,7 +869,11 @@ def translate_sdk_error(action: str, err: Exception, context: str = "", attempts
             context,
             attempts,
             missing,
-            float(retry_after_ms) / 1000.0 if isinstance(retry_after_ms, (int, float)) and retry_after_ms > 0 else None,
+            (
+                float(retry_after_ms) / 1000.0
+                if isinstance(retry_after_ms, (int, float)) and retry_after_ms > 0
+                else None
+            ),
         )
     inner = getattr(err, "inner_exception", None) or err
     text = getattr(inner, "message", None) or str(inner)

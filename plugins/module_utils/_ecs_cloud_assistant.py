@@ -349,7 +349,7 @@ def run_on_instances(
     waiting: Waiting | None = None,
     check_mode: bool = False,
 ) -> dict[str, Any]:
-    """Run a command on the instances (MAX_INSTANCES_PER_INVOCATION per invocation) and collect each one's result."""
+    """Run a command on the instances (100 per invocation) and collect each one's result."""
     waiting = waiting or Waiting()
     ids = validate_instance_ids(instance_ids)
     if wait:

@@ -40,7 +40,9 @@ LIMITS: dict[str, Limit] = {
     "describe_instances_max_ids": Limit(
         100, "DescribeInstancesRequest.instance_ids: 'a JSON array that consists of up to 100 instance IDs'"
     ),
-    "reboot_instances_max_ids": Limit(100, "RebootInstancesRequest.instance_id: 'The instance ID array. Array length: 1 to 100'"),
+    "reboot_instances_max_ids": Limit(
+        100, "RebootInstancesRequest.instance_id: 'The instance ID array. Array length: 1 to 100'"
+    ),
     "tag_resources_max_ids": Limit(50, "TagResourcesRequest.resource_id: 'Array length: 1 to 50'"),
     "tags_per_resource": Limit(20, "CreateSnapshotRequest.tag: 'Valid values of N: 1 to 20'"),
     "tag_length": Limit(128, "CreateSnapshotRequestTag.key/value: 'up to 128 characters'"),
@@ -53,7 +55,9 @@ LIMITS: dict[str, Limit] = {
     "describe_snapshot_groups_max_results": Limit(
         100, "DescribeSnapshotGroupsRequest.max_results: 'Maximum value: 100'"
     ),
-    "describe_snapshots_max_results": Limit(100, "DescribeSnapshotsRequest.max_results: 'Maximum value: 100'"),
+    "describe_snapshots_max_results": Limit(
+        100, "DescribeSnapshotsRequest.max_results: 'Maximum value: 100'"
+    ),
     "describe_cloud_assistant_status_max_results": Limit(
         50, "DescribeCloudAssistantStatusRequest.max_results: 'Maximum value: 50'"
     ),

@@ -112,7 +112,9 @@ def select_disks(disks: Sequence[Mapping[str, Any]], scope: str) -> list[dict[st
     )
 
 
-def split_snapshottable(disks: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def split_snapshottable(
+    disks: Sequence[Mapping[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(cloud disks to snapshot, skipped local / ephemeral disks with the reason)."""
     keep, skipped = [], []
     for disk in disks:
@@ -238,7 +240,9 @@ def usable(snapshot: Mapping[str, Any], instant_access: bool) -> bool:
     (https://www.alibabacloud.com/help/en/ecs/user-guide/instant-access).
     """
     status = snapshot_status(snapshot)
-    return status == ACCOMPLISHED or (instant_access and status != FAILED and snapshot.get("Available") is True)
+    return status == ACCOMPLISHED or (
+        instant_access and status != FAILED and snapshot.get("Available") is True
+    )
 
 
 def wait_state(
@@ -414,7 +418,10 @@ def describe_instance(client: EcsClient, instance_id: str) -> dict[str, Any]:
 
 
 def _groups_of(
-    client: EcsClient, context: str, instance_id: str | None = None, tags: Mapping[str, str] | None = None,
+    client: EcsClient,
+    context: str,
+    instance_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
     group_ids: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Snapshot groups (paged with NextToken: DescribeSnapshotGroups has no PageNumber)."""
@@ -575,7 +582,9 @@ def ensure_snapshots(
     group_id = next((s.get("SnapshotGroupId") for s in plan.reuse if s.get("SnapshotGroupId")), None)
     result.update(changed=bool(plan.create), mode=_mode(plan))
     if plan.use_group:
-        group_id, made = _create_group(run, instance_id, plan.create, name, description, resource_group_id, retention)
+        group_id, made = _create_group(
+            run, instance_id, plan.create, name, description, resource_group_id, retention
+        )
         snapshots.extend(made)
     else:
         snapshots.extend(_create_per_disk(run, plan.create, name, description, retention, resource_group_id))
@@ -645,7 +654,14 @@ def _create_group(
 ) -> tuple[str, list[dict[str, Any]]]:
     """CreateSnapshotGroup, then its snapshots once listed, tagged and given their retention."""
     params = create_snapshot_group_params(
-        run.client.region_id, instance_id, disks, name, description, run.tags, client_token(), resource_group_id
+        run.client.region_id,
+        instance_id,
+        disks,
+        name,
+        description,
+        run.tags,
+        client_token(),
+        resource_group_id,
     )
     body = _busy_retry(run, lambda: run.client.call("CreateSnapshotGroup", params, context=run.context))
     group_id = str(body.get("SnapshotGroupId"))
@@ -705,7 +721,9 @@ def _group_snapshots_once_listed(run: _Run, group_id: str, disk_ids: set[str]) -
     return outcome.value
 
 
-def _missing_disks_fail(run: _Run, disks: Sequence[Mapping[str, Any]], snapshots: Sequence[Mapping[str, Any]]) -> None:
+def _missing_disks_fail(
+    run: _Run, disks: Sequence[Mapping[str, Any]], snapshots: Sequence[Mapping[str, Any]]
+) -> None:
     """Never report success for an instance with a disk left without a snapshot."""
     covered = {s.get("SourceDiskId") for s in snapshots}
     missing = [d["DiskId"] for d in disks if d["DiskId"] not in covered]
@@ -930,8 +948,12 @@ def remove_snapshots(
         group_id = group.get("SnapshotGroupId")
         if not any(s["SnapshotId"] in kept_ids for s in _snapshots_in(group)):
             try:
-                client.call("DeleteSnapshotGroup", {"RegionId": client.region_id, "SnapshotGroupId": group_id},
-                            context=f"snapshot group {group_id}", idempotent=True)
+                client.call(
+                    "DeleteSnapshotGroup",
+                    {"RegionId": client.region_id, "SnapshotGroupId": group_id},
+                    context=f"snapshot group {group_id}",
+                    idempotent=True,
+                )
             except AlicloudError as err:
                 if err.kind != NOT_FOUND:
                     raise OperationFailed(str(err), result) from None

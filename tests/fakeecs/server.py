@@ -133,7 +133,11 @@ class FakeEcs:
     # -- fault knobs -----------------------------------------------------------------------
 
     def throttle(
-        self, count: int, action: str | None = None, code: str = "Throttling.User", retry_after_ms: int | None = None
+        self,
+        count: int,
+        action: str | None = None,
+        code: str = "Throttling.User",
+        retry_after_ms: int | None = None,
     ) -> None:
         """The next ``count`` calls (of ``action``, or any) are throttled; ``retry_after_ms`` adds the
         ``x-acs-retry-after`` header the OpenAPI gateway sends with a throttling answer (the header the
@@ -144,13 +148,24 @@ class FakeEcs:
         )
 
     def fail(
-        self, action: str, code: str, message: str = "", status: int = 400, count: int | None = 1, skip: int = 0
+        self,
+        action: str,
+        code: str,
+        message: str = "",
+        status: int = 400,
+        count: int | None = 1,
+        skip: int = 0,
     ) -> None:
         """The next ``count`` calls of ``action`` fail with ``code`` (None: all of them), after
         ``skip`` calls of it that succeed."""
         self._add(
             Fault(
-                action, code, message or f"The fake was told to fail {action} with {code}.", status, count, skip=skip
+                action,
+                code,
+                message or f"The fake was told to fail {action} with {code}.",
+                status,
+                count,
+                skip=skip,
             )
         )
 

@@ -17,7 +17,9 @@ from tests.fakeecs.errors import ApiError
 INSTANT_ACCESS_CATEGORIES = {"cloud_essd", "cloud_auto", "cloud_essd_entry"}
 
 
-def token_page(params: Mapping[str, str], items: list[Any], default_size: int, max_size: int) -> tuple[list[Any], dict[str, Any]]:
+def token_page(
+    params: Mapping[str, str], items: list[Any], default_size: int, max_size: int
+) -> tuple[list[Any], dict[str, Any]]:
     """NextToken / MaxResults paging, as DescribeSnapshotGroups pages
     (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describesnapshotgroups).
 
@@ -34,7 +36,11 @@ def token_page(params: Mapping[str, str], items: list[Any], default_size: int, m
             raise ApiError("InvalidParameter.NextToken", "The specified NextToken is not valid.") from None
     chunk = items[start : start + size]
     following = start + size
-    token = base64.b64encode(json.dumps({"offset": following}).encode()).decode() if following < len(items) else ""
+    token = (
+        base64.b64encode(json.dumps({"offset": following}).encode()).decode()
+        if following < len(items)
+        else ""
+    )
     return chunk, {"NextToken": token}
 
 
@@ -59,7 +65,8 @@ class SnapshotLifecycle:
 
     def modify_snapshot_attribute(self, p: Mapping[str, str]) -> dict[str, Any]:
         """RetentionDays 1 to 65536, counted from creation; it can only be extended
-        (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-modifysnapshotattribute)."""
+        (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-modifysnapshotattribute).
+        """
         snapshot_id = p.get("SnapshotId", "")
         host = self._owner(lambda ecs: any(s["SnapshotId"] == snapshot_id for s in ecs.get("snapshots", [])))  # type: ignore[attr-defined]
         if host is None:
@@ -70,7 +77,8 @@ class SnapshotLifecycle:
                 days = retention_days(p["RetentionDays"])
                 if snap.get("RetentionDays") and days < int(snap["RetentionDays"]):
                     raise ApiError(
-                        "InvalidRetentionDays.Shortened", "The retention period of a snapshot can only be extended."
+                        "InvalidRetentionDays.Shortened",
+                        "The retention period of a snapshot can only be extended.",
                     )
                 snap["RetentionDays"] = days
             for name in ("SnapshotName", "Description"):
@@ -80,13 +88,16 @@ class SnapshotLifecycle:
 
     def delete_snapshot_group(self, p: Mapping[str, str]) -> dict[str, Any]:
         """Deletes the group and the snapshots in it
-        (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-deletesnapshotgroup)."""
+        (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-deletesnapshotgroup).
+        """
         group_id = p.get("SnapshotGroupId", "")
         host = self._owner(  # type: ignore[attr-defined]
             lambda ecs: any(g["SnapshotGroupId"] == group_id for g in ecs.get("snapshot_groups", []))
         )
         if host is None:
-            raise ApiError("InvalidSnapshotGroupId.NotFound", "The specified snapshot group does not exist.", 404)
+            raise ApiError(
+                "InvalidSnapshotGroupId.NotFound", "The specified snapshot group does not exist.", 404
+            )
         with self.lab.host(host) as state:  # type: ignore[attr-defined]
             ecs = state["ecs"]
             group = next(g for g in ecs["snapshot_groups"] if g["SnapshotGroupId"] == group_id)
@@ -99,7 +110,9 @@ class SnapshotLifecycle:
                 )
             ecs["snapshots"] = [s for s in ecs.get("snapshots", []) if s not in members]
             ecs["snapshot_groups"].remove(group)
-            state.setdefault("events", []).append({"event": "ecs_snapshot_group_deleted", "group_id": group_id})
+            state.setdefault("events", []).append(
+                {"event": "ecs_snapshot_group_deleted", "group_id": group_id}
+            )
         return {}
 
 

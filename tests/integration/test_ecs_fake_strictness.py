@@ -20,8 +20,12 @@ def lab_with_web01(ecs_lab):
 @pytest.mark.parametrize(
     ("action", "params", "code", "text"),
     [
-        ("RunCommand", {"RegionId": "cn-hangzhou", "Type": "RunPowerShellScript", "InstanceId": ["i-web01"]},
-         "MissingParameter", '"CommandContent" that is mandatory'),
+        (
+            "RunCommand",
+            {"RegionId": "cn-hangzhou", "Type": "RunPowerShellScript", "InstanceId": ["i-web01"]},
+            "MissingParameter",
+            '"CommandContent" that is mandatory',
+        ),
         ("CreateSnapshot", {"SnapshotName": "x1"}, "MissingParameter", '"DiskId" that is mandatory'),
         ("DescribeInstances", {"RegionId": "cn-atlantis"}, "InvalidRegionId.NotFound", "cn-atlantis"),
     ],
@@ -39,7 +43,8 @@ def test_a_parameter_the_action_does_not_have_is_refused():
     with pytest.raises(ApiError) as err:
         check_request("DescribeSnapshots", {"RegionId": "cn-hangzhou", "InstanceIdd": "i-web01"})
     assert (err.value.code, err.value.message) == (
-        "InvalidParameter", "The specified parameter InstanceIdd is not valid for DescribeSnapshots."
+        "InvalidParameter",
+        "The specified parameter InstanceIdd is not valid for DescribeSnapshots.",
     )
     check_request("DescribeSnapshots", {"RegionId": "cn-hangzhou", "Tag.1.Key": "k", "Tag.1.Value": "v"})
 
@@ -56,7 +61,9 @@ def test_a_client_token_replayed_with_other_parameters_is_refused(ecs_lab):
     assert len(lab.read_host("web01")["ecs"]["snapshots"]) == 1
 
 
-@pytest.mark.parametrize(("action", "snapshot_group"), [("CreateSnapshot", "never"), ("CreateSnapshotGroup", "auto")])
+@pytest.mark.parametrize(
+    ("action", "snapshot_group"), [("CreateSnapshot", "never"), ("CreateSnapshotGroup", "auto")]
+)
 def test_a_lost_response_is_retried_without_creating_twice(ecs_lab, action, snapshot_group):
     lab, fake = lab_with_web01(ecs_lab)
     fake.lose_response(action)
@@ -76,8 +83,14 @@ def test_a_throttling_answers_retry_after_is_honoured(ecs_lab):
 
     lab, fake = lab_with_web01(ecs_lab)
     slept = []
-    options = {"access_key_id": TEST_ACCESS_KEY_ID, "access_key_secret": TEST_ACCESS_KEY_SECRET,
-               "region_id": "cn-hangzhou", "endpoint": fake.url, "api_retries": 3, "api_retry_delay": 0.001}
+    options = {
+        "access_key_id": TEST_ACCESS_KEY_ID,
+        "access_key_secret": TEST_ACCESS_KEY_SECRET,
+        "region_id": "cn-hangzhou",
+        "endpoint": fake.url,
+        "api_retries": 3,
+        "api_retry_delay": 0.001,
+    }
     client, _credentials = ecs_client_from_params(options, {}, sleep=slept.append)
     fake.throttle(1, "DescribeInstances", retry_after_ms=1500)
     client.call("DescribeInstances", {"RegionId": "cn-hangzhou"})

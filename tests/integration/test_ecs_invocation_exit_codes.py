@@ -34,17 +34,26 @@ def test_the_fake_reports_the_installers_3010_as_describe_invocation_results_doe
     lab, fake = ecs_lab(virtio_fleet(exit_code=3010))
     result = run_on_instances(client_for(fake), ["i-web01"], command_id=VIRTIO_COMMON_COMMAND, waiting=FAST)
     (record,) = result["results"]
-    assert (record["status"], record["error_code"], record["exit_code"]) == ("Failed", "ExitCodeNonzero", 3010)
+    assert (record["status"], record["error_code"], record["exit_code"]) == (
+        "Failed",
+        "ExitCodeNonzero",
+        3010,
+    )
     # ... and the module reads it as success with a reboot
     assert (record["succeeded"], record["reboot_required"]) == (True, True)
     assert result["failed_instance_ids"] == []
     assert touched(lab, "web01")["pending_driver"] == NEW
 
 
-@pytest.mark.parametrize(("code", "succeeded", "reboot"), [(0, True, False), (3010, True, True), (1641, True, True), (1603, False, False)])
+@pytest.mark.parametrize(
+    ("code", "succeeded", "reboot"),
+    [(0, True, False), (3010, True, True), (1641, True, True), (1603, False, False)],
+)
 def test_content_exit_codes_are_judged_by_the_installer_convention(ecs_lab, code, succeeded, reboot):
     lab, fake = ecs_lab({"hosts": host("a", "i-a")})
-    result = run_on_instances(client_for(fake), ["i-a"], content=f"Write-Output 'x'\nexit {code}\n", waiting=FAST)
+    result = run_on_instances(
+        client_for(fake), ["i-a"], content=f"Write-Output 'x'\nexit {code}\n", waiting=FAST
+    )
     (record,) = result["results"]
     assert record["exit_code"] == code
     assert (record["succeeded"], record["reboot_required"]) == (succeeded, reboot)
@@ -60,4 +69,8 @@ def test_invoke_command_passes_the_modules_timeout(ecs_lab):
     ((_name, params),) = [(n, p) for n, p in fake.calls if n == "InvokeCommand"]
     assert params["Timeout"] == "60"
     (record,) = result["results"]
-    assert (record["status"], record["error_code"], record["succeeded"]) == ("Timeout", "ExecutionTimeout", False)
+    assert (record["status"], record["error_code"], record["succeeded"]) == (
+        "Timeout",
+        "ExecutionTimeout",
+        False,
+    )

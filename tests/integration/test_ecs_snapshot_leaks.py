@@ -74,8 +74,10 @@ def test_snapshots_only_a_tagged_group_identifies_are_cleaned_up(ecs_lab):
     lab, fake = ecs_lab(web01())
     fake.world.snapshot_seconds = 0
     client = client_for(fake)
-    client.call("CreateSnapshotGroup", {"RegionId": "cn-hangzhou", "InstanceId": "i-web01",
-                                        "Tag": [{"Key": TAG, "Value": "r1"}]})
+    client.call(
+        "CreateSnapshotGroup",
+        {"RegionId": "cn-hangzhou", "InstanceId": "i-web01", "Tag": [{"Key": TAG, "Value": "r1"}]},
+    )
     assert not any(tags(s) for s in snapshots_of(lab))
     ids = {s["SnapshotId"] for s in snapshots_of(lab)}
     cleanup = remove_snapshots(client, "r1", instance_id="i-web01")
@@ -124,7 +126,9 @@ def test_a_per_disk_failure_reports_the_snapshots_already_made(ecs_lab):
 def test_retention_days_default_and_resource_group(ecs_lab):
     lab, fake = ecs_lab(web01())
     client = client_for(fake)
-    ensure_snapshots(client, "i-web01", "r1", snapshot_group="never", resource_group_id="rg-ops", waiting=FAST)
+    ensure_snapshots(
+        client, "i-web01", "r1", snapshot_group="never", resource_group_id="rg-ops", waiting=FAST
+    )
     creates = [p for n, p in fake.calls if n == "CreateSnapshot"]
     assert [(p["RetentionDays"], p["ResourceGroupId"]) for p in creates] == [("7", "rg-ops")] * 2
     ensure_snapshots(client, "i-web01", "r2", waiting=FAST)  # a group: retention set per snapshot
@@ -135,7 +139,9 @@ def test_retention_days_default_and_resource_group(ecs_lab):
 
 def test_retention_days_zero_keeps_the_snapshots(ecs_lab):
     lab, fake = ecs_lab(web01())
-    ensure_snapshots(client_for(fake), "i-web01", "r1", snapshot_group="never", retention_days=0, waiting=FAST)
+    ensure_snapshots(
+        client_for(fake), "i-web01", "r1", snapshot_group="never", retention_days=0, waiting=FAST
+    )
     assert all("RetentionDays" not in p for n, p in fake.calls if n == "CreateSnapshot")
 
 

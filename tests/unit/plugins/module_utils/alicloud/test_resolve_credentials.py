@@ -98,11 +98,21 @@ def values(credentials):
     ("params", "environ", "expected", "source"),
     [
         (OPTIONS, {}, ("opt-id", "opt-secret", None), "module options"),
-        ({**OPTIONS, "security_token": "opt-token"}, NEW_ENV, ("opt-id", "opt-secret", "opt-token"), "module options"),
+        (
+            {**OPTIONS, "security_token": "opt-token"},
+            NEW_ENV,
+            ("opt-id", "opt-secret", "opt-token"),
+            "module options",
+        ),
         ({}, NEW_ENV, ("new-id", "new-secret", "new-token"), "ALIBABA_CLOUD_ACCESS_KEY_ID"),
         ({}, OLD_ENV, ("old-id", "old-secret", "old-token"), "ALICLOUD_ACCESS_KEY"),
         ({}, {**OLD_ENV, **NEW_ENV}, ("new-id", "new-secret", "new-token"), "ALIBABA_CLOUD_ACCESS_KEY_ID"),
-        ({"access_key_id": None, "access_key_secret": ""}, NEW_ENV, ("new-id", "new-secret", "new-token"), "ALIBABA"),
+        (
+            {"access_key_id": None, "access_key_secret": ""},
+            NEW_ENV,
+            ("new-id", "new-secret", "new-token"),
+            "ALIBABA",
+        ),
     ],
 )
 def test_precedence(params, environ, expected, source):
@@ -118,8 +128,14 @@ def test_precedence(params, environ, expected, source):
         (OPTIONS, NEW_ENV),
         (OPTIONS, OLD_ENV),
         # nor does one environment triple borrow the other's token
-        ({}, {"ALIBABA_CLOUD_ACCESS_KEY_ID": "new-id", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "new-secret",
-              "ALICLOUD_SECURITY_TOKEN": "old-token"}),
+        (
+            {},
+            {
+                "ALIBABA_CLOUD_ACCESS_KEY_ID": "new-id",
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "new-secret",
+                "ALICLOUD_SECURITY_TOKEN": "old-token",
+            },
+        ),
     ],
 )
 def test_a_key_and_its_token_come_from_one_source(params, environ):
@@ -129,15 +145,37 @@ def test_a_key_and_its_token_come_from_one_source(params, environ):
 @pytest.mark.parametrize(
     ("params", "environ", "field", "message"),
     [
-        ({}, NO_METADATA, "access_key_id", "no Alibaba Cloud credentials found; set access_key_id and access_key_secret"),
-        ({"access_key_id": "x"}, NO_METADATA, "access_key_secret",
-         "an access key id is given (option access_key_id) but no secret"),
-        ({}, {"ALICLOUD_SECRET_KEY": "s", **NO_METADATA}, "access_key_id",
-         "an access key secret is given (environment variable ALICLOUD_SECRET_KEY) but no id"),
+        (
+            {},
+            NO_METADATA,
+            "access_key_id",
+            "no Alibaba Cloud credentials found; set access_key_id and access_key_secret",
+        ),
+        (
+            {"access_key_id": "x"},
+            NO_METADATA,
+            "access_key_secret",
+            "an access key id is given (option access_key_id) but no secret",
+        ),
+        (
+            {},
+            {"ALICLOUD_SECRET_KEY": "s", **NO_METADATA},
+            "access_key_id",
+            "an access key secret is given (environment variable ALICLOUD_SECRET_KEY) but no id",
+        ),
         # half a key from the options and the other half from the environment is not one source
-        ({"access_key_id": "x"}, {**NEW_ENV, **NO_METADATA}, "access_key_secret", "an access key id is given"),
-        ({"security_token": "t"}, {**NEW_ENV, **NO_METADATA}, "security_token",
-         "a security token is given without access_key_id and access_key_secret"),
+        (
+            {"access_key_id": "x"},
+            {**NEW_ENV, **NO_METADATA},
+            "access_key_secret",
+            "an access key id is given",
+        ),
+        (
+            {"security_token": "t"},
+            {**NEW_ENV, **NO_METADATA},
+            "security_token",
+            "a security token is given without access_key_id and access_key_secret",
+        ),
     ],
 )
 def test_incomplete_credentials_name_what_is_missing(params, environ, field, message):
@@ -155,10 +193,21 @@ def write_cli_config(home, profiles, current):
     )
 
 
-AK_PROFILE = {"name": "default", "mode": "AK", "access_key_id": "cli-id", "access_key_secret": "cli-secret",
-              "region_id": "cn-hangzhou"}
-STS_PROFILE = {"name": "ops", "mode": "StsToken", "access_key_id": "sts-id", "access_key_secret": "sts-secret",
-               "sts_token": "sts-token", "region_id": "cn-shanghai"}
+AK_PROFILE = {
+    "name": "default",
+    "mode": "AK",
+    "access_key_id": "cli-id",
+    "access_key_secret": "cli-secret",
+    "region_id": "cn-hangzhou",
+}
+STS_PROFILE = {
+    "name": "ops",
+    "mode": "StsToken",
+    "access_key_id": "sts-id",
+    "access_key_secret": "sts-secret",
+    "sts_token": "sts-token",
+    "region_id": "cn-shanghai",
+}
 
 
 def test_the_current_cli_profile_in_home_is_used_when_nothing_else_is_set(tmp_path):
@@ -210,7 +259,9 @@ def test_without_any_key_the_instances_ram_role_is_used(tmp_path):
 )
 def test_a_named_ram_role(tmp_path, params, environ):
     recorder = Recorder()
-    credentials = resolve_credentials(params, {"HOME": str(tmp_path), **environ}, providers=recorder.factories())
+    credentials = resolve_credentials(
+        params, {"HOME": str(tmp_path), **environ}, providers=recorder.factories()
+    )
     assert recorder.calls == [("ecs_ram_role", "AWXRole")]
     assert credentials.security_token == "role-token"
 
@@ -232,8 +283,13 @@ def test_oidc_rrsa(tmp_path):
     }
     credentials = resolve_credentials({}, environ, providers=recorder.factories())
     assert recorder.calls == [
-        ("oidc", "acs:ram::1:role/awx", "acs:ram::1:oidc-provider/ack", "/var/run/secrets/tokens/oidc-token",
-         "winfleet-updates")
+        (
+            "oidc",
+            "acs:ram::1:role/awx",
+            "acs:ram::1:oidc-provider/ack",
+            "/var/run/secrets/tokens/oidc-token",
+            "winfleet-updates",
+        )
     ]
     assert credentials.access_key_id == "oidc-id"
 
@@ -242,12 +298,17 @@ def test_oidc_rrsa(tmp_path):
     ("params", "environ"),
     [
         ({**OPTIONS, "assume_role_arn": "acs:ram::1:role/ops", "assume_role_session_name": "s1"}, {}),
-        (OPTIONS, {"ALICLOUD_ASSUME_ROLE_ARN": "acs:ram::1:role/ops", "ALICLOUD_ASSUME_ROLE_SESSION_NAME": "s1"}),
+        (
+            OPTIONS,
+            {"ALICLOUD_ASSUME_ROLE_ARN": "acs:ram::1:role/ops", "ALICLOUD_ASSUME_ROLE_SESSION_NAME": "s1"},
+        ),
     ],
 )
 def test_assume_role_uses_the_credentials_found(tmp_path, params, environ):
     recorder = Recorder()
-    credentials = resolve_credentials(params, {"HOME": str(tmp_path), **environ}, providers=recorder.factories())
+    credentials = resolve_credentials(
+        params, {"HOME": str(tmp_path), **environ}, providers=recorder.factories()
+    )
     assert recorder.calls == [("assume_role", "opt-id", "acs:ram::1:role/ops", "s1")]
     assert values(credentials) == ("assumed-id", "assumed-secret", "assumed-token")
     assert credentials.source.startswith("role acs:ram::1:role/ops assumed with module options")

@@ -11,7 +11,9 @@ import pytest
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_limits import LIMITS
 
 MODELS = Path(sdk_models.__file__).parent
-SDK_QUOTED = {name: item for name, item in LIMITS.items() if re.match(r"^\w+Request(\w*)?\.\w+(/\w+)?: '", item.source)}
+SDK_QUOTED = {
+    name: item for name, item in LIMITS.items() if re.match(r"^\w+Request(\w*)?\.\w+(/\w+)?: '", item.source)
+}
 
 
 def model_file(request_class: str) -> Path:
