@@ -18,6 +18,7 @@ contains them.
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
 import uuid
@@ -41,13 +42,29 @@ SDK_REQUIREMENT = "alibabacloud-ecs20140526 (with alibabacloud-tea-openapi)"
 USER_AGENT = "winfleet.updates/0.1.0"
 API_VERSION = "2014-05-26"
 
-# Environment variables, most specific first. The ALIBABA_CLOUD_* names are the ones the official
-# SDKs and the aliyun CLI read; the ALICLOUD_* names are the older ones of the alicloud Terraform
-# provider and the historic Ansible alicloud modules, still common in AWX credentials.
-ENV_ACCESS_KEY_ID = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALICLOUD_ACCESS_KEY")
-ENV_ACCESS_KEY_SECRET = ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALICLOUD_SECRET_KEY")
-ENV_SECURITY_TOKEN = ("ALIBABA_CLOUD_SECURITY_TOKEN", "ALICLOUD_SECURITY_TOKEN")
+# Environment variables. The ALIBABA_CLOUD_* names are the ones the official SDKs, their default
+# credential chain (alibabacloud_credentials) and the aliyun CLI read; the ALICLOUD_* names are
+# those of the alibaba.alicloud Ansible collection and the alicloud Terraform provider, still
+# common in AWX credentials. A key pair and its STS token are read from ONE of these triples.
+ENV_KEY_SOURCES: tuple[tuple[str, str, str], ...] = (
+    ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"),
+    ("ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY", "ALICLOUD_SECURITY_TOKEN"),
+)
+ENV_ACCESS_KEY_ID = tuple(source[0] for source in ENV_KEY_SOURCES)
+ENV_ACCESS_KEY_SECRET = tuple(source[1] for source in ENV_KEY_SOURCES)
+ENV_SECURITY_TOKEN = tuple(source[2] for source in ENV_KEY_SOURCES)
 ENV_REGION = ("ALIBABA_CLOUD_REGION_ID", "ALICLOUD_REGION")
+#: A profile of the aliyun CLI's ~/.aliyun/config.json.
+ENV_PROFILE = ("ALIBABA_CLOUD_PROFILE", "ALICLOUD_PROFILE")
+#: The RAM role attached to the ECS instance the controller runs on (instance metadata).
+ENV_ECS_ROLE_NAME = ("ALIBABA_CLOUD_ECS_METADATA", "ALICLOUD_ECS_ROLE_NAME")
+ENV_ECS_METADATA_DISABLED = "ALIBABA_CLOUD_ECS_METADATA_DISABLED"
+#: OIDC (RRSA in ACK): all three are needed, as in alibabacloud_credentials' default chain.
+ENV_OIDC = ("ALIBABA_CLOUD_OIDC_TOKEN_FILE", "ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN")
+ENV_ROLE_SESSION_NAME = ("ALIBABA_CLOUD_ROLE_SESSION_NAME", "ALICLOUD_ASSUME_ROLE_SESSION_NAME")
+#: A RAM role to assume (AssumeRole) with whatever credentials were found.
+ENV_ASSUME_ROLE_ARN = ("ALICLOUD_ASSUME_ROLE_ARN",)
+DEFAULT_ROLE_SESSION_NAME = "winfleet-updates"
 
 _REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
@@ -65,10 +82,18 @@ def alicloud_argument_spec() -> dict[str, dict[str, Any]]:
     (see :func:`ecs_client_from_params`), so a secret cannot reach a result or a log either way.
     """
     return {
-        "access_key_id": {"type": "str", "no_log": True},
-        "access_key_secret": {"type": "str", "no_log": True},
-        "security_token": {"type": "str", "no_log": True},
-        "region_id": {"type": "str"},
+        "access_key_id": {"type": "str", "no_log": True, "aliases": ["alicloud_access_key", "access_key"]},
+        "access_key_secret": {
+            "type": "str",
+            "no_log": True,
+            "aliases": ["alicloud_secret_key", "secret_key"],
+        },
+        "security_token": {"type": "str", "no_log": True, "aliases": ["alicloud_security_token"]},
+        "profile": {"type": "str", "aliases": ["alicloud_profile"]},
+        "ecs_role_name": {"type": "str", "aliases": ["alicloud_ecs_role_name"]},
+        "assume_role_arn": {"type": "str", "aliases": ["alicloud_assume_role_arn"]},
+        "assume_role_session_name": {"type": "str", "aliases": ["alicloud_assume_role_session_name"]},
+        "region_id": {"type": "str", "aliases": ["alicloud_region"]},
         "endpoint": {"type": "str"},
         "api_retries": {"type": "int", "default": 5},
         "api_retry_delay": {"type": "float", "default": 1.0},
@@ -77,12 +102,17 @@ def alicloud_argument_spec() -> dict[str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Credentials:
-    """An access key (and STS token); ``repr`` never shows the secret parts."""
+    """An access key (and STS token); ``repr`` never shows the secret parts.
+
+    ``provider`` is the alibabacloud_credentials provider they came from: the SDK client asks it
+    again before each request, so a RAM role's STS token is refreshed during a long wait.
+    """
 
     access_key_id: str
     access_key_secret: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
     source: str = "module options"
+    provider: Any = field(default=None, repr=False, compare=False)
 
     def secrets(self) -> list[str]:
         """Every value that must be masked in output."""
@@ -102,36 +132,191 @@ def _first(
     return None, ""
 
 
-def resolve_credentials(params: Mapping[str, Any], environ: Mapping[str, str]) -> Credentials:
-    """Credentials from the module options, else the standard environment variables.
+def _library_providers() -> dict[str, Callable[..., Any]]:
+    """The alibabacloud_credentials providers each source uses (tests inject their own)."""
+    from alibabacloud_credentials.provider import (  # pylint: disable=import-outside-toplevel
+        CLIProfileCredentialsProvider,
+        EcsRamRoleCredentialsProvider,
+        OIDCRoleArnCredentialsProvider,
+        RamRoleArnCredentialsProvider,
+        StaticAKCredentialsProvider,
+        StaticSTSCredentialsProvider,
+    )
 
-    An access key id without its secret (or the reverse) is an error naming what is missing,
-    rather than a confusing signature failure later.
-    """
-    key_id, key_id_source = _first(params, "access_key_id", environ, ENV_ACCESS_KEY_ID)
-    secret, secret_source = _first(params, "access_key_secret", environ, ENV_ACCESS_KEY_SECRET)
-    token, _token_source = _first(params, "security_token", environ, ENV_SECURITY_TOKEN)
+    def static(access_key_id: str, access_key_secret: str, security_token: str | None) -> Any:
+        if security_token:
+            return StaticSTSCredentialsProvider(
+                access_key_id=access_key_id,
+                access_key_secret=access_key_secret,
+                security_token=security_token,
+            )
+        return StaticAKCredentialsProvider(access_key_id=access_key_id, access_key_secret=access_key_secret)
+
+    return {
+        "static": static,
+        "cli_profile": lambda profile_name, profile_file: CLIProfileCredentialsProvider(
+            profile_name=profile_name, profile_file=profile_file
+        ),
+        # async_update_enabled=False: no background scheduler thread in a short-lived module.
+        "ecs_ram_role": lambda role_name: EcsRamRoleCredentialsProvider(
+            role_name=role_name, async_update_enabled=False
+        ),
+        "oidc": lambda role_arn, oidc_provider_arn, oidc_token_file, session_name: OIDCRoleArnCredentialsProvider(
+            role_arn=role_arn,
+            oidc_provider_arn=oidc_provider_arn,
+            oidc_token_file_path=oidc_token_file,
+            role_session_name=session_name,
+        ),
+        "assume_role": lambda base, role_arn, session_name: RamRoleArnCredentialsProvider(
+            credentials_provider=base, role_arn=role_arn, role_session_name=session_name
+        ),
+    }
+
+
+def _key_pair(
+    key_id: str | None, secret: str | None, id_name: str, secret_name: str, where: str
+) -> tuple[str, str] | None:
+    """Both halves of a key pair from one place, or None when neither is there."""
     if not key_id and not secret:
-        raise InputError(
-            "access_key_id",
-            "no Alibaba Cloud credentials found; set access_key_id and access_key_secret, or the environment "
-            f"variables {ENV_ACCESS_KEY_ID[0]} and {ENV_ACCESS_KEY_SECRET[0]} "
-            f"(also read: {ENV_ACCESS_KEY_ID[1]}, "
-            f"{ENV_ACCESS_KEY_SECRET[1]})",
-        )
+        return None
     if not secret:
         raise InputError(
             "access_key_secret",
-            f"an access key id is given ({key_id_source}) but no secret; set access_key_secret "
-            f"or {ENV_ACCESS_KEY_SECRET[0]}",
+            f"an access key id is given ({where} {id_name}) but no secret; set {secret_name} there too",
         )
     if not key_id:
         raise InputError(
             "access_key_id",
-            f"an access key secret is given ({secret_source}) but no id; set access_key_id "
-            f"or {ENV_ACCESS_KEY_ID[0]}",
+            f"an access key secret is given ({where} {secret_name}) but no id; set {id_name} there too",
         )
-    return Credentials(key_id, secret, token or None, key_id_source)
+    return key_id, secret
+
+
+def _home(environ: Mapping[str, str]) -> str:
+    return environ.get("HOME") or os.path.expanduser("~")
+
+
+def _base_source(
+    params: Mapping[str, Any], environ: Mapping[str, str], providers: Mapping[str, Callable[..., Any]]
+) -> tuple[str, Any]:
+    """(description, provider) of the first credential source that is configured.
+
+    Options first, then the environment, then files and the instance's RAM role, in the order
+    of alibabacloud_credentials' default chain (environment, OIDC, CLI profile, ECS RAM role).
+    """
+    pair = _key_pair(
+        params.get("access_key_id"),
+        params.get("access_key_secret"),
+        "access_key_id",
+        "access_key_secret",
+        "option",
+    )
+    if pair:
+        # the token of a key given as options comes from the options only: a stale
+        # ALIBABA_CLOUD_SECURITY_TOKEN in the shell must not be attached to another key
+        return "module options", providers["static"](*pair, params.get("security_token") or None)
+    if params.get("security_token"):
+        raise InputError(
+            "security_token",
+            "a security token is given without access_key_id and access_key_secret; set all three",
+        )
+    if params.get("profile"):
+        profile_file = os.path.join(_home(environ), ".aliyun", "config.json")
+        return f"CLI profile {params['profile']} ({profile_file})", providers["cli_profile"](
+            params["profile"], profile_file
+        )
+    if params.get("ecs_role_name"):
+        return f"ECS RAM role {params['ecs_role_name']}", providers["ecs_ram_role"](params["ecs_role_name"])
+    for id_name, secret_name, token_name in ENV_KEY_SOURCES:
+        pair = _key_pair(
+            environ.get(id_name), environ.get(secret_name), id_name, secret_name, "environment variable"
+        )
+        if pair:
+            return f"environment variables {id_name}/{secret_name}", providers["static"](
+                *pair, environ.get(token_name) or None
+            )
+    profile_file = os.path.join(_home(environ), ".aliyun", "config.json")
+    profile, where = _first({}, "", environ, ENV_PROFILE)
+    if profile:
+        return f"CLI profile {profile} ({where}, {profile_file})", providers["cli_profile"](
+            profile, profile_file
+        )
+    role_name, where = _first({}, "", environ, ENV_ECS_ROLE_NAME)
+    if role_name:
+        return f"ECS RAM role {role_name} ({where})", providers["ecs_ram_role"](role_name)
+    if all(environ.get(name) for name in ENV_OIDC):
+        token_file, role_arn, provider_arn = (environ[name] for name in ENV_OIDC)
+        session, _where = _first({}, "", environ, ENV_ROLE_SESSION_NAME)
+        return f"OIDC role {role_arn}", providers["oidc"](
+            role_arn, provider_arn, token_file, session or DEFAULT_ROLE_SESSION_NAME
+        )
+    if os.path.isfile(profile_file):
+        return f"CLI profile file {profile_file} (its current profile)", providers["cli_profile"](
+            None, profile_file
+        )
+    if str(environ.get(ENV_ECS_METADATA_DISABLED, "")).lower() != "true":
+        return "the RAM role of this ECS instance (instance metadata)", providers["ecs_ram_role"](None)
+    raise InputError(
+        "access_key_id",
+        "no Alibaba Cloud credentials found; set access_key_id and access_key_secret, profile, ecs_role_name, "
+        f"or the environment variables {ENV_ACCESS_KEY_ID[0]} and {ENV_ACCESS_KEY_SECRET[0]} (also read: "
+        f"{ENV_ACCESS_KEY_ID[1]}, {ENV_ACCESS_KEY_SECRET[1]}, {', '.join(ENV_PROFILE)}, "
+        f"{', '.join(ENV_ECS_ROLE_NAME)}; docs/alicloud.md gives the order)",
+    )
+
+
+def resolve_credentials(
+    params: Mapping[str, Any],
+    environ: Mapping[str, str],
+    providers: Mapping[str, Callable[..., Any]] | None = None,
+) -> Credentials:
+    """The credentials to sign with, from the first configured source; one source for key and token.
+
+    ``params`` uses the option names of :func:`alicloud_argument_spec` (``access_key_id``,
+    ``access_key_secret``, ``security_token``, ``profile``, ``ecs_role_name``,
+    ``assume_role_arn``, ``assume_role_session_name``); absent keys are fine, so an inventory
+    plugin can pass its own options. ``environ`` is the process environment (``os.environ``).
+    ``providers`` replaces the alibabacloud_credentials provider factories (tests inject a RAM
+    role there, so nothing ever contacts the instance metadata address).
+
+    The order (docs/alicloud.md): key options; profile option; ecs_role_name option; the
+    ALIBABA_CLOUD_* key variables; the ALICLOUD_* key variables; ALIBABA_CLOUD_PROFILE /
+    ALICLOUD_PROFILE; ALIBABA_CLOUD_ECS_METADATA / ALICLOUD_ECS_ROLE_NAME; OIDC (RRSA); the
+    current profile of ~/.aliyun/config.json; the instance's RAM role (unless
+    ALIBABA_CLOUD_ECS_METADATA_DISABLED=true). ``assume_role_arn`` (or ALICLOUD_ASSUME_ROLE_ARN)
+    then assumes that role with them. Half a key pair is an error naming what is missing.
+    """
+    factories = {**_library_providers(), **(providers or {})}
+    source, provider = _base_source(params, environ, factories)
+    role_arn, _where = _first(params, "assume_role_arn", environ, ENV_ASSUME_ROLE_ARN)
+    if role_arn:
+        session, _where = _first(params, "assume_role_session_name", environ, ENV_ROLE_SESSION_NAME)
+        provider = factories["assume_role"](provider, role_arn, session or DEFAULT_ROLE_SESSION_NAME)
+        source = f"role {role_arn} assumed with {source}"
+    field_name = _source_field(params)
+    try:
+        found = provider.get_credentials()
+    except Exception as err:  # noqa: BLE001 - any provider failure is the user's configuration
+        raise InputError(
+            field_name, f"could not get Alibaba Cloud credentials from {source}: {_first_line(str(err))}"
+        ) from None
+    if found is None or not found.get_access_key_id() or not found.get_access_key_secret():
+        raise InputError(field_name, f"could not get Alibaba Cloud credentials from {source}: empty answer")
+    return Credentials(
+        found.get_access_key_id(),
+        found.get_access_key_secret(),
+        found.get_security_token() or None,
+        source,
+        provider,
+    )
+
+
+def _source_field(params: Mapping[str, Any]) -> str:
+    """The option an error about the credential source is reported against."""
+    for option in ("assume_role_arn", "access_key_id", "profile", "ecs_role_name"):
+        if params.get(option):
+            return option
+    return "access_key_id"
 
 
 def resolve_region(params: Mapping[str, Any], environ: Mapping[str, str]) -> str:
@@ -311,6 +496,8 @@ class AlicloudError(Exception):
     context: str = ""
     attempts: int = 1
     missing_permission: str | None = None
+    #: Seconds the API asked to wait before retrying (a throttling answer's x-acs-retry-after).
+    retry_after: float | None = None
 
     def __str__(self) -> str:
         return explain_error(
@@ -388,6 +575,18 @@ def backoff_delays(retries: int, base: float, cap: float = 20.0) -> list[float]:
     if base < 0:
         raise InputError("api_retry_delay", f"expected a number >= 0, got {base}")
     return [min(cap, base * (2**attempt)) for attempt in range(retries)]
+
+
+#: The longest wait a throttling answer's retry-after is honoured for (the SDK's own cap, 120 s).
+MAX_RETRY_AFTER = 120.0
+
+
+def retry_delay(backoff: float, retry_after: float | None) -> float:
+    """The back-off, or longer when the API said when to come back (``x-acs-retry-after``, which
+    alibabacloud_tea_openapi reads into ``ThrottlingException.retry_after`` in milliseconds)."""
+    if retry_after is None:
+        return backoff
+    return max(backoff, min(retry_after, MAX_RETRY_AFTER))
 
 
 def should_retry(kind: str, idempotent: bool) -> bool:
@@ -527,9 +726,7 @@ class EcsClient:
         self._runtime = _RuntimeOptions(connect_timeout=connect_timeout_ms, read_timeout=read_timeout_ms)
         self._client = _EcsSdkClient(
             _SdkConfig(
-                access_key_id=credentials.access_key_id,
-                access_key_secret=credentials.access_key_secret,
-                security_token=credentials.security_token,
+                **_sdk_credentials(credentials),
                 region_id=region_id,
                 endpoint=endpoint.host,
                 protocol=endpoint.protocol,
@@ -562,7 +759,7 @@ class EcsClient:
                 error = translate_sdk_error(action, err, context, attempt)
             if attempt > len(self._delays) or not should_retry(error.kind, idempotent):
                 raise error
-            self._sleep(self._delays[attempt - 1])
+            self._sleep(retry_delay(self._delays[attempt - 1], error.retry_after))
 
     def call_paged(
         self,
@@ -591,6 +788,55 @@ class EcsClient:
         )
 
 
+def call_tokened(
+    client: "EcsClient",
+    action: str,
+    params: Mapping[str, Any],
+    path: Sequence[str],
+    context: str = "",
+    max_results: int = 100,
+    max_pages: int = 50,
+) -> list[dict[str, Any]]:
+    """All items of a Describe* action paged with NextToken / MaxResults (bounded pages).
+
+    DescribeSnapshotGroups pages this way only; the API returns at most ``MaxResults`` items and
+    a ``NextToken`` while more remain.
+    """
+    items: list[dict[str, Any]] = []
+    token = ""
+    for _page in range(max_pages):
+        request = {**params, "MaxResults": max_results}
+        if token:
+            request["NextToken"] = token
+        body = client.call(action, request, context)
+        items.extend(dig(body, path))
+        token = str(body.get("NextToken") or "")
+        if not token:
+            return items
+    raise AlicloudError(
+        action,
+        INVALID,
+        "TooManyPages",
+        f"more than {max_pages * max_results} items; narrow the query",
+        context=context,
+    )
+
+
+def _sdk_credentials(credentials: Credentials) -> dict[str, Any]:
+    """What the SDK's Config takes: the provider (refreshed per request) when there is one."""
+    if credentials.provider is not None:
+        from alibabacloud_credentials.client import (
+            Client as _CredentialClient,
+        )  # pylint: disable=import-outside-toplevel
+
+        return {"credential": _CredentialClient(provider=credentials.provider)}
+    return {
+        "access_key_id": credentials.access_key_id,
+        "access_key_secret": credentials.access_key_secret,
+        "security_token": credentials.security_token,
+    }
+
+
 def dig(body: Mapping[str, Any], path: Sequence[str]) -> list[dict[str, Any]]:
     """The list at ``path`` in a response (``("Snapshots", "Snapshot")``), empty when absent."""
     node: Any = body
@@ -613,6 +859,7 @@ def translate_sdk_error(action: str, err: Exception, context: str = "", attempts
         if kind == PERMISSION:
             detail = getattr(err, "access_denied_detail", None) or data.get("AccessDeniedDetail")
             missing = permission_action(action, detail if isinstance(detail, Mapping) else None)
+        retry_after_ms = getattr(err, "retry_after", None)
         return AlicloudError(
             action,
             kind,
@@ -622,6 +869,11 @@ def translate_sdk_error(action: str, err: Exception, context: str = "", attempts
             context,
             attempts,
             missing,
+            (
+                float(retry_after_ms) / 1000.0
+                if isinstance(retry_after_ms, (int, float)) and retry_after_ms > 0
+                else None
+            ),
         )
     inner = getattr(err, "inner_exception", None) or err
     text = getattr(inner, "message", None) or str(inner)

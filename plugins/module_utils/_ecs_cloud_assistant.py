@@ -5,11 +5,11 @@
 The virtio driver can be updated on many instances at once through Cloud Assistant, without
 WinRM: the public common command ``ACS-ECS-InstallVirtioDriver-windows.ps1`` (run with
 InvokeCommand, which accepts a common command's name as its CommandId), or a custom PowerShell
-command (RunCommand with the content inline, Base64, at most 16 KB after encoding) such as
+command (RunCommand with the content inline, Base64, at most 24 KB after encoding) such as
 ``acs-plugin-manager.exe --exec --plugin=UpdateVirtIo``. Then a reboot through the API
 (RebootInstances), because the new driver only loads at boot.
 
-Pure parts (content encoding and its limit, batching by 50, result interpretation, when a wait
+Pure parts (content encoding and its limit, batching by 100, result interpretation, when a wait
 is over) are unit-tested; :func:`run_on_instances` and :func:`reboot` drive an
 :class:`~._alicloud.EcsClient` with them.
 """
@@ -30,6 +30,12 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import 
     max_polls,
     wait_until,
 )
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_limits import (
+    MAX_CONTENT_BYTES,
+    MAX_INSTANCES_PER_CALL,
+    MAX_INSTANCES_PER_INVOCATION,
+    limit,
+)
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
 #: Alibaba's public common command that updates the virtio drivers of a Windows instance.
@@ -44,17 +50,21 @@ VIRTIO_PLUGIN_CONTENT = (
     "& $exe '--exec' '--plugin=UpdateVirtIo'\n"
     "exit $LASTEXITCODE\n"
 )
-#: RunCommand's limit on CommandContent, counted after Base64 encoding.
-MAX_CONTENT_BYTES = 16 * 1024
-#: RunCommand / InvokeCommand accept at most 50 InstanceId.N per call.
-MAX_INSTANCES_PER_INVOCATION = 50
-#: RebootInstances and DescribeInstances accept at most 100 instances per call.
-MAX_INSTANCES_PER_CALL = 100
+# The API's limits (MAX_CONTENT_BYTES, MAX_INSTANCES_PER_INVOCATION, MAX_INSTANCES_PER_CALL) come
+# from the one table with their sources, _ecs_limits.py.
 
 #: InvocationStatus values after which an instance's result no longer changes.
 FINAL_STATUSES = frozenset(
     {"Success", "Failed", "Timeout", "Cancelled", "Stopped", "Terminated", "Error", "Invalid", "Aborted"}
 )
+
+#: Installer exit codes that mean "done, a restart completes it": Windows Installer's
+#: ERROR_SUCCESS_REBOOT_REQUIRED (3010) and ERROR_SUCCESS_REBOOT_INITIATED (1641),
+#: https://learn.microsoft.com/en-us/windows/win32/msi/error-codes . Cloud Assistant reports any
+#: non-zero exit code as InvocationStatus Failed with ErrorCode ExitCodeNonzero
+#: (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describeinvocationresults),
+#: so these two are read from the exit code, not from the status.
+REBOOT_EXIT_CODES = frozenset({3010, 1641})
 
 _INSTANCE_ID_RE = re.compile(r"^i-[A-Za-z0-9]+$")
 
@@ -82,7 +92,7 @@ def validate_instance_ids(instance_ids: Sequence[str]) -> list[str]:
 
 
 def encode_content(content: str) -> str:
-    """The command as RunCommand wants it: UTF-8, Base64, at most 16 KB after encoding."""
+    """The command as RunCommand wants it: UTF-8, Base64, at most 24 KB after encoding."""
     if not content or not content.strip():
         raise InputError("content", "the PowerShell command is empty")
     encoded = base64.b64encode(content.encode("utf-8")).decode("ascii")
@@ -121,15 +131,23 @@ def run_command_params(
 
 
 def invoke_command_params(
-    region_id: str, instance_ids: Sequence[str], command_id: str, token: str
+    region_id: str, instance_ids: Sequence[str], command_id: str, token: str, timeout: int | None = None
 ) -> dict[str, Any]:
-    """InvokeCommand: a saved or common command, by id (a common command also by its name)."""
-    return {
+    """InvokeCommand: a saved or common command, by id (a common command also by its name).
+
+    ``Timeout`` applies to this execution only (InvokeCommandRequest: "If you do not set this
+    value, the timeout period specified when the command was created is used"), so the module's
+    ``timeout`` is passed rather than silently replaced by the command's own.
+    """
+    params: dict[str, Any] = {
         "RegionId": region_id,
         "InstanceId": list(instance_ids),
         "CommandId": command_id,
         "ClientToken": token,
     }
+    if timeout is not None:
+        params["Timeout"] = timeout
+    return params
 
 
 def describe_results_params(region_id: str, invoke_id: str) -> dict[str, Any]:
@@ -153,12 +171,15 @@ def instance_result(record: Mapping[str, Any]) -> dict[str, Any]:
     exit_code = record.get("ExitCode")
     dropped = int(record.get("Dropped") or 0)
     finished = status in FINAL_STATUSES
+    reboot_required = finished and exit_code is not None and int(exit_code) in REBOOT_EXIT_CODES
+    clean = finished and status == "Success" and (exit_code in (0, None))
     return {
         "instance_id": record.get("InstanceId"),
         "invoke_id": record.get("InvokeId"),
         "status": status,
         "finished": finished,
-        "succeeded": finished and status == "Success" and (exit_code in (0, None)),
+        "succeeded": clean or reboot_required,
+        "reboot_required": reboot_required,
         "exit_code": int(exit_code) if exit_code is not None else None,
         "error_code": record.get("ErrorCode") or None,
         "error_info": record.get("ErrorInfo") or None,
@@ -209,6 +230,7 @@ def skipped_result(instance_id: str, status: str, message: str) -> dict[str, Any
         "status": status,
         "finished": True,
         "succeeded": False,
+        "reboot_required": False,
         "exit_code": None,
         "error_code": status,
         "error_info": message,
@@ -257,13 +279,33 @@ def describe_instances(client: EcsClient, instance_ids: Sequence[str]) -> dict[s
     return found
 
 
+def agent_states(client: EcsClient, instance_ids: Sequence[str]) -> dict[str, bool]:
+    """Instance id -> whether its Cloud Assistant agent is running (DescribeCloudAssistantStatus).
+
+    RunCommand / InvokeCommand refuse the whole call when one instance "does not meet the
+    execution conditions" (RunCommandRequest.instance_id), so instances without a running agent
+    are found first and left out.
+    """
+    states: dict[str, bool] = {}
+    for chunk in batches(instance_ids, limit("describe_cloud_assistant_status_max_results")):
+        body = client.call(
+            "DescribeCloudAssistantStatus",
+            {"RegionId": client.region_id, "InstanceId": chunk},
+            context=f"{len(chunk)} instance(s) in {client.region_id}",
+        )
+        for item in dig(body, ("InstanceCloudAssistantStatusSet", "InstanceCloudAssistantStatus")):
+            states[str(item.get("InstanceId"))] = str(item.get("CloudAssistantStatus")).lower() == "true"
+    return states
+
+
 def _runnable(
-    client: EcsClient, instance_ids: Sequence[str]
+    client: EcsClient, instance_ids: Sequence[str], need_agent: bool = False
 ) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Split ids into those Running and skip results for the others (per instance, not for all).
 
-    One missing or stopped instance must not fail the call for the 49 others in its batch, so
-    they are checked first and reported on their own.
+    One missing or stopped instance, or one without a running Cloud Assistant agent
+    (``need_agent``), must not fail the call for the others in its batch, so they are checked
+    first and reported on their own.
     """
     described = describe_instances(client, instance_ids)
     runnable, skipped = [], {}
@@ -282,6 +324,16 @@ def _runnable(
             )
         else:
             runnable.append(instance_id)
+    if need_agent and runnable:
+        agents = agent_states(client, runnable)
+        for instance_id in [i for i in runnable if not agents.get(i, False)]:
+            skipped[instance_id] = skipped_result(
+                instance_id,
+                "ClientNotRunning",
+                "the Cloud Assistant agent is not running on the instance (DescribeCloudAssistantStatus); "
+                "the command was not sent to it",
+            )
+        runnable = [i for i in runnable if agents.get(i, False)]
     return runnable, skipped, described
 
 
@@ -297,7 +349,7 @@ def run_on_instances(
     waiting: Waiting | None = None,
     check_mode: bool = False,
 ) -> dict[str, Any]:
-    """Run a command on the instances (50 per invocation) and collect each one's result."""
+    """Run a command on the instances (100 per invocation) and collect each one's result."""
     waiting = waiting or Waiting()
     ids = validate_instance_ids(instance_ids)
     if wait:
@@ -305,9 +357,10 @@ def run_on_instances(
     if bool(content) == bool(command_id):
         raise InputError("content", "give exactly one of content (a PowerShell command) or command_id")
     encoded = encode_content(content) if content else None
-    if not 10 <= timeout <= 86400:
-        raise InputError("timeout", f"expected 10 to 86400 seconds, got {timeout}")
-    runnable, skipped, _described = _runnable(client, ids)
+    low, high = limit("command_timeout_min_seconds"), limit("command_timeout_max_seconds")
+    if not low <= timeout <= high:
+        raise InputError("timeout", f"expected {low} to {high} seconds, got {timeout}")
+    runnable, skipped, _described = _runnable(client, ids, need_agent=True)
     plan = batches(runnable, MAX_INSTANCES_PER_INVOCATION)
     result: dict[str, Any] = {
         "changed": bool(runnable),
@@ -330,7 +383,7 @@ def run_on_instances(
         else:
             body = client.call(
                 "InvokeCommand",
-                invoke_command_params(client.region_id, chunk, command_id, client_token()),
+                invoke_command_params(client.region_id, chunk, command_id, client_token(), timeout),
                 context=f"{command_id} on {len(chunk)} instance(s)",
             )
         invocations.append({"invoke_id": body.get("InvokeId"), "instance_ids": chunk})
@@ -363,7 +416,7 @@ def _collect(
                 describe_results_params(client.region_id, inv["invoke_id"]),
                 ("Invocation", "InvocationResults", "InvocationResult"),
                 context=f"invocation {inv['invoke_id']}",
-                page_size=50,
+                page_size=limit("describe_invocation_results_max_results"),
             ):
                 latest[record["InstanceId"]] = instance_result(record)
         return latest

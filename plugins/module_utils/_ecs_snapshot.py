@@ -18,7 +18,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import (
     NOT_FOUND,
@@ -26,6 +26,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import 
     EcsClient,
     OperationFailed,
     Waiting,
+    call_tokened,
     client_token,
     dig,
     max_polls,
@@ -33,16 +34,36 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import 
     tags_of,
     wait_until,
 )
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_limits import (
+    SNAPSHOT_GROUP_MAX_DISKS,
+    SNAPSHOT_GROUP_MAX_TIB,
+    limit,
+)
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
 DEFAULT_TAG_KEY = "winfleet:rollout-id"
 #: Disk categories a snapshot-consistent group accepts (the ESSD family).
 ESSD_CATEGORIES = frozenset({"cloud_essd", "cloud_auto", "cloud_essd_entry"})
-#: Disks per snapshot group. Alibaba's current page allows 16 (and 32 TiB); 10 is the figure of
-#: the page this collection was specified from, kept as the conservative default: a larger
-#: instance falls back to one snapshot per disk, which is always valid.
-SNAPSHOT_GROUP_MAX_DISKS = 10
-SNAPSHOT_GROUP_MAX_TIB = 32
+#: CreateSnapshotGroup's limits (128 disks, 256 TiB): the table with sources in _ecs_limits.py.
+#: An instance above them falls back to one snapshot per disk, which is always valid.
+
+#: Disk categories that cannot be snapshotted: local disks and elastic ephemeral disks (the
+#: categories of DescribeDisksRequest.category in the pinned SDK; snapshots are for cloud disks,
+#: https://www.alibabacloud.com/help/en/ecs/user-guide/snapshots-overview).
+UNSNAPSHOTTABLE_CATEGORIES = frozenset(
+    {
+        "local_ssd_pro",
+        "local_hdd_pro",
+        "ephemeral",
+        "ephemeral_ssd",
+        "elastic_ephemeral_disk_standard",
+        "elastic_ephemeral_disk_premium",
+    }
+)
+#: Days after which a rollout snapshot is released automatically (CreateSnapshot RetentionDays):
+#: a safety net behind delete_after_verify, so a forgotten snapshot does not cost for ever.
+DEFAULT_RETENTION_DAYS = 7
+BUSY_DISK_CODE = "IncorrectDiskStatus.CreatingSnapshot"
 
 ACCOMPLISHED = "accomplished"
 PROGRESSING = "progressing"
@@ -89,6 +110,34 @@ def select_disks(disks: Sequence[Mapping[str, Any]], scope: str) -> list[dict[st
             str(d["DiskId"]),
         ),
     )
+
+
+def split_snapshottable(
+    disks: Sequence[Mapping[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(cloud disks to snapshot, skipped local / ephemeral disks with the reason)."""
+    keep, skipped = [], []
+    for disk in disks:
+        category = str(disk.get("Category") or "")
+        if category in UNSNAPSHOTTABLE_CATEGORIES:
+            skipped.append(
+                {
+                    "disk_id": disk.get("DiskId"),
+                    "category": category,
+                    "reason": f"{category} is a local or ephemeral disk, which cannot be snapshotted",
+                }
+            )
+        else:
+            keep.append(dict(disk))
+    return keep, skipped
+
+
+def validate_retention_days(days: int) -> int | None:
+    """``retention_days`` as CreateSnapshot's RetentionDays: 0 keeps the snapshot (None)."""
+    high = limit("retention_days_max")
+    if days < 0 or days > high:
+        raise InputError("retention_days", f"expected 0 (keep) or 1 to {high} days, got {days}")
+    return days or None
 
 
 def group_decision(
@@ -142,6 +191,7 @@ def snapshot_row(snapshot: Mapping[str, Any], group_id: str | None = None) -> di
         "progress": progress_percent(snapshot.get("Progress")),
         "creation_time": snapshot.get("CreationTime"),
         "snapshot_group_id": group_id or snapshot.get("SnapshotGroupId"),
+        "available": snapshot.get("Available") is True or snapshot_status(snapshot) == ACCOMPLISHED,
     }
 
 
@@ -182,10 +232,25 @@ def plan_snapshots(
     return SnapshotPlan(create=missing, use_group=use_group, reason=reason)
 
 
-def wait_state(snapshots: Sequence[Mapping[str, Any]]) -> tuple[bool, list[Mapping[str, Any]]]:
-    """(finished, failed ones): finished when none is progressing any more."""
+def usable(snapshot: Mapping[str, Any], instant_access: bool) -> bool:
+    """Whether a snapshot is a rollback point: accomplished, or (opted in) ``Available`` already.
+
+    With ESSD instant access a snapshot can be used to roll back or create a disk as soon as the
+    API says ``Available: true``, long before it reaches 100 %
+    (https://www.alibabacloud.com/help/en/ecs/user-guide/instant-access).
+    """
+    status = snapshot_status(snapshot)
+    return status == ACCOMPLISHED or (
+        instant_access and status != FAILED and snapshot.get("Available") is True
+    )
+
+
+def wait_state(
+    snapshots: Sequence[Mapping[str, Any]], instant_access: bool = False
+) -> tuple[bool, list[Mapping[str, Any]]]:
+    """(finished, failed ones): finished when every snapshot is usable, or one failed."""
     failed = [s for s in snapshots if snapshot_status(s) == FAILED]
-    pending = [s for s in snapshots if snapshot_status(s) == PROGRESSING]
+    pending = [s for s in snapshots if not usable(s, instant_access)]
     return (not pending or bool(failed)), failed
 
 
@@ -252,15 +317,27 @@ def describe_snapshots_params(
 
 
 def create_snapshot_params(
-    disk: Mapping[str, Any], name: str, description: str, tags: Mapping[str, str], token: str
+    disk: Mapping[str, Any],
+    name: str,
+    description: str,
+    tags: Mapping[str, str],
+    token: str,
+    retention_days: int | None = None,
+    resource_group_id: str | None = None,
 ) -> dict[str, Any]:
-    return {
+    """CreateSnapshot, tagged at creation so a snapshot is findable even if the run dies next."""
+    params: dict[str, Any] = {
         "DiskId": disk["DiskId"],
         "SnapshotName": snapshot_name(name, disk),
         "Description": description,
         "Tag": tag_list(tags),
         "ClientToken": token,
     }
+    if retention_days:
+        params["RetentionDays"] = retention_days
+    if resource_group_id:
+        params["ResourceGroupId"] = resource_group_id
+    return params
 
 
 def create_snapshot_group_params(
@@ -271,8 +348,10 @@ def create_snapshot_group_params(
     description: str,
     tags: Mapping[str, str],
     token: str,
+    resource_group_id: str | None = None,
 ) -> dict[str, Any]:
-    return {
+    """CreateSnapshotGroup, the group tagged at creation (it has no RetentionDays: set per snapshot)."""
+    params: dict[str, Any] = {
         "RegionId": region_id,
         "InstanceId": instance_id,
         "DiskId": [d["DiskId"] for d in disks],
@@ -281,6 +360,9 @@ def create_snapshot_group_params(
         "Tag": tag_list(tags),
         "ClientToken": token,
     }
+    if resource_group_id:
+        params["ResourceGroupId"] = resource_group_id
+    return params
 
 
 def describe_snapshot_groups_params(
@@ -335,6 +417,24 @@ def describe_instance(client: EcsClient, instance_id: str) -> dict[str, Any]:
     )
 
 
+def _groups_of(
+    client: EcsClient,
+    context: str,
+    instance_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    group_ids: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Snapshot groups (paged with NextToken: DescribeSnapshotGroups has no PageNumber)."""
+    return call_tokened(
+        client,
+        "DescribeSnapshotGroups",
+        describe_snapshot_groups_params(client.region_id, instance_id, tags, group_ids),
+        ("SnapshotGroups", "SnapshotGroup"),
+        context=context,
+        max_results=limit("describe_snapshot_groups_max_results"),
+    )
+
+
 def find_existing(
     client: EcsClient, instance_id: str | None, tags: Mapping[str, str]
 ) -> list[dict[str, Any]]:
@@ -350,12 +450,7 @@ def find_existing(
         )
     }
     if instance_id:
-        groups = client.call(
-            "DescribeSnapshotGroups",
-            describe_snapshot_groups_params(client.region_id, instance_id, tags),
-            context=context,
-        )
-        for group in dig(groups, ("SnapshotGroups", "SnapshotGroup")):
+        for group in _groups_of(client, context, instance_id, tags):
             if str(group.get("Status")).lower() == FAILED:
                 continue
             for snap in dig(group, ("Snapshots", "Snapshot")):
@@ -365,6 +460,43 @@ def find_existing(
                     "SnapshotGroupId": group.get("SnapshotGroupId"),
                 }
     return list(found.values())
+
+
+@dataclass
+class _Run:
+    """What one ensure_snapshots call knows: the client, its bounds and the result so far."""
+
+    client: EcsClient
+    context: str
+    tags: dict[str, str]
+    waiting: Waiting
+    result: dict[str, Any]
+    deadline: float = 0.0
+
+    def fail(self, message: str, err: AlicloudError | None = None) -> OperationFailed:
+        """An OperationFailed that carries every id made so far (the operator's cleanup list)."""
+        extra = {}
+        if err is not None:
+            extra = {"error_code": err.code or None, "error_kind": err.kind, "request_id": err.request_id}
+        return OperationFailed(message, {**self.result, **extra})
+
+
+def _busy_retry(run: _Run, send: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Send a creation; while the disk is busy with another snapshot, wait and retry.
+
+    An automatic snapshot policy can be snapshotting the disk at that moment
+    (IncorrectDiskStatus.CreatingSnapshot,
+    https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-createsnapshot);
+    it ends on its own, so it is waited for within the wait timeout instead of failing the host.
+    """
+    for _attempt in range(max_polls(max(0.0, run.deadline - run.waiting.clock()), run.waiting.interval) + 1):
+        try:
+            return send()
+        except AlicloudError as err:
+            if err.code != BUSY_DISK_CODE or run.waiting.clock() + run.waiting.interval > run.deadline:
+                raise
+            run.waiting.sleep(run.waiting.interval)
+    return send()
 
 
 def ensure_snapshots(
@@ -380,15 +512,23 @@ def ensure_snapshots(
     wait: bool = True,
     waiting: Waiting | None = None,
     check_mode: bool = False,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
+    resource_group_id: str | None = None,
+    instant_access: bool = False,
 ) -> dict[str, Any]:
-    """Snapshot the instance's disks for ``rollout_id`` (or find the ones made already)."""
+    """Snapshot the instance's disks for ``rollout_id`` (or find the ones made already).
+
+    Every snapshot is tagged as it is made (CreateSnapshot's Tag.N; a group's snapshots right
+    after CreateSnapshotGroup, before any wait), so a failure or a timeout at any later point
+    leaves snapshots that a re-run adopts and ``state: absent`` finds.
+    """
     waiting = waiting or Waiting()
     tags = rollout_tags(tag_key, rollout_id, extra_tags)
-    if wait:
-        max_polls(waiting.timeout, waiting.interval)  # bad bounds fail before anything is created
+    retention = validate_retention_days(retention_days)
+    max_polls(waiting.timeout, waiting.interval)  # bad bounds fail before anything is created
     context = f"instance {instance_id}"
     describe_instance(client, instance_id)
-    disks = select_disks(
+    selected = select_disks(
         client.call_paged(
             "DescribeDisks",
             describe_disks_params(client.region_id, instance_id),
@@ -397,6 +537,7 @@ def ensure_snapshots(
         ),
         disk_scope,
     )
+    disks, skipped = split_snapshottable(selected)
     if not disks:
         raise InputError(
             "instance_id",
@@ -413,6 +554,9 @@ def ensure_snapshots(
         "snapshot_group_id": None,
         "created": [],
         "reused": [s["SnapshotId"] for s in plan.reuse],
+        "skipped_disks": skipped,
+        "retention_days": retention or 0,
+        "snapshot_ids": [s["SnapshotId"] for s in plan.reuse],
     }
     if check_mode:
         result.update(
@@ -431,50 +575,163 @@ def ensure_snapshots(
         )
         result["snapshot_ids"] = [r["snapshot_id"] for r in result["snapshots"]]
         return result
+    run = _Run(client, context, tags, waiting, result, waiting.clock() + waiting.timeout)
     name = name_for(rollout_id)
     description = description or f"winfleet.updates: before the virtio driver update, rollout {rollout_id}"
     snapshots = list(plan.reuse)
     group_id = next((s.get("SnapshotGroupId") for s in plan.reuse if s.get("SnapshotGroupId")), None)
+    result.update(changed=bool(plan.create), mode=_mode(plan))
     if plan.use_group:
-        body = client.call(
-            "CreateSnapshotGroup",
-            create_snapshot_group_params(
-                client.region_id, instance_id, plan.create, name, description, tags, client_token()
-            ),
-            context=context,
+        group_id, made = _create_group(
+            run, instance_id, plan.create, name, description, resource_group_id, retention
         )
-        group_id = body.get("SnapshotGroupId")
-        snapshots.extend(_group_snapshots(client, group_id, context))
+        snapshots.extend(made)
     else:
-        for disk in plan.create:
-            body = client.call(
-                "CreateSnapshot",
-                create_snapshot_params(disk, name, description, tags, client_token()),
-                context=f"disk {disk['DiskId']} of {context}",
-            )
-            snapshots.append(
-                {
-                    "SnapshotId": body.get("SnapshotId"),
-                    "SourceDiskId": disk["DiskId"],
-                    "SourceDiskType": disk.get("Type"),
-                    "Status": PROGRESSING,
-                    "Progress": "0%",
-                }
-            )
-    result.update(
-        changed=bool(plan.create),
-        mode=_mode(plan),
-        snapshot_group_id=group_id,
-        created=[s["SnapshotId"] for s in snapshots if s["SnapshotId"] not in result["reused"]],
-    )
+        snapshots.extend(_create_per_disk(run, plan.create, name, description, retention, resource_group_id))
+    result["snapshot_group_id"] = group_id
+    _missing_disks_fail(run, disks, snapshots)
     if wait:
         snapshots = _wait_for_snapshots(
-            client, snapshots, group_id if plan.use_group else None, waiting, context, result
+            client, snapshots, group_id if plan.use_group else None, waiting, context, result, instant_access
         )
     _ensure_tagged(client, [s for s in snapshots if s.get("SnapshotGroupId")], tags, context)
     result["snapshots"] = [snapshot_row(s) for s in snapshots]
     result["snapshot_ids"] = [r["snapshot_id"] for r in result["snapshots"]]
     return result
+
+
+def _record(run: _Run, snapshot_ids: Sequence[str]) -> None:
+    """Add made snapshots to the result at once, so any later failure still reports them."""
+    run.result["created"] = [*run.result["created"], *snapshot_ids]
+    run.result["snapshot_ids"] = [*run.result["snapshot_ids"], *snapshot_ids]
+
+
+def _create_per_disk(
+    run: _Run,
+    disks: Sequence[Mapping[str, Any]],
+    name: str,
+    description: str,
+    retention: int | None,
+    resource_group_id: str | None,
+) -> list[dict[str, Any]]:
+    """CreateSnapshot per disk; a refusal fails with the ids already made (to keep or delete)."""
+    made = []
+    for disk in disks:
+        params = create_snapshot_params(
+            disk, name, description, run.tags, client_token(), retention, resource_group_id
+        )
+        where = f"disk {disk['DiskId']} of {run.context}"
+        try:
+            body = _busy_retry(run, lambda p=params, w=where: run.client.call("CreateSnapshot", p, context=w))
+        except AlicloudError as err:
+            done = ", ".join(run.result["created"]) or "none"
+            raise run.fail(
+                f"{err}; snapshots made before it for this rollout: {done} (they carry the rollout tag: "
+                "run again to complete them, or delete them with ecs_snapshot state=absent and this rollout id)",
+                err,
+            ) from None
+        _record(run, [body.get("SnapshotId")])
+        made.append(
+            {
+                "SnapshotId": body.get("SnapshotId"),
+                "SourceDiskId": disk["DiskId"],
+                "SourceDiskType": disk.get("Type"),
+                "Status": PROGRESSING,
+                "Progress": "0%",
+            }
+        )
+    return made
+
+
+def _create_group(
+    run: _Run,
+    instance_id: str,
+    disks: Sequence[Mapping[str, Any]],
+    name: str,
+    description: str,
+    resource_group_id: str | None,
+    retention: int | None,
+) -> tuple[str, list[dict[str, Any]]]:
+    """CreateSnapshotGroup, then its snapshots once listed, tagged and given their retention."""
+    params = create_snapshot_group_params(
+        run.client.region_id,
+        instance_id,
+        disks,
+        name,
+        description,
+        run.tags,
+        client_token(),
+        resource_group_id,
+    )
+    body = _busy_retry(run, lambda: run.client.call("CreateSnapshotGroup", params, context=run.context))
+    group_id = str(body.get("SnapshotGroupId"))
+    run.result["snapshot_group_id"] = group_id
+    snapshots = _group_snapshots_once_listed(run, group_id, {d["DiskId"] for d in disks})
+    _record(run, [s["SnapshotId"] for s in snapshots])
+    _ensure_tagged(run.client, snapshots, run.tags, run.context)
+    if retention:
+        for snap in snapshots:
+            run.client.call(
+                "ModifySnapshotAttribute",
+                {"SnapshotId": snap["SnapshotId"], "RetentionDays": retention},
+                context=f"snapshot {snap['SnapshotId']} of {run.context}",
+                idempotent=True,
+            )
+    return group_id, snapshots
+
+
+def _group_snapshots_once_listed(run: _Run, group_id: str, disk_ids: set[str]) -> list[dict[str, Any]]:
+    """The new group's snapshots, waiting out the read-after-create lag of DescribeSnapshotGroups.
+
+    A group just made may not be listed yet, or list fewer snapshots than it has disks: both are
+    polled within the wait timeout. Still missing then is an error naming the group (tagged at
+    creation, so ``state: absent`` with the rollout id finds it), never a success.
+    """
+
+    def poll() -> list[dict[str, Any]] | None:
+        try:
+            return _group_snapshots(run.client, group_id, run.context)
+        except AlicloudError as err:
+            if err.kind == NOT_FOUND:
+                return None
+            raise
+
+    outcome = wait_until(
+        poll,
+        lambda snaps: snaps is not None and disk_ids <= {s.get("SourceDiskId") for s in snaps},
+        max(0.0, run.deadline - run.waiting.clock()),
+        run.waiting.interval,
+        run.waiting.clock,
+        run.waiting.sleep,
+    )
+    if outcome.value is None:
+        raise run.fail(
+            f"{run.context}: snapshot group {group_id} was created but is not listed by DescribeSnapshotGroups "
+            f"after {outcome.elapsed:.0f} s; run again with the same rollout id (the group is adopted), or delete "
+            "it with ecs_snapshot state=absent and this rollout id"
+        )
+    if not outcome.done:
+        listed = sorted(str(s.get("SourceDiskId")) for s in outcome.value)
+        missing = sorted(disk_ids - set(listed))
+        raise run.fail(
+            f"{run.context}: snapshot group {group_id} lists {len(listed)} snapshot(s) for {len(disk_ids)} disk(s); "
+            f"no snapshot of {', '.join(missing)}. Delete the group with ecs_snapshot state=absent and this "
+            "rollout id and run again"
+        )
+    return outcome.value
+
+
+def _missing_disks_fail(
+    run: _Run, disks: Sequence[Mapping[str, Any]], snapshots: Sequence[Mapping[str, Any]]
+) -> None:
+    """Never report success for an instance with a disk left without a snapshot."""
+    covered = {s.get("SourceDiskId") for s in snapshots}
+    missing = [d["DiskId"] for d in disks if d["DiskId"] not in covered]
+    if missing:
+        raise run.fail(
+            f"{run.context}: no snapshot of disk(s) {', '.join(missing)} was made; run again with the same "
+            "rollout id to complete them"
+        )
 
 
 def _mode(plan: SnapshotPlan) -> str:
@@ -485,28 +742,9 @@ def _mode(plan: SnapshotPlan) -> str:
 
 def _group_snapshots(client: EcsClient, group_id: str, context: str) -> list[dict[str, Any]]:
     """The snapshots of one group; each carries the group's Status while the group decides it."""
-    body = client.call(
-        "DescribeSnapshotGroups",
-        describe_snapshot_groups_params(client.region_id, group_ids=[group_id]),
-        context=context,
-    )
-    for group in dig(body, ("SnapshotGroups", "SnapshotGroup")):
+    for group in _groups_of(client, context, group_ids=[group_id]):
         if group.get("SnapshotGroupId") == group_id:
-            status = str(group.get("Status") or "").lower()
-            snaps = []
-            for snap in dig(group, ("Snapshots", "Snapshot")):
-                own = ACCOMPLISHED if progress_percent(snap.get("Progress")) >= 100 else PROGRESSING
-                if status == FAILED and own != ACCOMPLISHED:
-                    own = FAILED
-                snaps.append(
-                    {
-                        "CreationTime": group.get("CreationTime"),
-                        **snap,
-                        "Status": ACCOMPLISHED if status == ACCOMPLISHED else own,
-                        "SnapshotGroupId": group_id,
-                    }
-                )
-            return snaps
+            return _snapshots_in(group)
     raise AlicloudError(
         "DescribeSnapshotGroups",
         NOT_FOUND,
@@ -516,6 +754,25 @@ def _group_snapshots(client: EcsClient, group_id: str, context: str) -> list[dic
     )
 
 
+def _snapshots_in(group: Mapping[str, Any]) -> list[dict[str, Any]]:
+    group_id = group.get("SnapshotGroupId")
+    status = str(group.get("Status") or "").lower()
+    snaps = []
+    for snap in dig(group, ("Snapshots", "Snapshot")):
+        own = ACCOMPLISHED if progress_percent(snap.get("Progress")) >= 100 else PROGRESSING
+        if status == FAILED and own != ACCOMPLISHED:
+            own = FAILED
+        snaps.append(
+            {
+                "CreationTime": group.get("CreationTime"),
+                **snap,
+                "Status": ACCOMPLISHED if status == ACCOMPLISHED else own,
+                "SnapshotGroupId": group_id,
+            }
+        )
+    return snaps
+
+
 def _wait_for_snapshots(
     client: EcsClient,
     snapshots: list[dict[str, Any]],
@@ -523,6 +780,7 @@ def _wait_for_snapshots(
     waiting: Waiting,
     context: str,
     result: dict[str, Any],
+    instant_access: bool = False,
 ) -> list[dict[str, Any]]:
     """Poll until every snapshot is accomplished; OperationFailed on a failure or the timeout.
 
@@ -555,7 +813,7 @@ def _wait_for_snapshots(
 
     outcome = wait_until(
         poll,
-        lambda snaps: wait_state(snaps)[0],
+        lambda snaps: wait_state(snaps, instant_access)[0],
         waiting.timeout,
         waiting.interval,
         waiting.clock,
@@ -564,7 +822,7 @@ def _wait_for_snapshots(
     snaps = outcome.value
     result["snapshots"] = [snapshot_row(s) for s in snaps]
     result["snapshot_ids"] = [s["SnapshotId"] for s in snaps]
-    _finished, failed = wait_state(snaps)
+    _finished, failed = wait_state(snaps, instant_access)
     if failed:
         names = ", ".join(f"{s['SnapshotId']} of disk {s.get('SourceDiskId')}" for s in failed)
         what = (
@@ -581,7 +839,7 @@ def _wait_for_snapshots(
         pending = ", ".join(
             f"{s['SnapshotId']} ({progress_percent(s.get('Progress'))}%)"
             for s in snaps
-            if snapshot_status(s) != ACCOMPLISHED
+            if not usable(s, instant_access)
         )
         raise OperationFailed(
             f"{context}: snapshots still being created after {waiting.timeout:g} s: {pending}; "
@@ -601,13 +859,14 @@ def _ensure_tagged(
     cleanup search for, so they are checked rather than assumed.
     """
     untagged = [s["SnapshotId"] for s in snapshots if any(tags_of(s).get(k) != v for k, v in tags.items())]
-    if untagged:
+    size = limit("tag_resources_max_ids")
+    for start in range(0, len(untagged), size):
         client.call(
             "TagResources",
             {
                 "RegionId": client.region_id,
                 "ResourceType": "snapshot",
-                "ResourceId": untagged,
+                "ResourceId": untagged[start : start + size],
                 "Tag": tag_list(tags),
             },
             context=context,
@@ -625,23 +884,46 @@ def remove_snapshots(
     now: datetime | None = None,
     check_mode: bool = False,
 ) -> dict[str, Any]:
-    """Delete this rollout's snapshots (of one instance, or all in the region)."""
+    """Delete this rollout's snapshots (of one instance, or all in the region).
+
+    Found by the rollout tag on the snapshots AND through the snapshot groups carrying it (a
+    group's snapshots are tagged just after it is made: a run that died in between, or a failed
+    or timed-out group, leaves snapshots only its group identifies). Emptied groups go too.
+    """
     rollout_tags(tag_key, rollout_id)
     if instance_id:
         describe_instance(client, instance_id)
-    found = client.call_paged(
-        "DescribeSnapshots",
-        describe_snapshots_params(client.region_id, {tag_key: rollout_id}, instance_id),
-        ("Snapshots", "Snapshot"),
-        context=f"instance {instance_id}" if instance_id else f"rollout {rollout_id}",
-    )
-    delete, keep = deletion_plan(found, now or datetime.now(timezone.utc), grace_minutes)
+    context = f"instance {instance_id}" if instance_id else f"rollout {rollout_id}"
+    found = {
+        s["SnapshotId"]: s
+        for s in client.call_paged(
+            "DescribeSnapshots",
+            describe_snapshots_params(client.region_id, {tag_key: rollout_id}, instance_id),
+            ("Snapshots", "Snapshot"),
+            context=context,
+        )
+    }
+    groups = _groups_of(client, context, instance_id, {tag_key: rollout_id})
+    in_groups = {s["SnapshotId"]: s for g in groups for s in _snapshots_in(g)}
+    unseen = [i for i in in_groups if i not in found]
+    for start in range(0, len(unseen), 100):
+        for snap in client.call_paged(
+            "DescribeSnapshots",
+            describe_snapshots_params(client.region_id, {}, snapshot_ids=unseen[start : start + 100]),
+            ("Snapshots", "Snapshot"),
+            context=context,
+        ):
+            found[snap["SnapshotId"]] = snap
+    for snapshot_id in unseen:
+        found.setdefault(snapshot_id, in_groups[snapshot_id])
+    delete, keep = deletion_plan(list(found.values()), now or datetime.now(timezone.utc), grace_minutes)
     result: dict[str, Any] = {
         "changed": bool(delete),
         "rollout_id": rollout_id,
         "instance_id": instance_id,
         "region_id": client.region_id,
         "kept": keep,
+        "deleted_groups": [],
     }
     if check_mode:
         result.update(would_delete=[r["snapshot_id"] for r in delete], deleted=[])
@@ -661,5 +943,20 @@ def remove_snapshots(
                 raise OperationFailed(str(err), result) from None
         deleted.append(row["snapshot_id"])
     result["deleted"] = deleted
-    result["changed"] = bool(deleted)
+    kept_ids = {row["snapshot_id"] for row in keep}
+    for group in groups:
+        group_id = group.get("SnapshotGroupId")
+        if not any(s["SnapshotId"] in kept_ids for s in _snapshots_in(group)):
+            try:
+                client.call(
+                    "DeleteSnapshotGroup",
+                    {"RegionId": client.region_id, "SnapshotGroupId": group_id},
+                    context=f"snapshot group {group_id}",
+                    idempotent=True,
+                )
+            except AlicloudError as err:
+                if err.kind != NOT_FOUND:
+                    raise OperationFailed(str(err), result) from None
+            result["deleted_groups"].append(group_id)
+    result["changed"] = bool(deleted or result["deleted_groups"])
     return result

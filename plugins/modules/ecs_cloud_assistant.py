@@ -16,8 +16,8 @@ description:
   - A common command or a saved command is run with InvokeCommand (O(command_id)); Alibaba's public common
     command C(ACS-ECS-InstallVirtioDriver-windows.ps1), which updates the virtio drivers, is accepted by its name.
     A custom PowerShell command (O(content)) is run with RunCommand, sent Base64-encoded; it must stay within
-    16 KB after encoding.
-  - Instances are sent 50 per invocation (the API's limit); larger lists are batched. Instances that do not
+    24 KB after encoding.
+  - Instances are sent 100 per invocation (the API's limit); larger lists are batched. Instances that do not
     exist in the region or are not Running are reported on their own and the command still runs on the others.
   - O(action=reboot) reboots the instances (RebootInstances) and waits until each is Running again after the
     reboot. The virtio driver only takes effect after a restart.
@@ -40,7 +40,7 @@ options:
     type: str
   content:
     description:
-      - A PowerShell command, as text. It is Base64-encoded for the API and must be at most 16 KB once encoded.
+      - A PowerShell command, as text. It is Base64-encoded for the API and must be at most 24 KB once encoded.
       - For the virtio update through the Cloud Assistant plug-in, the command runs
         C(acs-plugin-manager.exe --exec --plugin=UpdateVirtIo) from the agent's directory.
     type: str
@@ -50,8 +50,9 @@ options:
     default: winfleet-updates
   timeout:
     description:
-      - Seconds the command may run on an instance before Cloud Assistant stops it (O(content) only; a common
-        command has its own). The virtio update takes 1 to 2 minutes with many data disks.
+      - Seconds the command may run on an instance before Cloud Assistant stops it; passed to RunCommand and to
+        InvokeCommand (for O(command_id) it replaces the saved command's own timeout for this run). The virtio
+        update takes 1 to 2 minutes with many data disks.
     type: int
     default: 600
   force_reboot:
@@ -96,11 +97,15 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Update the virtio drivers of the batch with Alibaba's common command
+# The API works per region: a batch that spans regions is sent as one call per region.
+- name: Update the virtio drivers of the batch with Alibaba's common command, one call per region
   winfleet.updates.ecs_cloud_assistant:
-    instance_ids: "{{ ansible_play_batch | map('extract', hostvars, 'ecs_instance_id') | list }}"
-    region_id: "{{ alicloud_region }}"
+    instance_ids: >-
+      {{ ansible_play_batch | map('extract', hostvars) | selectattr('alicloud_region', 'equalto', item)
+         | map(attribute='ecs_instance_id') | list }}
+    region_id: "{{ item }}"
     command_id: ACS-ECS-InstallVirtioDriver-windows.ps1
+  loop: "{{ ansible_play_batch | map('extract', hostvars, 'alicloud_region') | unique | list }}"
   delegate_to: localhost
   run_once: true
   register: virtio_install
@@ -120,11 +125,14 @@ EXAMPLES = r"""
     fail_on_instance_error: false
   delegate_to: localhost
 
-- name: Reboot the batch so the new driver loads, and wait until every instance is Running
+- name: Reboot the batch so the new driver loads, one call per region, until every instance is Running
   winfleet.updates.ecs_cloud_assistant:
     action: reboot
-    instance_ids: "{{ ansible_play_batch | map('extract', hostvars, 'ecs_instance_id') | list }}"
-    region_id: "{{ alicloud_region }}"
+    instance_ids: >-
+      {{ ansible_play_batch | map('extract', hostvars) | selectattr('alicloud_region', 'equalto', item)
+         | map(attribute='ecs_instance_id') | list }}
+    region_id: "{{ item }}"
+  loop: "{{ ansible_play_batch | map('extract', hostvars, 'alicloud_region') | unique | list }}"
   delegate_to: localhost
   run_once: true
 """
@@ -136,7 +144,7 @@ region_id:
   type: str
   sample: cn-hangzhou
 batches:
-  description: The instance ids sent in each call (50 per invocation, 100 per reboot call).
+  description: The instance ids sent in each call (100 per invocation, 100 per reboot call).
   returned: always
   type: list
   elements: list
@@ -161,7 +169,13 @@ results:
           instance status.
       type: str
     succeeded:
-      description: The command finished with exit code 0 (or the instance rebooted and is Running).
+      description:
+        - The command finished with exit code 0, or with 3010 / 1641 (installed, a restart completes it; Cloud
+          Assistant itself reports these as V(Failed) with C(ExitCodeNonzero)). With O(action=reboot), the
+          instance rebooted and is Running.
+      type: bool
+    reboot_required:
+      description: The command ended with exit code 3010 or 1641 (success, a restart completes it).
       type: bool
     exit_code:
       description: Exit code of the command.

@@ -13,13 +13,19 @@ description:
   - O(state=present) snapshots the disks of one Alibaba Cloud ECS instance (all of them, or the system disk
     only) so that an update can be rolled back, and waits until the snapshots are usable
     (status C(accomplished)).
-  - When every selected disk is an ESSD and there are at most 10, one crash-consistent snapshot group is made
+  - When every selected disk is an ESSD and there are at most 128 (256 TiB in all), one crash-consistent snapshot group is made
     (CreateSnapshotGroup); otherwise one snapshot per disk (CreateSnapshot). O(snapshot_group=never) forces
     one snapshot per disk.
-  - Every snapshot is tagged O(tag_key)=O(rollout_id). Running again with the same rollout id finds the
-    snapshots made before (also those of an interrupted run) and returns them instead of making new ones.
-  - O(state=absent) deletes the snapshots tagged with the rollout id (of O(instance_id), or of the whole
-    region when it is omitted), optionally only those older than O(grace_minutes).
+  - Every snapshot is tagged O(tag_key)=O(rollout_id) as it is made (a group's snapshots right after the group,
+    before any wait). Running again with the same rollout id finds the snapshots and the group made before (also
+    those of an interrupted, failed or timed-out run) and returns them instead of making new ones.
+  - A failure or a timeout fails the task with the ids already made in RV(snapshot_ids); they carry the rollout
+    tag, so a re-run completes them and O(state=absent) deletes them.
+  - Local and elastic ephemeral disks cannot be snapshotted; they are skipped and listed in RV(skipped_disks).
+    A disk busy with another snapshot (an automatic snapshot policy) is waited for within O(wait_timeout).
+  - O(state=absent) deletes the snapshots tagged with the rollout id, and those of the snapshot groups tagged with
+    it, with the emptied groups (of O(instance_id), or of the whole region when it is omitted), optionally only
+    those older than O(grace_minutes).
   - Runs on the controller; use C(delegate_to=localhost).
 options:
   instance_id:
@@ -54,7 +60,7 @@ options:
     default: all
   snapshot_group:
     description:
-      - V(auto) makes one snapshot-consistent group when all selected disks are ESSD (at most 10 disks);
+      - V(auto) makes one snapshot-consistent group when all selected disks are ESSD (at most 128 disks);
         V(never) always makes one snapshot per disk.
     type: str
     choices: [auto, never]
@@ -66,6 +72,22 @@ options:
     description: Wait until every snapshot is C(accomplished). A snapshot that fails fails the task.
     type: bool
     default: true
+  instant_access:
+    description:
+      - Stop waiting as soon as every snapshot reports C(Available) (ESSD instant access), instead of waiting for
+        100 %; an available snapshot can already roll the disk back.
+    type: bool
+    default: false
+  retention_days:
+    description:
+      - Days after which ECS releases the snapshots automatically (CreateSnapshot C(RetentionDays); for a group,
+        set on each of its snapshots), a safety net behind deleting them after verification. V(0) keeps them until
+        deleted.
+    type: int
+    default: 7
+  resource_group_id:
+    description: Resource group of the snapshots (and of the snapshot group).
+    type: str
   wait_timeout:
     description: How long to wait for the snapshots, in seconds.
     type: int
@@ -156,6 +178,20 @@ snapshot_ids:
   type: list
   elements: str
   sample: [s-bp1c0doj0taqyzzl****, s-bp1c0doj0taqyzzm****]
+skipped_disks:
+  description: Local or ephemeral disks that cannot be snapshotted, each with C(disk_id), C(category), C(reason).
+  returned: state=present
+  type: list
+  elements: dict
+retention_days:
+  description: Days after which the snapshots made by this run are released automatically (0 = kept).
+  returned: state=present
+  type: int
+deleted_groups:
+  description: Snapshot groups of the rollout deleted (after their snapshots).
+  returned: state=absent
+  type: list
+  elements: str
 snapshot_group_id:
   description: The snapshot-consistent group, when one was made (or found).
   returned: state=present
@@ -188,6 +224,9 @@ snapshots:
     snapshot_group_id:
       description: Group the snapshot belongs to, if any.
       type: str
+    available:
+      description: Whether the snapshot can be used for a rollback already (C(Available), or accomplished).
+      type: bool
 created:
   description: Ids of the snapshots made by this run.
   returned: state=present
@@ -241,6 +280,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud_module 
     waiting_from,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_snapshot import (
+    DEFAULT_RETENTION_DAYS,
     DEFAULT_TAG_KEY,
     ensure_snapshots,
     remove_snapshots,
@@ -260,6 +300,9 @@ ARGUMENT_SPEC = argument_spec(
         "wait_timeout": {"type": "int", "default": 1800},
         "poll_interval": {"type": "float", "default": 5},
         "grace_minutes": {"type": "int", "default": 0},
+        "instant_access": {"type": "bool", "default": False},
+        "retention_days": {"type": "int", "default": DEFAULT_RETENTION_DAYS},
+        "resource_group_id": {"type": "str"},
     }
 )
 
@@ -288,6 +331,9 @@ def work(module: AnsibleModule, client: EcsClient) -> dict[str, Any]:
         wait=params["wait"],
         waiting=waiting_from(params),
         check_mode=module.check_mode,
+        retention_days=params["retention_days"],
+        resource_group_id=params["resource_group_id"],
+        instant_access=params["instant_access"],
     )
 
 

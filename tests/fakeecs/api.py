@@ -25,17 +25,36 @@ import re
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping
 
+from tests.fakeecs.errors import ApiError
+from tests.fakeecs.snapshot_lifecycle import SnapshotLifecycle, retention_days, token_page
 from tests.simlab import winhost
 from tests.simlab.state import Lab
 
 VIRTIO_COMMON_COMMAND = "ACS-ECS-InstallVirtioDriver-windows.ps1"
 ESSD = {"cloud_essd", "cloud_auto", "cloud_essd_entry"}
-MAX_CONTENT = 16 * 1024
+# Documented limits, encoded here on their own (never imported from the product):
+# RunCommand: CommandContent at most 24 KB after Base64, InstanceId.N 1 to 100
+# (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-runcommand);
+# InvokeCommand: InstanceId.N 1 to 100
+# (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-invokecommand);
+# CreateSnapshotGroup: DiskId.N 1 to 128, at most 256 TiB in all
+# (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-createsnapshotgroup).
+MAX_CONTENT = 24 * 1024
+# Local and elastic ephemeral disk categories (DescribeDisks Category,
+# https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describedisks).
+LOCAL_CATEGORIES = {
+    "local_ssd_pro", "local_hdd_pro", "ephemeral", "ephemeral_ssd",
+    "elastic_ephemeral_disk_standard", "elastic_ephemeral_disk_premium",
+}
+MAX_INVOCATION_INSTANCES = 100
+MAX_GROUP_DISKS = 128
+MAX_GROUP_GIB = 256 * 1024
 MAX_OUTPUT = 24 * 1024
+#: The timeout the common command was created with (used when InvokeCommand gives none).
+COMMON_COMMAND_TIMEOUT = 3600
 _INSTALL_RE = re.compile(
     r"InstallVirtIo|acs-plugin-manager(\.exe)?\W.*--?\s*plugin[= ]+UpdateVirtIo", re.I | re.S
 )
@@ -44,16 +63,6 @@ _WRITE_RE = re.compile(
     r"^\s*(?:Write-Output|Write-Host|echo)\s+(?:'([^']*)'|\"([^\"]*)\"|\('(.)'\s*\*\s*(\d+)\))", re.I | re.M
 )
 _VIRTIO_FILES = ("viostor.sys", "netkvm.sys")
-
-
-@dataclass
-class ApiError(Exception):
-    """An API error answer: ``{"Code", "Message", "RequestId"}`` with an HTTP status."""
-
-    code: str
-    message: str
-    status: int = 400
-    extra: dict[str, Any] | None = None
 
 
 def iso(epoch: float, minutes_only: bool = False) -> str:
@@ -111,7 +120,7 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(10)}"
 
 
-class EcsWorld:
+class EcsWorld(SnapshotLifecycle):
     """ECS resources of one simulated lab, and the actions on them."""
 
     def __init__(self, lab: Lab, clock: Callable[[], float] = time.time) -> None:
@@ -126,6 +135,7 @@ class EcsWorld:
         # None: a reboot takes the host's `faults.reboot_s` (winhost); a number overrides it.
         self.reboot_seconds: float | None = None
         self.failing_disks: set[str] = set()
+        self.group_omits_disks: set[str] = set()
         self._instances: dict[str, str] | None = None
 
     # -- lab access ------------------------------------------------------------------------
@@ -294,7 +304,7 @@ class EcsWorld:
         view.update(
             Status=status,
             Progress=f"{progress}%",
-            Available=status == "accomplished",
+            Available=self.available(snap, status),
             RemainTime=0 if status != "progressing" else 1,
             Tags={"Tag": [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in snap.get("Tags", [])]},
         )
@@ -327,6 +337,8 @@ class EcsWorld:
             if p.get("DiskId") and snap["SourceDiskId"] != p["DiskId"]:
                 continue
             if tags and not matches_tags(snap.get("Tags", []), tags):
+                continue
+            if not self.listed_yet(snap["created"]):
                 continue
             view = self.snapshot_view(snap)
             if p.get("Status") and p["Status"] != "all" and view["Status"] != p["Status"]:
@@ -361,6 +373,7 @@ class EcsWorld:
             "created": now,
             "duration": self.real(self.snapshot_seconds),
             "fail": disk["disk_id"] in self.failing_disks,
+            "disk_category": disk["category"],
         }
         if group_id:
             snap["SnapshotGroupId"] = group_id
@@ -368,6 +381,14 @@ class EcsWorld:
         return snap
 
     def _check_snapshottable(self, name: str, state: dict[str, Any], disk: dict[str, Any]) -> None:
+        # Snapshots are for cloud disks; local disks and elastic ephemeral disks have none
+        # (https://www.alibabacloud.com/help/en/ecs/user-guide/snapshots-overview).
+        if disk["category"] in LOCAL_CATEGORIES:
+            raise ApiError(
+                "InvalidDiskCategory.NotSupported",
+                "The specified disk category does not support this operation.",
+                403,
+            )
         if self.instance_view(name, state)["Status"] not in ("Running", "Stopped"):
             raise ApiError(
                 "IncorrectInstanceStatus",
@@ -401,6 +422,10 @@ class EcsWorld:
             disk = next(d for d in state["ecs"]["disks"] if d["disk_id"] == disk_id)
             self._check_snapshottable(host, state, disk)
             snap = self._new_snapshot(state, disk, name, p.get("Description", ""), indexed(p, "Tag"))
+            if "RetentionDays" in p:
+                snap["RetentionDays"] = retention_days(p["RetentionDays"])
+            if p.get("ResourceGroupId"):
+                snap["ResourceGroupId"] = p["ResourceGroupId"]
         return {"SnapshotId": snap["SnapshotId"]}
 
     def create_snapshot_group(self, p: Mapping[str, str]) -> dict[str, Any]:
@@ -425,12 +450,20 @@ class EcsWorld:
                     "The snapshot-consistent group supports ESSD disks only.",
                     403,
                 )
-            if len(disks) > 16:
+            if len(disks) > MAX_GROUP_DISKS:
                 raise ApiError(
-                    "InvalidParameter.DiskCount", "A snapshot-consistent group contains at most 16 disks."
+                    "InvalidParameter.DiskCount",
+                    f"A snapshot-consistent group contains at most {MAX_GROUP_DISKS} disks.",
+                )
+            if sum(int(d["size_gib"]) for d in disks) > MAX_GROUP_GIB:
+                raise ApiError(
+                    "InvalidParameter.DiskSize", "The total capacity of a snapshot-consistent group exceeds 256 TiB."
                 )
             for disk in disks:
                 self._check_snapshottable(name, state, disk)
+            # Test knob: disks whose snapshot a new group does not list (the API reference does not
+            # promise a listing with one snapshot per requested disk, so the product must check).
+            disks = [d for d in disks if d["disk_id"] not in self.group_omits_disks]
             group_id = _new_id("ssg")
             snaps = [
                 self._new_snapshot(
@@ -450,6 +483,7 @@ class EcsWorld:
                     "Description": p.get("Description", ""),
                     "InstanceId": ecs["instance_id"],
                     "CreationTime": iso(self.clock()),
+                    "created": self.clock(),
                     "Tags": indexed(p, "Tag"),
                     "snapshot_ids": [s["SnapshotId"] for s in snaps],
                 }
@@ -471,6 +505,8 @@ class EcsWorld:
                 if (ids and group["SnapshotGroupId"] not in ids) or (
                     tags and not matches_tags(group["Tags"], tags)
                 ):
+                    continue
+                if not self.listed_yet(group.get("created", 0.0)):
                     continue
                 snaps = [self.snapshot_view(by_id[i]) for i in group["snapshot_ids"] if i in by_id]
                 states = {s["Status"] for s in snaps}
@@ -511,7 +547,8 @@ class EcsWorld:
                         },
                     }
                 )
-        return {"SnapshotGroups": {"SnapshotGroup": groups}}
+        items, paging = token_page(p, groups, default_size=10, max_size=100)
+        return {"SnapshotGroups": {"SnapshotGroup": items}, **paging}
 
     def tag_resources(self, p: Mapping[str, str]) -> dict[str, Any]:
         region = _region(p)
@@ -575,7 +612,7 @@ class EcsWorld:
         if len(content) > MAX_CONTENT:
             raise ApiError(
                 "InvalidCmdContent.LengthLimitExceeded",
-                "The length of the command content exceeds the upper limit of 16 KB.",
+                "The length of the command content exceeds the upper limit of 24 KB.",
             )
         if p.get("ContentEncoding", "PlainText") == "Base64":
             try:
@@ -590,13 +627,18 @@ class EcsWorld:
         command_id = p.get("CommandId", "")
         if command_id != VIRTIO_COMMON_COMMAND:
             raise ApiError("InvalidCommandId.NotFound", "The specified command does not exist.", 404)
-        return self._invoke(p, command_id, "# common command\nInstallVirtIo", 3600)
+        # Timeout applies to this execution; without it the command's own timeout is used
+        # (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-invokecommand).
+        timeout = int(p.get("Timeout") or COMMON_COMMAND_TIMEOUT)
+        return self._invoke(p, command_id, "# common command\nInstallVirtIo", timeout)
 
     def _invoke(self, p: Mapping[str, str], command_id: str, content: str, timeout: int) -> dict[str, Any]:
         region = _region(p)
         ids = indexed(p, "InstanceId")
-        if not ids or len(ids) > 50:
-            raise ApiError("InvalidParameter.InstanceIds", "Specify 1 to 50 InstanceId.N.")
+        if not ids or len(ids) > MAX_INVOCATION_INSTANCES:
+            raise ApiError(
+                "InvalidParameter.InstanceIds", f"Specify 1 to {MAX_INVOCATION_INSTANCES} InstanceId.N."
+            )
         for instance_id in ids:
             with self.host_of(instance_id, region, "InvalidInstance.NotFound") as (name, state):
                 if self.instance_view(name, state)["Status"] != "Running":
@@ -670,13 +712,43 @@ class EcsWorld:
         winhost.advance(state, self.lab.settings)
         run = winhost.start_install(state, self.lab.settings, _new_id("ca"), "cloud_assistant_api")
         state.setdefault("events", []).append({"event": "ecs_virtio_install", "at": now, "run_id": run["run_id"]})
+        # The installer's own exit code is what the invocation reports: Cloud Assistant does not
+        # interpret it, any non-zero code is InvocationStatus Failed / ErrorCode ExitCodeNonzero
+        # (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describeinvocationresults),
+        # so 3010 "installed, restart required" stays 3010.
         if run["exit_code"] not in (0, 3010):
             return run["exit_code"], f"ERROR: driver installation failed (code {run['exit_code']})", run["finishes_at"]
         return (
-            0,
+            run["exit_code"],
             f"The virtio driver {run['to']} is installed. Restart the instance for it to take effect.",
             run["finishes_at"],
         )
+
+    def describe_cloud_assistant_status(self, p: Mapping[str, str]) -> dict[str, Any]:
+        """Whether each instance's agent is running, "true" / "false" as strings
+        (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describecloudassistantstatus)."""
+        region = _region(p)
+        wanted = indexed(p, "InstanceId")
+        found = []
+        for _name, state in self.hosts(region):
+            instance_id = state["ecs"]["instance_id"]
+            if wanted and instance_id not in wanted:
+                continue
+            running = bool(state.get("cloud_assistant", True))
+            found.append(
+                {
+                    "InstanceId": instance_id,
+                    "CloudAssistantStatus": "true" if running else "false",
+                    "CloudAssistantVersion": "2.5.3.606" if running else "",
+                    "OSType": "Windows",
+                    "SupportSessionManager": running,
+                }
+            )
+        if wanted:  # "MaxResults ... is invalid if the InstanceId parameter is configured"
+            return {"InstanceCloudAssistantStatusSet": {"InstanceCloudAssistantStatus": found},
+                    "TotalCount": len(found)}
+        items, paging = page(p, found, default_size=10, max_size=50)
+        return {"InstanceCloudAssistantStatusSet": {"InstanceCloudAssistantStatus": items}, **paging}
 
     def describe_invocation_results(self, p: Mapping[str, str]) -> dict[str, Any]:
         region = _region(p)
@@ -757,9 +829,12 @@ ACTIONS: dict[str, str] = {
     "DescribeSnapshotGroups": "describe_snapshot_groups",
     "TagResources": "tag_resources",
     "DeleteSnapshot": "delete_snapshot",
+    "ModifySnapshotAttribute": "modify_snapshot_attribute",
+    "DeleteSnapshotGroup": "delete_snapshot_group",
     "RunCommand": "run_command",
     "InvokeCommand": "invoke_command",
     "DescribeInvocationResults": "describe_invocation_results",
+    "DescribeCloudAssistantStatus": "describe_cloud_assistant_status",
 }
 
 

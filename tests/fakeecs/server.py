@@ -31,9 +31,14 @@ from urllib.parse import parse_qsl, urlsplit
 from tests.fakeecs import TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, TEST_SECURITY_TOKEN
 from tests.fakeecs.api import ACTIONS, ApiError, EcsWorld, request_id
 from tests.fakeecs.signature import SignatureError, verify
+from tests.fakeecs.strict import check_request
 from tests.simlab.state import Lab
 
 API_VERSION = "2014-05-26"
+#: Marker of an answer the handler drops (the connection closes instead).
+LOST = "__lost__"
+#: Key of extra response headers in an answer (not sent in the body).
+HEADERS = "__headers__"
 
 
 @dataclass
@@ -46,6 +51,10 @@ class Fault:
     status: int
     remaining: int | None
     extra: dict[str, Any] | None = None
+    #: Matching calls let through before the fault applies (0: the very next one).
+    skip: int = 0
+    #: Extra response headers of the fault's answer.
+    headers: dict[str, str] | None = None
 
     def matches(self, action: str) -> bool:
         return (self.action is None or self.action == action) and (
@@ -65,7 +74,9 @@ class FakeEcs:
         self.calls: list[tuple[str, dict[str, str]]] = []
         self.rejected: list[tuple[str, str]] = []
         self._faults: list[Fault] = []
-        self._tokens_seen: dict[tuple[str, str], dict[str, Any]] = {}
+        self._tokens_seen: dict[tuple[str, str], tuple[dict[str, str], dict[str, Any]]] = {}
+        #: action -> how many more answers of it are lost after the action ran
+        self._lost: dict[str, int] = {}
         self._nonces: collections.deque[str] = collections.deque(maxlen=10000)
         self._lock = threading.RLock()
         self._last_request = time.monotonic()
@@ -121,16 +132,41 @@ class FakeEcs:
 
     # -- fault knobs -----------------------------------------------------------------------
 
-    def throttle(self, count: int, action: str | None = None, code: str = "Throttling.User") -> None:
-        """The next ``count`` calls (of ``action``, or any) are throttled."""
-        self._add(Fault(action, code, "Request was denied due to user flow control.", 400, count))
+    def throttle(
+        self,
+        count: int,
+        action: str | None = None,
+        code: str = "Throttling.User",
+        retry_after_ms: int | None = None,
+    ) -> None:
+        """The next ``count`` calls (of ``action``, or any) are throttled; ``retry_after_ms`` adds the
+        ``x-acs-retry-after`` header the OpenAPI gateway sends with a throttling answer (the header the
+        official SDK, alibabacloud_tea_openapi ``Utils.get_throttling_time_left``, reads)."""
+        headers = {"x-acs-retry-after": str(retry_after_ms)} if retry_after_ms else None
+        self._add(
+            Fault(action, code, "Request was denied due to user flow control.", 400, count, headers=headers)
+        )
 
     def fail(
-        self, action: str, code: str, message: str = "", status: int = 400, count: int | None = 1
+        self,
+        action: str,
+        code: str,
+        message: str = "",
+        status: int = 400,
+        count: int | None = 1,
+        skip: int = 0,
     ) -> None:
-        """The next ``count`` calls of ``action`` fail with ``code`` (None: all of them)."""
+        """The next ``count`` calls of ``action`` fail with ``code`` (None: all of them), after
+        ``skip`` calls of it that succeed."""
         self._add(
-            Fault(action, code, message or f"The fake was told to fail {action} with {code}.", status, count)
+            Fault(
+                action,
+                code,
+                message or f"The fake was told to fail {action} with {code}.",
+                status,
+                count,
+                skip=skip,
+            )
         )
 
     def deny(self, action: str) -> None:
@@ -154,6 +190,20 @@ class FakeEcs:
             )
         )
 
+    def lose_response(self, action: str, count: int = 1) -> None:
+        """The next ``count`` calls of ``action`` run, but the connection closes before the answer:
+        "created, but the response was lost". A retry with the same ClientToken gets the first
+        answer (https://www.alibabacloud.com/help/en/ecs/developer-reference/how-to-ensure-idempotence)."""
+        with self._lock:
+            self._lost[action] = self._lost.get(action, 0) + count
+
+    def _take_lost(self, action: str) -> bool:
+        with self._lock:
+            if self._lost.get(action, 0) > 0:
+                self._lost[action] -= 1
+                return True
+        return False
+
     def fail_snapshots_of(self, disk_id: str) -> None:
         """Snapshots of this disk end ``failed`` halfway through."""
         self.world.failing_disks.add(disk_id)
@@ -170,6 +220,9 @@ class FakeEcs:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(action):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     if fault.remaining is not None:
                         fault.remaining -= 1
                     return fault
@@ -221,7 +274,10 @@ class FakeEcs:
             self.calls.append((action, params))
         fault = self._forced(action)
         if fault is not None:
-            return fault.status, {**_error(rid, fault.code, fault.message), **(fault.extra or {})}
+            answer = {**_error(rid, fault.code, fault.message), **(fault.extra or {})}
+            if fault.headers:
+                answer[HEADERS] = fault.headers
+            return fault.status, answer
         method_name = ACTIONS.get(action)
         if method_name is None:
             return 404, _error(
@@ -230,15 +286,30 @@ class FakeEcs:
                 f"Specified api {action} is not found, please check your url and method.",
             )
         token = params.get("ClientToken")
-        if token and (action, token) in self._tokens_seen:
-            return 200, {**self._tokens_seen[(action, token)], "RequestId": rid}
         try:
+            check_request(action, params)
+            if token and (action, token) in self._tokens_seen:
+                # the same token with other parameters is refused, not answered from the first request
+                # (https://www.alibabacloud.com/help/en/ecs/developer-reference/how-to-ensure-idempotence)
+                first_params, first_answer = self._tokens_seen[(action, token)]
+                if first_params != params:
+                    raise ApiError(
+                        "IdempotentParameterMismatch",
+                        "The request uses the same client token as a previous, but non-identical request.",
+                    )
+                return self._maybe_lost(action, (200, {**first_answer, "RequestId": rid}))
             answer = getattr(self.world, method_name)(params)
         except ApiError as err:
             return err.status, {**_error(rid, err.code, err.message), **(err.extra or {})}
         if token:
-            self._tokens_seen[(action, token)] = answer
-        return 200, {"RequestId": rid, **answer}
+            self._tokens_seen[(action, token)] = (dict(params), answer)
+        return self._maybe_lost(action, (200, {"RequestId": rid, **answer}))
+
+    def _maybe_lost(self, action: str, reply: tuple[int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+        """The reply, or the marker that makes the handler close the connection without it."""
+        if self._take_lost(action):
+            return 0, {LOST: True}
+        return reply
 
 
 def _error(rid: str, code: str, message: str) -> dict[str, Any]:
@@ -269,8 +340,14 @@ class _Handler(BaseHTTPRequestHandler):
                 500,
                 _error(request_id(), "InternalError", f"fake ECS bug: {type(err).__name__}: {err}"),
             )
+        if payload.get(LOST):
+            self.close_connection = True  # the action ran; its answer never arrives
+            return
+        extra_headers = payload.pop(HEADERS, None) or {}
         data = json.dumps(payload).encode("utf-8")
         self.send_response(status)
+        for name, value in extra_headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json;charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("x-acs-request-id", str(payload.get("RequestId", "")))

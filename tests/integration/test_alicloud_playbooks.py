@@ -21,13 +21,24 @@ ENV = {
     "ALIBABA_CLOUD_ACCESS_KEY_SECRET": TEST_ACCESS_KEY_SECRET,
 }
 NO_CREDENTIALS = {
-    name: ""
-    for name in (
-        "ALIBABA_CLOUD_ACCESS_KEY_ID",
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-        "ALICLOUD_ACCESS_KEY",
-        "ALICLOUD_SECRET_KEY",
-    )
+    **{
+        name: ""
+        for name in (
+            "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            "ALIBABA_CLOUD_SECURITY_TOKEN",
+            "ALICLOUD_ACCESS_KEY",
+            "ALICLOUD_SECRET_KEY",
+            "ALICLOUD_SECURITY_TOKEN",
+            "ALIBABA_CLOUD_PROFILE",
+            "ALICLOUD_PROFILE",
+            "ALIBABA_CLOUD_ECS_METADATA",
+            "ALICLOUD_ECS_ROLE_NAME",
+            "ALICLOUD_ASSUME_ROLE_ARN",
+        )
+    },
+    # never the instance metadata address (100.100.100.200) from a test, whatever is missing
+    "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
 }
 
 
@@ -129,6 +140,7 @@ def test_check_mode_creates_and_runs_nothing(ecs_lab, tmp_path):
         "DescribeDisks",
         "DescribeSnapshots",
         "DescribeSnapshotGroups",
+        "DescribeCloudAssistantStatus",
     }
 
 
@@ -157,11 +169,71 @@ def test_credentials_as_options_never_show_even_at_vvv(ecs_lab, tmp_path):
 
 def test_missing_credentials_fail_clearly(ecs_lab, tmp_path):
     lab, fake = ecs_lab(fleet())
-    run, _results = play(lab, fake, tmp_path, ["snapshot"], env=NO_CREDENTIALS)
+    home = tmp_path / "home"
+    home.mkdir()
+    run, _results = play(lab, fake, tmp_path, ["snapshot"], env={**NO_CREDENTIALS, "HOME": str(home)})
     assert run.returncode != 0
     assert (
-        "access_key_id: no Alibaba Cloud credentials found; set access_key_id and access_key_secret, or the "
-        "environment variables ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET" in run.output
+        "access_key_id: no Alibaba Cloud credentials found; set access_key_id and access_key_secret, profile, "
+        "ecs_role_name, or the environment variables ALIBABA_CLOUD_ACCESS_KEY_ID and "
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET" in run.output
     )
     assert "Traceback" not in run.output
     assert fake.calls == []
+
+
+def write_cli_profile(home: Path, name: str) -> None:
+    """An aliyun CLI configuration (~/.aliyun/config.json) with one AK profile."""
+    (home / ".aliyun").mkdir(parents=True)
+    profile = {
+        "name": name,
+        "mode": "AK",
+        "access_key_id": TEST_ACCESS_KEY_ID,
+        "access_key_secret": TEST_ACCESS_KEY_SECRET,
+        "region_id": "cn-hangzhou",
+    }
+    (home / ".aliyun" / "config.json").write_text(
+        json.dumps({"current": name, "profiles": [profile]}), encoding="utf-8"
+    )
+
+
+def test_the_aliyun_cli_profile_in_home_is_enough(ecs_lab, tmp_path):
+    # no key anywhere: the module reads ~/.aliyun/config.json as the SDK's default chain does
+    lab, fake = ecs_lab(fleet())
+    home = tmp_path / "home"
+    write_cli_profile(home, "winfleet")
+    run, results = play(lab, fake, tmp_path, ["snapshot"], env={**NO_CREDENTIALS, "HOME": str(home)})
+    assert run.returncode == 0, run.output
+    assert_no_secret(run, results)
+    assert results["web01"]["snapshot"]["changed"] is True
+
+
+def test_alicloud_profile_env_names_the_profile(ecs_lab, tmp_path):
+    lab, fake = ecs_lab(fleet())
+    home = tmp_path / "home"
+    write_cli_profile(home, "rollout")
+    # the file's current profile is another one: only ALICLOUD_PROFILE picks "rollout"
+    config = json.loads((home / ".aliyun" / "config.json").read_text())
+    config["current"] = "missing"
+    (home / ".aliyun" / "config.json").write_text(json.dumps(config))
+    run, results = play(
+        lab, fake, tmp_path, ["snapshot"], env={**NO_CREDENTIALS, "HOME": str(home), "ALICLOUD_PROFILE": "rollout"}
+    )
+    assert run.returncode == 0, run.output
+    assert_no_secret(run, results)
+
+
+def test_the_examples_send_a_batch_that_spans_regions_one_call_per_region(ecs_lab, tmp_path):
+    two_regions = fleet()
+    two_regions["hosts"]["web02"]["ecs"]["region_id"] = "cn-shanghai"
+    lab, fake = ecs_lab(two_regions)
+    run, results = play(lab, fake, tmp_path, ["install", "reboot"], env={**NO_CREDENTIALS, **ENV})
+    assert run.returncode == 0, run.output
+    install = {r["instance_id"]: r for r in results["web01"]["install"]["results"]}
+    assert install["i-web01"]["succeeded"] is True and install["i-web02"]["succeeded"] is True
+    assert results["web01"]["install"]["failed_instance_ids"] == []
+    assert results["web01"]["reboot"]["failed_instance_ids"] == []
+    regions = sorted(p["RegionId"] for n, p in fake.calls if n == "InvokeCommand")
+    assert regions == ["cn-hangzhou", "cn-shanghai"]
+    for name in ("web01", "web02"):
+        assert touched(lab, name)["drivers"]["viostor.sys"]["file_version"] == NEW

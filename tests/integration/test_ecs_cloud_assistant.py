@@ -79,19 +79,23 @@ def test_client_not_running_is_reported_per_instance(ecs_lab):
     result = run_on_instances(client_for(fake), ["i-a", "i-b"], content="Write-Output 'x'", waiting=FAST)
     records = by_instance(result)
     assert records["i-a"]["succeeded"] is True
-    assert (records["i-b"]["status"], records["i-b"]["error_code"]) == ("Failed", "ClientNotRunning")
+    # found by DescribeCloudAssistantStatus before the call: left out of it, reported on its own
+    assert (records["i-b"]["status"], records["i-b"]["error_code"]) == ("ClientNotRunning", "ClientNotRunning")
     assert "the Cloud Assistant agent is not running on the instance" in failure_message(records["i-b"])
     assert result["failed_instance_ids"] == ["i-b"]
+    ((_name, params),) = [(n, p) for n, p in fake.calls if n == "RunCommand"]
+    assert [v for k, v in params.items() if k.startswith("InstanceId.")] == ["i-a"]
 
 
-def test_more_than_50_instances_are_batched(ecs_lab):
-    hosts = [host(f"h{n:02d}", f"i-h{n:02d}") for n in range(55)]
+def test_more_than_100_instances_are_batched(ecs_lab):
+    # RunCommand takes 1 to 100 InstanceId.N (the pinned SDK's RunCommandRequest; older pages said 50)
+    hosts = [host(f"h{n:03d}", f"i-h{n:03d}") for n in range(105)]
     lab, fake = ecs_lab(fleet(*hosts))
-    ids = [f"i-h{n:02d}" for n in range(55)]
+    ids = [f"i-h{n:03d}" for n in range(105)]
     result = run_on_instances(
         client_for(fake), ids, content="Write-Output 'ok'", waiting=Waiting(timeout=60, interval=0.05)
     )
-    assert [len(b) for b in result["batches"]] == [50, 5]
+    assert [len(b) for b in result["batches"]] == [100, 5]
     assert fake.count("RunCommand") == 2
     assert [r["instance_id"] for r in result["results"]] == ids
     assert all(r["succeeded"] for r in result["results"])
@@ -204,10 +208,10 @@ def test_missing_and_stopped_instances_are_skipped_the_others_run(ecs_lab):
     assert [v for k, v in params.items() if k.startswith("InstanceId.")] == ["i-a"]
 
 
-def test_content_over_16_kb_is_refused_before_any_call(ecs_lab):
+def test_content_over_24_kb_is_refused_before_any_call(ecs_lab):
     lab, fake = ecs_lab(fleet(host("a", "i-a")))
     with pytest.raises(InputError) as err:
-        run_on_instances(client_for(fake), ["i-a"], content="x" * 13000, waiting=FAST)
+        run_on_instances(client_for(fake), ["i-a"], content="x" * 19000, waiting=FAST)
     assert err.value.field == "content"
     assert fake.calls == []
 
@@ -250,7 +254,8 @@ def test_check_mode_runs_nothing(ecs_lab, action):
         result = reboot(client, ["i-web01", "i-web02"], check_mode=True)
         assert [r["status"] for r in result["results"]] == ["WouldReboot", "WouldReboot"]
     assert result["changed"] is True and result["batches"] == [["i-web01", "i-web02"]]
-    assert {name for name, _p in fake.calls} == {"DescribeInstances"}
+    reads = {"DescribeInstances", "DescribeCloudAssistantStatus"} if action == "run" else {"DescribeInstances"}
+    assert {name for name, _p in fake.calls} == reads
     assert "virtio_runs" not in lab.read_host("web01") and "reboot" not in lab.read_host("web01")
 
 

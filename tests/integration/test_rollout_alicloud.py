@@ -23,6 +23,8 @@ NEW = "62.77.104.58017"
 ENV = {
     "ALIBABA_CLOUD_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,
     "ALIBABA_CLOUD_ACCESS_KEY_SECRET": TEST_ACCESS_KEY_SECRET,
+    # never the instance metadata address from a test
+    "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
 }
 
 

@@ -181,7 +181,9 @@ def _mapping(value: Any, field: str, keys: Mapping[str, Normaliser]) -> dict[str
     return {key: keys[key](item, f"{field}.{key}") for key, item in value.items()}
 
 
-_DISK_CATEGORIES = ("cloud_essd", "cloud_auto", "cloud_essd_entry", "cloud_ssd", "cloud_efficiency", "cloud")
+_DISK_CATEGORIES = ("cloud_essd", "cloud_auto", "cloud_essd_entry", "cloud_ssd", "cloud_efficiency", "cloud",
+                    # local and elastic ephemeral disks (no snapshots): DescribeDisks Category
+                    "local_ssd_pro", "local_hdd_pro", "elastic_ephemeral_disk_standard")
 _ECS_ID_RE = {"instance_id": "i-", "disk_id": "d-"}
 
 

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CALL_RE = re.compile(r"\.call(?:_paged)?\(\s*\"([A-Z][A-Za-z]+)\"")
+CALL_RE = re.compile(r"(?:\.call(?:_paged)?\(|call_tokened\(\s*\w+,)\s*\"([A-Z][A-Za-z]+)\"")
 
 
 def called_actions() -> set[str]:

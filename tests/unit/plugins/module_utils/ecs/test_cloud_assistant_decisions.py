@@ -19,19 +19,21 @@ def test_content_is_base64_of_utf8():
 @pytest.mark.parametrize(
     ("raw_bytes", "accepted"),
     [
-        (12288, True),  # exactly 16384 bytes once encoded
-        (12289, False),  # 16388 bytes once encoded
+        (16384, True),  # 21848 bytes once encoded: above the old 16 KB, within today's 24 KB
+        (18432, True),  # exactly 24576 bytes once encoded
+        (18433, False),  # 24580 bytes once encoded
     ],
 )
-def test_the_16_kb_limit_is_counted_after_encoding(raw_bytes, accepted):
+def test_the_24_kb_limit_is_counted_after_encoding(raw_bytes, accepted):
+    # RunCommandRequest.command_content of the pinned SDK: "cannot exceed 24 KB" after Base64
     content = "x" * raw_bytes
     if accepted:
-        assert len(c.encode_content(content)) == 16384
+        assert len(c.encode_content(content)) <= 24576
     else:
         with pytest.raises(InputError) as err:
             c.encode_content(content)
         assert err.value.field == "content"
-        assert "16388 bytes after Base64 encoding, more than the 16384 RunCommand accepts" in str(err.value)
+        assert "24580 bytes after Base64 encoding, more than the 24576 RunCommand accepts" in str(err.value)
 
 
 @pytest.mark.parametrize("content", ["", "   \n"])

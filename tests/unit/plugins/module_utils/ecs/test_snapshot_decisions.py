@@ -49,9 +49,12 @@ def test_select_disks(disks, scope, expected):
         ([SYS, DATA1], "auto", True, "2 ESSD disk(s): one crash-consistent snapshot group"),
         ([SYS, DATA1], "never", False, "snapshot_group=never"),
         ([SYS, DATA1, DATA2], "auto", False, "not all disks are ESSD (also cloud_efficiency)"),
-        ([SYS] + [essd(n) for n in range(9)], "auto", True, "10 ESSD disk(s)"),
-        ([SYS] + [essd(n) for n in range(10)], "auto", False, "11 disks, more than a snapshot group's 10"),
-        ([SYS, essd(1, 32 * 1024)], "auto", False, "32808 GiB in total, more than a snapshot group's 32 TiB"),
+        # CreateSnapshotGroupRequest.disk_id of the pinned SDK: up to 128 disks, 256 TiB in total
+        ([SYS] + [essd(n) for n in range(10)], "auto", True, "11 ESSD disk(s)"),
+        ([SYS] + [essd(n) for n in range(127)], "auto", True, "128 ESSD disk(s)"),
+        ([SYS] + [essd(n) for n in range(128)], "auto", False, "129 disks, more than a snapshot group's 128"),
+        ([SYS, essd(1, 32 * 1024)], "auto", True, "2 ESSD disk(s)"),
+        ([SYS, essd(1, 256 * 1024)], "auto", False, "262184 GiB in total, more than a snapshot group's 256 TiB"),
         ([], "auto", False, "no disks"),
     ],
 )
