@@ -4,8 +4,9 @@ What the lab models (docs/simlab.md, "Cluster-Aware Updating"):
 
 * per machine, the registered plug-ins (the two built-ins always) and installed plug-in binaries;
 * per node, the updates WUA offers, and the evaluation of a WUA QueryString against them with the
-  product's own parser (``_wua_query.parse_query``), so a criterion the product lets through but
-  WUA would reject fails here too; ``IncludeRecommendedUpdates`` adds the recommended ones;
+  lab's own reading of Microsoft's grammar (tests/simlab/wua.py, never the product's parser), so a
+  criterion the product lets through but WUA would reject fails here too;
+  ``IncludeRecommendedUpdates`` adds the recommended ones;
 * Microsoft.HotfixPlugin just enough: a known hotfix root installs the files listed for the node
   (``CAUHotfix_All`` and the node's own folder); an unknown root fails the plug-in on the node;
   third-party plug-ins are not simulated beyond registration (they find no updates);
@@ -21,12 +22,13 @@ import contextlib
 import time
 from typing import Any, Iterator
 
-from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
-from ansible_collections.winfleet.updates.plugins.module_utils._wua_query import DEFAULT_QUERY, Criterion, parse_query
-
+from tests.simlab import wua
 from tests.simlab.state import Lab
 
 WINDOWS_UPDATE_PLUGIN = "Microsoft.WindowsUpdatePlugin"
+# The plug-in's QueryString when none is given, "How Cluster-Aware Updating plug-ins work",
+# https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-plug-ins
+PLUGIN_DEFAULT_QUERY = "IsInstalled=0 and Type='Software' and IsHidden=0 and IsAssigned=1"
 HOTFIX_PLUGIN = "Microsoft.HotfixPlugin"
 BUILTIN_PLUGINS = (WINDOWS_UPDATE_PLUGIN, HOTFIX_PLUGIN)
 
@@ -78,53 +80,20 @@ def check_parameters(operation: str, parameters: dict[str, Any]) -> str | None:
 # WUA criteria
 
 
-def _property(update: dict[str, Any], name: str) -> Any:
-    """The value of a WUA search property for a simulated update."""
-    return {
-        "IsInstalled": int(update["installed"]),
-        "IsPresent": int(update["installed"]),
-        "IsHidden": int(update["hidden"]),
-        "IsAssigned": int(update["assigned"]),
-        "BrowseOnly": int(update["browse_only"]),
-        "AutoSelectOnWebSites": int(not update["recommended"]),
-        "RebootRequired": 0,
-        "Type": update["type"],
-        "UpdateID": update["id"].lower(),
-        "RevisionNumber": update["revision"],
-        "DeploymentAction": "Installation",
-    }[name]
-
-
-def _matches(criterion: Criterion, update: dict[str, Any]) -> bool:
-    if criterion.property == "CategoryIDs":
-        return str(criterion.value).lower() in update["categories"]
-    actual = _property(update, criterion.property)
-    expected = criterion.value.lower() if criterion.property == "UpdateID" else criterion.value
-    return actual != expected if criterion.operator == "!=" else actual == expected
-
-
 def query_updates(updates: list[dict[str, Any]], query: str, include_recommended: bool) -> list[dict[str, Any]]:
     """The updates a WUA search with ``query`` finds, as the WindowsUpdatePlugin would install them.
 
     The plug-in applies important updates only unless IncludeRecommendedUpdates is 'True'. A
     criterion WUA would reject raises ValueError with WUA's error name.
     """
-    try:
-        parsed = parse_query(query)
-    except InputError as err:
-        raise ValueError(f"0x80240032 WU_E_INVALID_CRITERIA: {err.message}") from None
-    return [
-        update for update in updates
-        if any(all(_matches(c, update) for c in group) for group in parsed.groups)
-        and (include_recommended or not update["recommended"])
-    ]
+    return [update for update in wua.search(updates, query) if include_recommended or not update["recommended"]]
 
 
 def plugin_updates(lab: dict[str, Any], node: str, state: dict[str, Any], plugin: str,
                    arguments: dict[str, str]) -> list[dict[str, Any]]:
     """What one plug-in would install on one node; ValueError when the plug-in fails there."""
     if plugin.lower() == WINDOWS_UPDATE_PLUGIN.lower():
-        query = arguments.get("QueryString") or DEFAULT_QUERY
+        query = arguments.get("QueryString") or PLUGIN_DEFAULT_QUERY
         include = arguments.get("IncludeRecommendedUpdates", "False") == "True"
         return [{**u, "plugin": WINDOWS_UPDATE_PLUGIN} for u in query_updates(state["cau_updates"], query, include)]
     if plugin.lower() == HOTFIX_PLUGIN.lower():

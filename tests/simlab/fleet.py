@@ -142,10 +142,14 @@ _WUA_UPDATE_KEYS: dict[str, Normaliser] = {
     "revision": _int,
     "browse_only": _bool,
     "categories": lambda v, f: [_guid(c, f"{f}[{i}]") for i, c in enumerate(_names(v, f))],
+    # The action the update is deployed for (wuapi DeploymentAction enumeration,
+    # https://learn.microsoft.com/windows/win32/api/wuapi/ne-wuapi-deploymentaction).
+    "deployment_action": _choice("Installation", "Uninstallation", "OptionalInstallation"),
 }
 WUA_UPDATE_DEFAULTS: dict[str, Any] = {
     "type": "Software", "hidden": False, "assigned": True, "recommended": False, "installed": False,
     "reboot_required": True, "fails": False, "revision": 1, "browse_only": False, "categories": [],
+    "deployment_action": "Installation",
 }
 
 
