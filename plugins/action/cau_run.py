@@ -106,7 +106,13 @@ class ActionModule(WinfleetAction):
 
         if mode == "cluster_role":
             result = configure_cluster_role(
-                execute, cluster_name, plugin_set, run_options, schedule, state=args["state"]
+                execute,
+                cluster_name,
+                plugin_set,
+                run_options,
+                schedule,
+                state=args["state"],
+                check_mode=bool(self._task.check_mode),
             )
             if self._task.diff:
                 result["diff"] = {"before": result["before"] or {}, "after": result["after"] or {}}

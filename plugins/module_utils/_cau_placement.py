@@ -14,7 +14,8 @@ The inventory layout (docs/cau.md):
 :func:`plan_clusters` reads those variables (as the action plugin found them in hostvars) and
 returns the clusters in inventory order plus the hosts every third-party plug-in must be
 installed and registered on: **every node** for self-updating mode, **the coordinator** for
-remote-updating mode (the seed). Every mistake is an :class:`InputError` naming the cluster and
+remote-updating mode ("How Cluster-Aware Updating plug-ins work",
+https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-plug-ins). Every mistake is an :class:`InputError` naming the cluster and
 the variable, raised before any host is contacted.
 """
 

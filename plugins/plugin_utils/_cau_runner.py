@@ -9,7 +9,8 @@ is here, typed and testable with a fake host:
 * :func:`scan_cluster` - one ``Invoke-CauScan`` round trip (also what check mode does for a run);
 * :func:`run_cluster` - start the detached ``Invoke-CauRun`` and follow it with
   :func:`~._cau_poll.follow_run` through connection drops, up to a deadline;
-* :func:`configure_cluster_role` - ``Add-/Set-/Remove-CauClusterRole`` in one round trip.
+* :func:`configure_cluster_role` - read ``Get-CauClusterRole``, compare on the controller, then
+  ``Add-/Set-/Remove-CauClusterRole`` only when something differs.
 
 Results always carry the per-node outcome in inventory order, also when the run failed or timed
 out, so the report can say what happened on every node.
@@ -25,6 +26,11 @@ from typing import Any
 from ansible.errors import AnsibleConnectionFailure
 
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins import CauPluginSet
+from ansible_collections.winfleet.updates.plugins.module_utils._cau_role import (
+    current_settings,
+    differences,
+    wanted_settings,
+)
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import (
     cluster_role_parameters,
     node_outcomes,
@@ -193,36 +199,47 @@ def configure_cluster_role(
     schedule: dict[str, Any] | None,
     *,
     state: str,
+    check_mode: bool = False,
 ) -> dict[str, Any]:
-    """Add, update or remove the CAU clustered role in one round trip; the host compares and reports.
+    """Add, update or remove the CAU clustered role: read it, compare here, change only what differs.
 
-    The host decides between ``Add-CauClusterRole`` and ``Set-CauClusterRole`` (whether the role
-    exists), so both get the same parameters, with the doubled UpdateID quotes the seed requires.
+    The host reads ``Get-CauClusterRole`` as it is (its own property names, ``StartDate`` as text,
+    ``WeeksInterval`` for ``-IntervalWeeks``, ...); :mod:`._cau_role` maps that back to the cmdlet
+    parameters, so a second run with the same settings reports no change. ``Add-CauClusterRole``
+    and ``Set-CauClusterRole`` get the same parameters, with the doubled UpdateID quotes that
+    "How Cluster-Aware Updating plug-ins work" requires for the clustered role
+    (https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-plug-ins).
     """
     parameters = cluster_role_parameters(
         cluster_name, plugin_set, run_options, schedule, cmdlet="Set-CauClusterRole"
     )
-    answer = _checked(
-        execute(
-            "cluster_role",
-            parameters if state == "present" else {"ClusterName": cluster_name},
-            {"state": state},
-        )
-    )
-    action = answer.get("action", "none")
-    cmdlet = {"added": "Add-CauClusterRole", "removed": "Remove-CauClusterRole"}.get(
-        action, "Set-CauClusterRole"
-    )
+    answer = _checked(execute("cluster_role_read", {"ClusterName": cluster_name}, {}))
+    exists = bool(answer.get("exists"))
+    current = current_settings(answer.get("properties")) if exists else {}
+    wanted = wanted_settings(parameters)
+    before = {name: current[name] for name in wanted if name in current} if exists else {}
+    if state == "absent":
+        action = "removed" if exists else "none"
+        apply_parameters: dict[str, Any] = {"ClusterName": cluster_name}
+        after: dict[str, Any] = {}
+    else:
+        changed_names = differences(current, wanted) if exists else list(wanted)
+        action = "none" if exists and not changed_names else ("updated" if exists else "added")
+        apply_parameters = parameters
+        after = {**before, **wanted}
+    if action != "none" and not check_mode:
+        _checked(execute("cluster_role", apply_parameters, {"state": state, "action": action}))
+    cmdlet = {"added": "Add-CauClusterRole", "removed": "Remove-CauClusterRole"}.get(action, "Set-CauClusterRole")
     command = (
         render_command("Remove-CauClusterRole", {"ClusterName": cluster_name, "Force": True})
         if state == "absent"
         else render_command(cmdlet, parameters, plugin_set)
     )
     return {
-        "changed": bool(answer.get("changed")),
+        "changed": action != "none",
         "cluster_name": cluster_name,
         "status": action,
         "command": command,
-        "before": answer.get("before"),
-        "after": answer.get("after"),
+        "before": before,
+        "after": after if action != "none" else before,
     }

@@ -112,7 +112,7 @@ def test_prepare_places_plugins_by_mode_is_idempotent_and_self_updating_survives
     assert registered == {"coord01": ["Contoso.FirmwarePlugin"], "hv01": [], "hv02": [],
                           "sv01": ["Contoso.FirmwarePlugin"], "sv02": ["Contoso.FirmwarePlugin"],
                           "sv03": ["Contoso.FirmwarePlugin"]}
-    role = lab.read_cluster("svcl01")["cluster_role"]
+    role = {item["name"]: item["value"] for item in lab.read_cluster("svcl01")["cluster_role"]}
     assert role["CauPluginName"] == ["Microsoft.WindowsUpdatePlugin", "Contoso.FirmwarePlugin"]
     assert (role["DaysOfWeek"], role["WeeksOfMonth"]) == ("Tuesday", [2, 4])
     assert lab.read_cluster("hvcl01")["cluster_role"] is None
@@ -132,6 +132,33 @@ def test_prepare_places_plugins_by_mode_is_idempotent_and_self_updating_survives
     # the self-updating run went through the clustered role
     starts = [e for e in lab.read_host("sv01")["events"] if e["event"] == "cau_run_started"]
     assert starts[0]["parameters"]["ForceSelfUpdate"] is True
+
+
+def test_the_clustered_role_read_back_in_windows_names_is_not_reconfigured(make_lab, tmp_path):
+    """Get-CauClusterRole shows WeeksInterval, StartDate as text and switches as On: same settings, no change."""
+    lab = make_lab({
+        "lab": FAST_LAB,
+        "hosts": {"sv01": {}, "sv02": {}},
+        "clusters": {"svcl01": {"mode": "self_updating", "nodes": ["sv01", "sv02"], "vars": {
+            "cau_schedule": {"days_of_week": ["Saturday", "Tuesday"], "interval_weeks": 2,
+                             "start_date": "2026-01-06T03:00:00"},
+            "cau_require_all_nodes_online": True, "cau_max_retries_per_node": 2,
+            "cau_post_update_script": "C:\\ClusterStorage\\Volume1\\Verify.ps1",
+            "cau_plugins": [{"name": "Microsoft.WindowsUpdatePlugin",
+                             "arguments": {"QueryString": f"UpdateID='{KB_SOFTWARE}' and IsInstalled=0"}}]}}},
+    })
+    first = cau(lab, tmp_path, "prepare")
+    assert first.returncode == 0, first.output
+    role = {item["name"]: item["value"] for item in lab.read_cluster("svcl01")["cluster_role"]}
+    assert (role["WeeksInterval"], role["StartDate"], role["DaysOfWeek"], role["RequireAllNodesOnline"]) == (
+        2, "1/6/2026 3:00:00 AM", "Tuesday, Saturday", "On")
+    second = cau(lab, tmp_path, "prepare")
+    assert second.returncode == 0, second.output
+    assert all(counts["changed"] == 0 for counts in recap(second.output).values()), second.output
+    changed = cau(lab, tmp_path, "prepare", cau_schedule={"days_of_week": ["Tuesday"], "interval_weeks": 3})
+    assert changed.returncode == 0, changed.output
+    role = {item["name"]: item["value"] for item in lab.read_cluster("svcl01")["cluster_role"]}
+    assert (role["WeeksInterval"], role["DaysOfWeek"]) == (3, "Tuesday")
 
 
 def test_builtin_plugins_cannot_be_unregistered_and_nothing_is_contacted(make_lab, tmp_path):
@@ -358,6 +385,7 @@ def test_plugins_missing_on_the_coordinator_and_a_locked_cluster_are_clear_failu
     assert "Contoso.FirmwarePlugin are not registered on coord01" in rows["h1"]["error"]
     assert "Nothing was started" in rows["h1"]["error"]
     assert installed(lab, "h1") == set()
-    assert "locked by an earlier updating run" in rows["l1"]["error"] and installed(lab, "l1") == set()
+    assert "already in progress on cluster locked" in rows["l1"]["error"] and "force_recovery" in rows["l1"]["error"]
+    assert installed(lab, "l1") == set()
     assert rows["r1"]["status"] == "succeeded" and installed(lab, "r1") == {KB_SOFTWARE}
     assert lab.read_cluster("recovered")["locked"] is False

@@ -19,6 +19,7 @@ What the lab models (docs/simlab.md, "Cluster-Aware Updating"):
 from __future__ import annotations
 
 import contextlib
+import datetime
 import time
 from typing import Any, Iterator
 
@@ -48,6 +49,7 @@ ALLOWED_PARAMETERS = {
     "start": _PLUGIN_PARAMETERS | _SETTING_PARAMETERS | {"ForceSelfUpdate"},
     "recover": {"ClusterName", "ForceRecovery", "Force"},
     "poll": {"ClusterName"},
+    "cluster_role_read": {"ClusterName"},
     "cluster_role": _PLUGIN_PARAMETERS | _SETTING_PARAMETERS | {"StartDate", "DaysOfWeek", "WeeksOfMonth", "IntervalWeeks"},
 }
 
@@ -181,11 +183,7 @@ def start_run(lab: Lab, settings: dict[str, Any], caller: dict[str, Any], cluste
     scale = settings.get("time_scale", 1.0)
     nodes = cluster["nodes"]
     if recover:
-        cluster["locked"] = False
-        caller.setdefault("events", []).append({"event": "cau_force_recovery", "cluster": cluster["name"]})
-    if cluster.get("locked"):
-        return _failed_run(run_id, now, f"cluster {cluster['name']} is locked by an earlier updating run that did not "
-                                        "finish; run Invoke-CauRun -ForceRecovery")
+        force_recovery(caller, cluster)
     self_update = bool(parameters.get("ForceSelfUpdate"))
     if self_update and not cluster.get("cluster_role"):
         return _failed_run(run_id, now, f"the CAU clustered role is not configured on {cluster['name']}; "
@@ -216,8 +214,7 @@ def start_run(lab: Lab, settings: dict[str, Any], caller: dict[str, Any], cluste
         for node in nodes:
             state = states[node]
             if error is not None:
-                report_nodes.append({"node": node, "status": "NotStarted", "updates": [], "reboots": 0, "error": None})
-                continue
+                continue  # the run stopped before this node: its report has no result for it
             events = state.setdefault("events", [])
             node_report: dict[str, Any] = {"node": node, "status": "Succeeded", "updates": [], "reboots": 0, "error": None}
             if _down(state):
@@ -322,7 +319,25 @@ def poll_run(cluster: dict[str, Any], run_id: str) -> dict[str, Any]:
             "nodes": record["nodes"], "error": record["error"]}
 
 
+STALE_RUN_ID = "5a1e0000-0000-4000-8000-00000000dead"
+
+
+def force_recovery(caller: dict[str, Any], cluster: dict[str, Any]) -> None:
+    """Invoke-CauRun -ForceRecovery: clears what a run that died with its orchestrator left behind
+    (https://learn.microsoft.com/powershell/module/clusterawareupdating/invoke-caurun, -ForceRecovery)."""
+    cluster["locked"] = False
+    caller.setdefault("events", []).append({"event": "cau_force_recovery", "cluster": cluster["name"]})
+
+
 def run_in_progress(cluster: dict[str, Any]) -> str | None:
+    """The RunId Get-CauRun shows, or None when it answers RunNotInProgress.
+
+    A cluster ``locked`` by a run whose orchestrator stopped shows that run as in progress, as
+    Windows does until Invoke-CauRun -ForceRecovery clears it
+    (https://learn.microsoft.com/powershell/module/clusterawareupdating/get-caurun).
+    """
+    if cluster.get("locked"):
+        return STALE_RUN_ID
     active = cluster.get("active_run")
     record = cluster["runs"].get(active) if active else None
     if record and record["state"] == "finished" and time.time() < record["finish_at"]:
@@ -334,14 +349,54 @@ def run_in_progress(cluster: dict[str, Any]) -> str | None:
 # Clustered role
 
 
-def comparable(value: Any) -> str:
-    """Mirror of the PowerShell module's ConvertTo-Comparable."""
-    if value is None:
-        return ""
-    if isinstance(value, dict):
-        return ";".join(f"{k}={value[k]}" for k in sorted(value))
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, list):
-        return ",".join(comparable(v) for v in value)
-    return str(value).replace(", ", ",")
+_WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")  # Weekdays flags order
+_ROLE_SWITCHES = ("RequireAllNodesOnline", "SeparateReboots", "RunPluginsSerially", "StopOnPluginFailure",
+                  "EnableFirewallRules")
+
+
+def _shown_date(text: str) -> str:
+    """A [datetime] as Get-CauClusterRole's example shows it: ``10/14/2011 3:00:00 AM``."""
+    moment = datetime.datetime.fromisoformat(str(text))
+    hour = moment.hour % 12 or 12
+    return f"{moment.month}/{moment.day}/{moment.year} {hour}:{moment.minute:02d}:{moment.second:02d} " \
+           f"{'AM' if moment.hour < 12 else 'PM'}"
+
+
+def set_cluster_role(current: list[dict[str, Any]] | None, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+    """Add-/Set-CauClusterRole, kept as Get-CauClusterRole answers it: Name/Value pairs in its own names.
+
+    The shape follows Microsoft's examples: Get-CauClusterRole example 1
+    (https://learn.microsoft.com/powershell/module/clusterawareupdating/get-cauclusterrole) shows
+    ResourceGroupName, Status, ``StartDate 10/14/2011 3:00:00 AM``, ``RequireAllNodesOnline On``,
+    ``DaysOfWeek Tuesday, Saturday``, ``WeeksOfMonth {2, 4}``; Set-CauClusterRole example 2
+    (https://learn.microsoft.com/powershell/module/clusterawareupdating/set-cauclusterrole) shows
+    ``WeeksInterval 2`` for -IntervalWeeks. Set-CauClusterRole changes the properties it is given;
+    the weekly and monthly parameter sets replace each other.
+    """
+    role = {item["name"]: item["value"] for item in current or []}
+    role.setdefault("ResourceGroupName", f"CAU{parameters.get('ClusterName', '')}")
+    role.setdefault("Status", "Online")
+    for name, value in parameters.items():
+        if name in ("ClusterName", "Force"):
+            continue
+        if name == "StartDate":
+            role["StartDate"] = _shown_date(value)
+        elif name == "DaysOfWeek":
+            days = {day.strip().lower() for day in str(value).split(",")}
+            role["DaysOfWeek"] = ", ".join(day for day in _WEEKDAYS if day.lower() in days)
+        elif name == "IntervalWeeks":
+            role.pop("WeeksOfMonth", None)
+            role["WeeksInterval"] = int(value)
+        elif name == "WeeksOfMonth":
+            role.pop("WeeksInterval", None)
+            role["WeeksOfMonth"] = [int(week) for week in value]
+        elif name in _ROLE_SWITCHES:
+            if value:
+                role[name] = "On"
+            else:
+                role.pop(name, None)
+        elif name == "CauPluginArguments":
+            role[name] = [dict(table) for table in value]
+        else:
+            role[name] = value
+    return [{"name": name, "value": value} for name, value in role.items()]
