@@ -145,6 +145,8 @@ class ActionModule(WinfleetAction):
             request,
             run_id=str(uuid.uuid4()),
             warn=lambda message: display.warning(f"{cluster_name}: {message}"),
+            # At default verbosity: the run takes hours and the task prints nothing until it ends.
+            progress=display.display,
         )
         return {"mode": mode, **result}
 

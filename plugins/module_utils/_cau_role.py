@@ -24,7 +24,7 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-__all__ = ["ROLE_PROPERTIES", "current_settings", "differences", "wanted_settings"]
+__all__ = ["ROLE_PROPERTIES", "current_settings", "differences", "for_display", "wanted_settings"]
 
 # Get-CauClusterRole property -> the Add-/Set-CauClusterRole parameter it reflects.
 ROLE_PROPERTIES: Final = {
@@ -157,3 +157,11 @@ def wanted_settings(parameters: Mapping[str, Any]) -> dict[str, Any]:
 def differences(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
     """The parameters whose wanted value differs from the role's current one, in wanted order."""
     return [name for name, value in wanted.items() if current.get(name) != value]
+
+
+def for_display(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings as people read them in results and --diff: days as ``Tuesday, Saturday``."""
+    return {
+        name: ", ".join(value) if name == "DaysOfWeek" and isinstance(value, list) else value
+        for name, value in settings.items()
+    }

@@ -46,6 +46,8 @@ __all__ = [
     "cluster_role_parameters",
     "default_max_failed_nodes",
     "node_outcomes",
+    "progress_key",
+    "progress_line",
     "normalise_run_options",
     "normalise_schedule",
     "recover_parameters",
@@ -576,3 +578,42 @@ def summarise_nodes(outcomes: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         "reboots": sum(int(o.get("reboots") or 0) for o in outcomes),
         "failed_nodes": sum(1 for o in outcomes if o.get("status") == "failed"),
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Progress while a run is followed
+
+
+def _counts(progress: Mapping[str, Any]) -> tuple[int, int]:
+    """Updates installed and failed so far over all nodes (Get-CauRun's NodeResults counts)."""
+    nodes = progress.get("nodes") if isinstance(progress.get("nodes"), list) else []
+    installed = sum(int(n.get("succeeded") or 0) for n in nodes if isinstance(n, Mapping))
+    failed = sum(int(n.get("failed") or 0) for n in nodes if isinstance(n, Mapping))
+    return installed, failed
+
+
+def progress_key(answer: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """What a progress line shows, to tell whether anything changed since the last one."""
+    run = answer.get("run") if isinstance(answer.get("run"), Mapping) else None
+    if run is None:
+        return None
+    progress = run.get("progress") if isinstance(run.get("progress"), Mapping) else {}
+    return (run.get("state"), run.get("status"), progress.get("node"), progress.get("phase"), *_counts(progress))
+
+
+def _elapsed(seconds: float) -> str:
+    whole = int(max(0.0, seconds))
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def progress_line(cluster_name: str, answer: Mapping[str, Any], elapsed: float) -> str:
+    """One line about a run in progress: cluster, node, phase, update counts, elapsed time."""
+    run = answer.get("run") if isinstance(answer.get("run"), Mapping) else {}
+    progress = run.get("progress") if isinstance(run.get("progress"), Mapping) else {}
+    installed, failed = _counts(progress)
+    node = progress.get("node") or "-"
+    phase = progress.get("phase") or run.get("status") or run.get("state") or "waiting"
+    return (
+        f"CAU {cluster_name}: node {node}, {phase}; updates installed {installed}, failed {failed}; "
+        f"elapsed {_elapsed(elapsed)}"
+    )

@@ -411,9 +411,25 @@ if ($operation -eq 'poll') {
     if (Test-CauRunInProgress -Run $current) {
         $last = @(Get-PropertyValue -InputObject $current -Name @('NodeStatusNotifications')) | Select-Object -Last 1
         $run.status = 'InProgress'
+        # Per node so far: NodeResults' NumberOfSucceededUpdates / NumberOfFailedUpdates, as
+        # Get-CauRun example 1 shows them during a run
+        # (https://learn.microsoft.com/powershell/module/clusterawareupdating/get-caurun).
+        $nodesSoFar = @(
+            foreach ($nodeResult in @(Get-PropertyValue -InputObject $current -Name @('NodeResults'))) {
+                if ($null -ne $nodeResult) {
+                    @{
+                        node = [string](Get-PropertyValue -InputObject $nodeResult -Name @('Node', 'NodeName'))
+                        status = [string](Get-PropertyValue -InputObject $nodeResult -Name @('Status'))
+                        succeeded = [int](Get-PropertyValue -InputObject $nodeResult -Name @('NumberOfSucceededUpdates'))
+                        failed = [int](Get-PropertyValue -InputObject $nodeResult -Name @('NumberOfFailedUpdates'))
+                    }
+                }
+            }
+        )
         $run.progress = @{
             node = [string](Get-PropertyValue -InputObject $last -Name @('Node', 'NodeName'))
             phase = [string](Get-PropertyValue -InputObject $last -Name @('Status'))
+            nodes = $nodesSoFar
         }
         $module.Result.run = $run
         $module.ExitJson()

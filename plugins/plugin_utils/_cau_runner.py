@@ -29,11 +29,14 @@ from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins impo
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_role import (
     current_settings,
     differences,
+    for_display,
     wanted_settings,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import (
     cluster_role_parameters,
     node_outcomes,
+    progress_key,
+    progress_line,
     recover_parameters,
     render_command,
     run_parameters,
@@ -105,6 +108,35 @@ def _run_failure_message(cluster_name: str, run: dict[str, Any], outcomes: list[
     return ". ".join(parts)
 
 
+PROGRESS_EVERY: float = 60.0
+"""Seconds after which the progress line is repeated even when nothing changed."""
+
+
+class ProgressReporter:
+    """Prints a progress line when the run's node, phase or counts change, else every 60 s.
+
+    A CAU run takes hours; at default verbosity an operator (and the AWX job output) should see
+    it move without waiting for the task to end.
+    """
+
+    def __init__(self, cluster_name: str, emit: Callable[[str], None], clock: Callable[[], float]) -> None:
+        self.cluster_name = cluster_name
+        self.emit = emit
+        self.clock = clock
+        self.start = clock()
+        self.last_key: tuple[Any, ...] | None = None
+        self.last_time: float | None = None
+
+    def seen(self, answer: dict[str, Any]) -> None:
+        key = progress_key(answer)
+        if key is None or key[0] != "running":
+            return  # the end of the run is the task's own result
+        now = self.clock()
+        if key != self.last_key or self.last_time is None or now - self.last_time >= PROGRESS_EVERY:
+            self.emit(progress_line(self.cluster_name, answer, now - self.start))
+            self.last_key, self.last_time = key, now
+
+
 def run_cluster(
     execute: Execute,
     reset: Callable[[], None],
@@ -114,6 +146,7 @@ def run_cluster(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     warn: Callable[[str], None] = lambda message: None,
+    progress: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
     """Start the run detached on the host, follow it to its end, and return the per-node outcome.
 
@@ -140,8 +173,15 @@ def run_cluster(
         warn(f"lost the connection while starting the CAU run ({err}); asking the host whether it started")
         reset()
     poll_options = {"run_id": run_id}
+    reporter = ProgressReporter(request.cluster_name, progress, clock)
+
+    def poll() -> dict[str, Any]:
+        answer = execute("poll", {"ClusterName": request.cluster_name}, poll_options)
+        reporter.seen(answer)
+        return answer
+
     outcome = follow_run(
-        lambda: execute("poll", {"ClusterName": request.cluster_name}, poll_options),
+        poll,
         reset,
         timeout=request.timeout,
         interval=request.poll_interval,
@@ -240,6 +280,6 @@ def configure_cluster_role(
         "cluster_name": cluster_name,
         "status": action,
         "command": command,
-        "before": before,
-        "after": after if action != "none" else before,
+        "before": for_display(before),
+        "after": for_display(after if action != "none" else before),
     }

@@ -38,11 +38,12 @@ def driver(guid: str = KB_DRIVER, **extra: Any) -> dict[str, Any]:
 
 
 def cau(lab: Lab, tmp_path: Path, playbook: str = "update", check: bool = False, diff: bool = False,
-        **extra_vars: Any) -> PlaybookRun:
+        limit: str | None = None, **extra_vars: Any) -> PlaybookRun:
     """Run cau_prepare or cau_update against the lab, reports into tmp_path/reports."""
     variables = {"cau_report_dir": str(tmp_path / "reports"), "cau_poll_interval": POLL, **extra_vars}
+    extra_args = (["--diff"] if diff else []) + (["--limit", limit] if limit else [])
     return run_playbook(f"winfleet.updates.cau_{playbook}", lab.root / "inventory.yml", tmp_path / "reports",
-                        variables, check=check, extra_args=["--diff"] if diff else None)
+                        variables, check=check, extra_args=extra_args or None)
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:
@@ -389,3 +390,30 @@ def test_plugins_missing_on_the_coordinator_and_a_locked_cluster_are_clear_failu
     assert installed(lab, "l1") == set()
     assert rows["r1"]["status"] == "succeeded" and installed(lab, "r1") == {KB_SOFTWARE}
     assert lab.read_cluster("recovered")["locked"] is False
+
+
+def test_a_limit_naming_a_cluster_group_updates_that_whole_cluster_and_one_splitting_it_is_refused(make_lab, tmp_path):
+    """AWX job-template limits: --limit <cluster group> works; a limit on part of a cluster says what to use."""
+    updates = {"cau_updates": [software()]}
+    lab = make_lab({
+        "lab": {"time_scale": 0.01},  # the run lasts ~2 s: several polls see it in progress
+        "hosts": {"coord01": {}, "hv01": updates, "hv02": updates, "hv03": updates, "hv04": updates},
+        "clusters": {"hvcl01": {"mode": "remote_updating", "nodes": ["hv01", "hv02"], "coordinator": "coord01"},
+                     "hvcl02": {"mode": "remote_updating", "nodes": ["hv03", "hv04"], "coordinator": "coord01"}},
+    })
+    split = cau(lab, tmp_path, limit="hv01")
+    assert split.returncode != 0
+    flat = " ".join(split.output.split())
+    assert "--limit: 'hv01' would split cluster hvcl01: hv01 in, hv02 out" in flat, split.output
+    assert "use --limit hvcl01" in flat
+    assert installed(lab, "hv01") == set()
+
+    limited = cau(lab, tmp_path, limit="hvcl02")
+    assert limited.returncode == 0, limited.output
+    assert "--limit hvcl02: updating whole cluster(s) hvcl02 (group hvcl02: nodes hv03, hv04, coordinator coord01)" \
+        in " ".join(limited.output.split()), limited.output
+    assert [installed(lab, h) for h in ("hv01", "hv02", "hv03", "hv04")] == [set(), set(), {KB_SOFTWARE}, {KB_SOFTWARE}]
+    assert set(node_rows(limited)) == {"hv03", "hv04"}
+    # progress at default verbosity while the run is followed: cluster, node, phase, counts, elapsed
+    assert re.search(r"^CAU hvcl02: node hv0[34], .+; updates installed \d+, failed 0; elapsed \d+:\d\d:\d\d$",
+                     limited.output, re.M), limited.output

@@ -242,6 +242,7 @@ def start_run(lab: Lab, settings: dict[str, Any], caller: dict[str, Any], cluste
                         timeline.append((at(clock), node, f"Installing {update['title']}"))
                         if update["fails"]:
                             clock += INSTALL_SECONDS * tries
+                            timeline.append((at(clock), node, f"Failed {update['title']}"))
                             node_report["updates"].append({"id": update["id"], "title": update["title"], "plugin": plugin,
                                                            "result": "Failed", "reboot_required": False,
                                                            "error": f"0x80070005 Access is denied (after {tries} tries)"})
@@ -250,6 +251,7 @@ def start_run(lab: Lab, settings: dict[str, Any], caller: dict[str, Any], cluste
                             plugin_failed = True
                             continue
                         clock += INSTALL_SECONDS
+                        timeline.append((at(clock), node, f"Installed {update['title']}"))
                         _mark_installed(state, update)
                         node_report["updates"].append({"id": update["id"], "title": update["title"], "plugin": plugin,
                                                        "result": "Succeeded", "reboot_required": update["reboot_required"]})
@@ -313,8 +315,18 @@ def poll_run(cluster: dict[str, Any], run_id: str) -> dict[str, Any]:
     if now < record["finish_at"]:
         seen = [(node, phase) for at, node, phase in record["timeline"] if at <= now]
         node, phase = seen[-1] if seen else (None, "Starting")
-        return {"run_id": run_id, "state": "running", "status": "InProgress", "progress": {"node": node, "phase": phase},
-                "nodes": [], "error": None}
+        # Get-CauRun during a run: the latest NodeStatusNotifications entry, and per node the
+        # NodeResults counts NumberOfSucceededUpdates / NumberOfFailedUpdates (example 1 of
+        # https://learn.microsoft.com/powershell/module/clusterawareupdating/get-caurun).
+        counts: dict[str, dict[str, Any]] = {}
+        for seen_node, seen_phase in seen:
+            entry = counts.setdefault(seen_node, {"node": seen_node, "succeeded": 0, "failed": 0})
+            if seen_phase.startswith("Installed "):
+                entry["succeeded"] += 1
+            elif seen_phase.startswith("Failed "):
+                entry["failed"] += 1
+        return {"run_id": run_id, "state": "running", "status": "InProgress",
+                "progress": {"node": node, "phase": phase, "nodes": list(counts.values())}, "nodes": [], "error": None}
     return {"run_id": run_id, "state": "finished", "status": record["status"], "progress": None,
             "nodes": record["nodes"], "error": record["error"]}
 

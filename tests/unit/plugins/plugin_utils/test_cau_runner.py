@@ -251,3 +251,30 @@ def test_check_mode_reads_but_does_not_change_and_absent_removes():
     assert removed["command"] == "Remove-CauClusterRole -ClusterName 'c' -Force"
     again = configure_cluster_role(host.execute, "c", PLUGINS, {}, None, state="absent")
     assert (again["changed"], again["status"]) == (False, "none")
+
+
+def progressing(node_name: str, phase: str, succeeded: int) -> dict[str, Any]:
+    nodes = [{"node": "n1", "succeeded": min(succeeded, 2), "failed": 0},
+             {"node": "n2", "succeeded": max(0, succeeded - 2), "failed": 0}]
+    return {"run": {"state": "running", "status": "InProgress",
+                    "progress": {"node": node_name, "phase": phase, "nodes": nodes}}}
+
+
+def test_progress_is_printed_when_node_phase_or_counts_change_and_at_least_every_minute():
+    same = progressing("n1", "Installing KB1", 0)
+    polls = [same, same, progressing("n1", "Installing KB2", 1), progressing("n1", "Installing KB2", 1)]
+    polls += [progressing("n1", "Installing KB2", 1)] * 12  # 12 x 5 s: one more line after 60 s
+    polls += [progressing("n2", "Restarting", 2), finished("Succeeded", node("n1"), node("n2"))]
+    host = FakeHost(start=[{}], poll=polls)
+    clock = FakeClock()
+    lines: list[str] = []
+    run_cluster(host.execute, host.reset,
+                RunRequest(cluster_name="hvcl01", plugin_set=PLUGINS, run_options={}, nodes=("n1", "n2"),
+                           timeout=1000.0, poll_interval=5.0),
+                run_id=RUN_ID, clock=clock, sleep=clock.sleep, progress=lines.append)
+    assert lines == [
+        "CAU hvcl01: node n1, Installing KB1; updates installed 0, failed 0; elapsed 0:00:00",
+        "CAU hvcl01: node n1, Installing KB2; updates installed 1, failed 0; elapsed 0:00:10",
+        "CAU hvcl01: node n1, Installing KB2; updates installed 1, failed 0; elapsed 0:01:10",
+        "CAU hvcl01: node n2, Restarting; updates installed 2, failed 0; elapsed 0:01:20",
+    ]
