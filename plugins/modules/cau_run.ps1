@@ -9,6 +9,7 @@
 # cmdlets bind, and splats them. Nothing received is ever evaluated as PowerShell.
 #
 # Operations (internal, chosen by the action plugin):
+#   preflight     one cheap remote call to a node: is the second hop allowed (delegation)?
 #   scan          Invoke-CauScan, one round trip
 #   start         start Invoke-CauRun in a detached process (it must outlive this WinRM/PSRP
 #                 session, which a restarting node or a NIC reset can end) and return at once
@@ -18,7 +19,7 @@
 
 $spec = @{
     options = @{
-        _operation = @{ type = 'str'; required = $true; choices = @('scan', 'start', 'poll', 'cluster_role_read', 'cluster_role') }
+        _operation = @{ type = 'str'; required = $true; choices = @('preflight', 'scan', 'start', 'poll', 'cluster_role_read', 'cluster_role') }
         _parameters = @{ type = 'dict'; default = @{} }
         _operation_options = @{ type = 'dict'; default = @{} }
     }
@@ -39,6 +40,7 @@ $allowedParameters = @{
     start = @($pluginParameters + $settingParameters + @('ForceSelfUpdate'))
     recover = @('ClusterName', 'ForceRecovery', 'Force')
     poll = @('ClusterName')
+    preflight = @('ClusterName')
     cluster_role_read = @('ClusterName')
     cluster_role = @($pluginParameters + $settingParameters + @('StartDate', 'DaysOfWeek', 'WeeksOfMonth', 'IntervalWeeks'))
 }
@@ -258,6 +260,29 @@ catch {
     $module.FailJson("Invalid CAU parameters for operation ${operation}: $($_.Exception.Message)", $_)
 }
 $clusterName = $parameters.ClusterName
+
+if ($operation -eq 'preflight') {
+    # The CAU cmdlets act on every node from here with this connection's credentials. Without
+    # Kerberos delegation or CredSSP those cannot reach a third computer and Windows answers
+    # Access is denied (https://learn.microsoft.com/powershell/scripting/security/remoting/ps-remoting-second-hop).
+    $here = ($env:COMPUTERNAME).ToLowerInvariant()
+    $node = @($options.nodes | Where-Object { ([string]$_).Split('.')[0].ToLowerInvariant() -ne $here }) | Select-Object -First 1
+    $module.Result.node = $node
+    $module.Result.second_hop = 'skipped'
+    $module.Result.error = $null
+    if ($node) {
+        try {
+            $null = Get-CimInstance -ClassName Win32_OperatingSystem -ComputerName $node -OperationTimeoutSec 60 -ErrorAction Stop
+            $module.Result.second_hop = 'ok'
+        }
+        catch {
+            $module.Result.error = $_.Exception.Message
+            $denied = $_.Exception.HResult -eq -2147024891 -or $_.Exception.Message -match 'Access is denied|0x80070005'
+            $module.Result.second_hop = if ($denied) { 'denied' } else { 'error' }
+        }
+    }
+    $module.ExitJson()
+}
 
 if ($operation -eq 'scan') {
     try {

@@ -108,6 +108,41 @@ def _run_failure_message(cluster_name: str, run: dict[str, Any], outcomes: list[
     return ". ".join(parts)
 
 
+SECOND_HOP_HELP = (
+    "set ansible_psrp_negotiate_delegate: true (psrp with Kerberos; the account must be trusted for "
+    "delegation), or ansible_psrp_auth: credssp (CredSSP enabled on the host), or become: true with "
+    "become_method: runas for this host; see 'Second hop' in docs/cau.md"
+)
+
+
+class SecondHopDenied(Exception):
+    """The host that runs the CAU cmdlets cannot reach the nodes with this connection's credentials."""
+
+
+def check_second_hop(
+    execute: Execute, cluster_name: str, nodes: tuple[str, ...], warn: Callable[[str], None] = lambda m: None
+) -> None:
+    """One cheap remote call from the host running the cmdlets to a node, before CAU is asked to.
+
+    Invoke-CauRun, Invoke-CauScan and Add-CauClusterRole all act on the nodes from that host with the
+    credentials of this connection; a WinRM/PSRP logon without delegation cannot pass them on (the
+    "second hop", https://learn.microsoft.com/powershell/scripting/security/remoting/ps-remoting-second-hop),
+    and CAU then fails node by node with Access is denied. Any other error is left to CAU (a node may
+    be down on purpose) and only warned about.
+    """
+    if not nodes:
+        return
+    answer = _checked(execute("preflight", {"ClusterName": cluster_name}, {"nodes": list(nodes)}))
+    if answer.get("second_hop") == "denied":
+        raise SecondHopDenied(
+            f"the host that runs the CAU cmdlets of {cluster_name} cannot reach node {answer.get('node')} with the "
+            f"credentials of this connection ({answer.get('error')}): the second hop is not allowed. "
+            + SECOND_HOP_HELP
+        )
+    if answer.get("second_hop") == "error":
+        warn(f"a test call to node {answer.get('node')} failed ({answer.get('error')}); CAU will report on that node")
+
+
 PROGRESS_EVERY: float = 60.0
 """Seconds after which the progress line is repeated even when nothing changed."""
 

@@ -302,7 +302,7 @@ def test_check_mode_scans_and_changes_nothing(make_lab, tmp_path):
     assert rows["h2"]["updates_applicable"] == 0
     report = run.report("cau_report")
     assert report["check_mode"] is True and report["summary"]["updates_installed"] == 0
-    assert lab.read_host("coord01")["round_trips"] == 1  # one Invoke-CauScan round trip
+    assert lab.read_host("coord01")["round_trips"] == 2  # the second-hop check, then one Invoke-CauScan
 
 
 @pytest.mark.parametrize(
@@ -417,3 +417,21 @@ def test_a_limit_naming_a_cluster_group_updates_that_whole_cluster_and_one_split
     # progress at default verbosity while the run is followed: cluster, node, phase, counts, elapsed
     assert re.search(r"^CAU hvcl02: node hv0[34], .+; updates installed \d+, failed 0; elapsed \d+:\d\d:\d\d$",
                      limited.output, re.M), limited.output
+
+
+def test_a_coordinator_without_delegation_is_caught_before_cau_runs(make_lab, tmp_path):
+    """The second hop: one cheap call from the coordinator to a node says what to set, nothing starts."""
+    lab = make_lab({
+        "lab": FAST_LAB,
+        "hosts": {"coord01": {"cau_second_hop": False}, "hv01": {"cau_updates": [software()]}, "hv02": {}},
+        "clusters": {"hvcl01": {"mode": "remote_updating", "nodes": ["hv01", "hv02"], "coordinator": "coord01"}},
+    })
+    run = cau(lab, tmp_path)
+    assert run.returncode != 0
+    flat = " ".join(run.output.split())
+    assert "cannot reach node hv01 with the credentials of this connection (Access is denied. (0x80070005))" in flat, \
+        run.output
+    assert "ansible_psrp_negotiate_delegate: true" in flat
+    assert installed(lab, "hv01") == set()
+    assert not [e for e in cau_events(lab, "coord01") if e["event"] == "cau_run_started"]
+    assert "second hop is not allowed" in node_rows(run)["hv01"]["error"]

@@ -49,6 +49,7 @@ ALLOWED_PARAMETERS = {
     "start": _PLUGIN_PARAMETERS | _SETTING_PARAMETERS | {"ForceSelfUpdate"},
     "recover": {"ClusterName", "ForceRecovery", "Force"},
     "poll": {"ClusterName"},
+    "preflight": {"ClusterName"},
     "cluster_role_read": {"ClusterName"},
     "cluster_role": _PLUGIN_PARAMETERS | _SETTING_PARAMETERS | {"StartDate", "DaysOfWeek", "WeeksOfMonth", "IntervalWeeks"},
 }

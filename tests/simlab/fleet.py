@@ -337,6 +337,10 @@ HOST_KEYS: dict[str, Normaliser] = {
     "cau_plugins": _names,
     "cau_plugin_binaries": _plugin_binaries,
     "cau_updates": _updates,
+    # false: a remote call from this host to another one is refused with "Access is denied", the
+    # Kerberos double-hop problem of a connection without delegation or CredSSP
+    # (https://learn.microsoft.com/powershell/scripting/security/remoting/ps-remoting-second-hop).
+    "cau_second_hop": _bool,
     "file_server": _file_server,
     # the install path (docs/simlab.md, "Install, NIC drop and reboot")
     "internet": _bool,
@@ -356,6 +360,7 @@ HOST_DEFAULTS: dict[str, Any] = {
     "cau_plugins": [],
     "cau_plugin_binaries": {},
     "cau_updates": [],
+    "cau_second_hop": True,
     "internet": True,
     "cloud_assistant": True,
     "data_disks": 0,

@@ -41,6 +41,8 @@ def run(call: HostCall) -> dict[str, Any]:
             return _start(call, lab, cluster, parameters, options)
         if operation == "poll":
             return {"changed": False, "run": cau.poll_run(cluster, str(options.get("run_id")))}
+        if operation == "preflight":
+            return _preflight(call, [str(n) for n in options.get("nodes") or []])
         if operation == "cluster_role_read":
             return _cluster_role_read(cluster)
         return _cluster_role(call, cluster, parameters, str(options.get("action", "")))
@@ -85,6 +87,22 @@ def _start(call: HostCall, lab: Lab, cluster: dict[str, Any], parameters: dict[s
     cluster["active_run"] = run_id
     call.log("cau_run_started", cluster=cluster["name"], run_id=run_id, parameters=parameters)
     return {"changed": True, "run_id": run_id, "worker_pid": 4242}
+
+
+def _preflight(call: HostCall, nodes: list[str]) -> dict[str, Any]:
+    """One remote call from the host running the cmdlets to a node (Get-CimInstance -ComputerName).
+
+    Without delegation the connection's credentials cannot reach a third computer: Windows answers
+    Access is denied (https://learn.microsoft.com/powershell/scripting/security/remoting/ps-remoting-second-hop).
+    """
+    here = call.state["name"].split(".")[0].lower()
+    node = next((n for n in nodes if n.split(".")[0].lower() != here), None)
+    if node is None:
+        return {"changed": False, "node": None, "second_hop": "skipped", "error": None}
+    if not call.state.get("cau_second_hop", True):
+        return {"changed": False, "node": node, "second_hop": "denied",
+                "error": "Access is denied. (0x80070005)"}
+    return {"changed": False, "node": node, "second_hop": "ok", "error": None}
 
 
 def _cluster_role_read(cluster: dict[str, Any]) -> dict[str, Any]:

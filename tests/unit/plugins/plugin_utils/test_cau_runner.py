@@ -278,3 +278,28 @@ def test_progress_is_printed_when_node_phase_or_counts_change_and_at_least_every
         "CAU hvcl01: node n1, Installing KB2; updates installed 1, failed 0; elapsed 0:01:10",
         "CAU hvcl01: node n2, Restarting; updates installed 2, failed 0; elapsed 0:01:20",
     ]
+
+
+def test_second_hop_denied_is_said_with_what_to_set():
+    from ansible_collections.winfleet.updates.plugins.plugin_utils._cau_runner import SecondHopDenied, check_second_hop
+
+    host = FakeHost(preflight=[{"node": "hv02", "second_hop": "denied", "error": "Access is denied."}])
+    with pytest.raises(SecondHopDenied) as caught:
+        check_second_hop(host.execute, "hvcl01", ("hv01", "hv02"))
+    assert host.calls == [("preflight", {"ClusterName": "hvcl01"}, {"nodes": ["hv01", "hv02"]})]
+    text = str(caught.value)
+    assert "cannot reach node hv02 with the credentials of this connection (Access is denied.)" in text
+    assert "ansible_psrp_negotiate_delegate: true" in text and "ansible_psrp_auth: credssp" in text
+
+
+def test_second_hop_ok_or_another_error_does_not_stop_the_task():
+    from ansible_collections.winfleet.updates.plugins.plugin_utils._cau_runner import check_second_hop
+
+    warnings: list[str] = []
+    check_second_hop(FakeHost(preflight=[{"second_hop": "ok"}]).execute, "c", ("n1",), warnings.append)
+    check_second_hop(FakeHost(preflight=[{"node": "n1", "second_hop": "error", "error": "RPC server unavailable"}]).execute,
+                     "c", ("n1",), warnings.append)
+    assert warnings == ["a test call to node n1 failed (RPC server unavailable); CAU will report on that node"]
+    host = FakeHost()
+    check_second_hop(host.execute, "c", ())
+    assert host.calls == []
