@@ -435,3 +435,44 @@ def test_a_coordinator_without_delegation_is_caught_before_cau_runs(make_lab, tm
     assert installed(lab, "hv01") == set()
     assert not [e for e in cau_events(lab, "coord01") if e["event"] == "cau_run_started"]
     assert "second hop is not allowed" in node_rows(run)["hv01"]["error"]
+
+
+def test_firmware_from_the_hotfix_root_goes_from_the_file_server_to_each_nodes_report_row(make_lab, tmp_path):
+    """cau_hotfix_root -> cau_prepare -> cau_update: the lab's HotfixPlugin reads the root the role built."""
+    firmware = tmp_path / "files" / "fw-1.2.exe"
+    firmware.parent.mkdir()
+    firmware.write_bytes(b"MZ firmware 1.2")
+    root = "\\\\fs01\\CauHotfix"
+    lab = make_lab({
+        "lab": FAST_LAB,
+        "hosts": {
+            "fs01": {"file_server": {"folders": ["D:\\Data"], "has_cau_schema": True}},
+            "coord01": {},
+            "hv01": {},
+            "hv02": {"cau_hotfix_exit_codes": {"fw-1.2.exe": 5}},
+        },
+        "clusters": {"hvcl01": {"mode": "remote_updating", "nodes": ["hv01", "hv02"], "coordinator": "coord01",
+                                "vars": {"cau_plugins": [{"name": "Microsoft.HotfixPlugin",
+                                                          "arguments": {"HotfixRootFolderPath": root}}]}}},
+    })
+    inventory = (lab.root / "inventory.yml").read_text(encoding="utf-8")
+    assert "cau_file_servers:" in inventory  # make lab puts the fleet's file servers there
+    hotfix = {
+        "cau_hotfix_root_path": root,
+        "cau_hotfix_share": {"name": "CauHotfix", "path": "D:\\CauHotfix", "encrypt_data": True},
+        "cau_hotfix_nodes": ["hv01", "hv02"],
+        "cau_hotfix_updates": [{"src": str(firmware), "rule": "FirmwareUpdate"}],
+        "cau_hotfix_folder_rules": [{"name": "FirmwareUpdate", "always_reboot": True,
+                                     "template": {"path": "$update$", "parameters": "/s /norestart"},
+                                     "exit_conditions": {"success": [0]}}],
+    }
+    prepared = cau(lab, tmp_path, "prepare", **hotfix)
+    assert prepared.returncode == 0, prepared.output
+    assert "Could not match supplied host pattern" not in prepared.output
+
+    updated = cau(lab, tmp_path, cau_max_failed_nodes=1)
+    rows = node_rows(updated)
+    assert rows["hv01"]["status"] == "succeeded", updated.output
+    assert rows["hv01"]["updates"] == ["CAUHotfix_All\\FirmwareUpdate\\fw-1.2.exe [hotfix:CAUHotfix_All\\FirmwareUpdate\\fw-1.2.exe]"]
+    assert rows["hv02"]["status"] == "failed"
+    assert "fw-1.2.exe exited with code 5, which its rule does not list as success" in rows["hv02"]["error"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import re
 import time
 from typing import Any, Iterator
 
@@ -92,8 +93,72 @@ def query_updates(updates: list[dict[str, Any]], query: str, include_recommended
     return [update for update in wua.search(updates, query) if include_recommended or not update["recommended"]]
 
 
+HOTFIX_EXTENSIONS = (".msu", ".msi", ".msp")  # the extension rules of DefaultHotfixConfig.xml
+HOTFIX_CONFIG = "DefaultHotfixConfig.xml"
+
+
+def _file_server_root(lab_obj: Lab, root_path: str,
+                      locked: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], str] | None:
+    """The file server state and local folder behind a UNC hotfix root (``\\server\share\rest``),
+    as Windows resolves it: the server by computer name, the share by name."""
+    match = re.fullmatch(r"\\\\([^\\]+)\\([^\\]+)((?:\\[^\\]+)*)\\?", root_path)
+    if match is None:
+        return None
+    server_name, share, rest = match.group(1).split(".")[0].casefold(), match.group(2).casefold(), match.group(3)
+    for host in lab_obj.host_names():
+        # hosts this call already holds are read as held (locking them again would deadlock)
+        server = (locked[host] if host in locked else lab_obj.peek_host(host)).get("file_server")
+        if server and server_name in (host.split(".")[0].casefold(), str(server["computer_name"]).casefold()):
+            entry = server["shares"].get(share)
+            if entry is not None:
+                return server, entry["path"].rstrip("\\") + rest
+    return None
+
+
+def _server_text(lab_obj: Lab, server: dict[str, Any], path: str) -> str | None:
+    entry = server["files"].get(path.casefold())
+    if entry is None:
+        return None
+    if "text" in entry:
+        return str(entry["text"])
+    return (lab_obj.root / "blobs" / entry["sha256"]).read_text(encoding="utf-8", errors="replace")
+
+
+def hotfix_root_updates(lab_obj: Lab, root_path: str, node: str,
+                        locked: dict[str, dict[str, Any]]) -> list[str] | None:
+    """The files Microsoft.HotfixPlugin applies to ``node`` from a hotfix root on a simulated file server.
+
+    As "How Cluster-Aware Updating plug-ins work" describes the root
+    (https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-plug-ins):
+    ``CAUHotfix_All`` for every node and a folder named after the node, each holding updates the
+    extension rules cover (.msu, .msi, .msp), and subfolders named after a ``<Folder name=...>``
+    rule of ``DefaultHotfixConfig.xml`` whose files (a firmware .exe) that rule installs. A path
+    relative to the root, or None when the root cannot be reached.
+    """
+    found = _file_server_root(lab_obj, root_path, locked)
+    if found is None:
+        return None
+    server, base = found
+    config = _server_text(lab_obj, server, f"{base}\\{HOTFIX_CONFIG}") or ""
+    folder_rules = {name.casefold() for name in re.findall(r"<Folder\s[^>]*\bname=\"([^\"]+)\"", config)}
+    files = []
+    for area in ("CAUHotfix_All", node.split(".")[0]):
+        prefix = f"{base}\\{area}\\".casefold()
+        for key, entry in sorted(server["files"].items()):
+            if not key.startswith(prefix):
+                continue
+            relative = entry["path"][len(prefix):]
+            parts = relative.split("\\")
+            if len(parts) == 1 and relative.casefold().endswith(HOTFIX_EXTENSIONS):
+                files.append(f"{area}\\{relative}")
+            elif len(parts) == 2 and parts[0].casefold() in folder_rules:
+                files.append(f"{area}\\{relative}")
+    return files
+
+
 def plugin_updates(lab: dict[str, Any], node: str, state: dict[str, Any], plugin: str,
-                   arguments: dict[str, str]) -> list[dict[str, Any]]:
+                   arguments: dict[str, str], lab_obj: Lab | None = None,
+                   locked: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """What one plug-in would install on one node; ValueError when the plug-in fails there."""
     if plugin.lower() == WINDOWS_UPDATE_PLUGIN.lower():
         query = arguments.get("QueryString") or PLUGIN_DEFAULT_QUERY
@@ -102,12 +167,26 @@ def plugin_updates(lab: dict[str, Any], node: str, state: dict[str, Any], plugin
     if plugin.lower() == HOTFIX_PLUGIN.lower():
         root_path = arguments.get("HotfixRootFolderPath", "")
         root = lab.get("hotfix_roots", {}).get(root_path.rstrip("\\").lower())
-        if root is None:
-            raise ValueError(f"the hotfix root folder {root_path!r} cannot be accessed from {node}")
+        if root is not None:
+            files = root["all"] + root["nodes"].get(node.lower(), [])
+        else:
+            files = hotfix_root_updates(lab_obj, root_path, node, locked or {}) if lab_obj is not None else None
+            if files is None:
+                raise ValueError(f"the hotfix root folder {root_path!r} cannot be accessed from {node}")
         installed = {f.lower() for f in state.get("cau_hotfixes_installed", [])}
-        files = [f for f in root["all"] + root["nodes"].get(node.lower(), []) if f.lower() not in installed]
-        return [{"id": f"hotfix:{f}", "title": f, "reboot_required": True, "fails": False, "plugin": HOTFIX_PLUGIN,
-                 "hotfix": f} for f in files]
+        exit_codes = {name.casefold(): code for name, code in state.get("cau_hotfix_exit_codes", {}).items()}
+        updates = []
+        for f in files:
+            if f.lower() in installed:
+                continue
+            code = exit_codes.get(f.split("\\")[-1].casefold(), 0)
+            update = {"id": f"hotfix:{f}", "title": f, "reboot_required": True, "fails": code != 0,
+                      "plugin": HOTFIX_PLUGIN, "hotfix": f}
+            if code:
+                update["error"] = (f"{f.split(chr(92))[-1]} exited with code {code}, which its rule does not list "
+                                   "as success")
+            updates.append(update)
+        return updates
     return []  # third-party plug-ins are not simulated beyond registration
 
 
@@ -154,7 +233,8 @@ def scan(lab: Lab, settings: dict[str, Any], caller: dict[str, Any], cluster: di
                 for plugin, arguments in pairs:
                     try:
                         entry["updates"] += [{"id": u["id"], "title": u["title"], "plugin": plugin}
-                                             for u in plugin_updates(settings, node, states[node], plugin, arguments)]
+                                             for u in plugin_updates(settings, node, states[node], plugin, arguments,
+                                                                     lab, {**states, caller["name"]: caller})]
                     except ValueError as err:
                         entry["error"] = f"{plugin}: {err}"
                         if stop:
@@ -234,7 +314,8 @@ def start_run(lab: Lab, settings: dict[str, Any], caller: dict[str, Any], cluste
                         updates = []
                     else:
                         try:
-                            updates = plugin_updates(settings, node, state, plugin, arguments)
+                            updates = plugin_updates(settings, node, state, plugin, arguments, lab,
+                                                     {**states, caller["name"]: caller})
                         except ValueError as err:
                             node_report["error"] = f"{plugin}: {err}"
                             plugin_failed = True
@@ -246,7 +327,8 @@ def start_run(lab: Lab, settings: dict[str, Any], caller: dict[str, Any], cluste
                             timeline.append((at(clock), node, f"Failed {update['title']}"))
                             node_report["updates"].append({"id": update["id"], "title": update["title"], "plugin": plugin,
                                                            "result": "Failed", "reboot_required": False,
-                                                           "error": f"0x80070005 Access is denied (after {tries} tries)"})
+                                                           "error": update.get("error") or
+                                                           f"0x80070005 Access is denied (after {tries} tries)"})
                             events.append({"event": "cau_install_failed", "run_id": run_id, "plugin": plugin,
                                            "update": update["id"], "tries": tries})
                             plugin_failed = True

@@ -167,6 +167,11 @@ def _updates(value: Any, field: str) -> list[dict[str, Any]]:
     return updates
 
 
+def _exit_codes(value: Any, field: str) -> dict[str, int]:
+    _expect(isinstance(value, dict), field, "expected a mapping of update file name to installer exit code")
+    return {_string(name, field): _exit_code(code, f"{field}.{name}") for name, code in value.items()}
+
+
 def _plugin_binaries(value: Any, field: str) -> dict[str, str]:
     """Installed plug-in binaries: path -> the plug-in name Register-CauPlugin finds in it."""
     _expect(isinstance(value, dict), field, "expected a mapping of binary path to plug-in name")
@@ -341,6 +346,9 @@ HOST_KEYS: dict[str, Normaliser] = {
     # Kerberos double-hop problem of a connection without delegation or CredSSP
     # (https://learn.microsoft.com/powershell/scripting/security/remoting/ps-remoting-second-hop).
     "cau_second_hop": _bool,
+    # Microsoft.HotfixPlugin on this node: file name -> the exit code its installer returns
+    # (0 when not listed); any other code fails the update with that code in the report.
+    "cau_hotfix_exit_codes": lambda v, f: _exit_codes(v, f),
     "file_server": _file_server,
     # the install path (docs/simlab.md, "Install, NIC drop and reboot")
     "internet": _bool,
