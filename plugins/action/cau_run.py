@@ -30,6 +30,8 @@ from ansible_collections.winfleet.updates.plugins.module_utils._errors import In
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
 from ansible_collections.winfleet.updates.plugins.plugin_utils._cau_runner import (
     RunRequest,
+    SecondHopDenied,
+    check_second_hop,
     configure_cluster_role,
     run_cluster,
     scan_cluster,
@@ -103,10 +105,24 @@ class ActionModule(WinfleetAction):
         check_max_failed_nodes(run_options, len(nodes), "max_failed_nodes")
         schedule = normalise_schedule(args["schedule"])
         execute = self._executor(task_vars)
+        if not (mode == "cluster_role" and args["state"] == "absent"):
+            try:
+                check_second_hop(
+                    execute, cluster_name, nodes, warn=lambda message: display.warning(f"{cluster_name}: {message}")
+                )
+            except SecondHopDenied as err:
+                return {"failed": True, "changed": False, "mode": mode, "cluster_name": cluster_name,
+                        "status": "failed", "msg": str(err)}
 
         if mode == "cluster_role":
             result = configure_cluster_role(
-                execute, cluster_name, plugin_set, run_options, schedule, state=args["state"]
+                execute,
+                cluster_name,
+                plugin_set,
+                run_options,
+                schedule,
+                state=args["state"],
+                check_mode=bool(self._task.check_mode),
             )
             if self._task.diff:
                 result["diff"] = {"before": result["before"] or {}, "after": result["after"] or {}}
@@ -139,6 +155,8 @@ class ActionModule(WinfleetAction):
             request,
             run_id=str(uuid.uuid4()),
             warn=lambda message: display.warning(f"{cluster_name}: {message}"),
+            # At default verbosity: the run takes hours and the task prints nothing until it ends.
+            progress=display.display,
         )
         return {"mode": mode, **result}
 

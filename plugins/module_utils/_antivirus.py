@@ -2,8 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which antivirus services the update may pause (for internal collection use only).
 
-The seed says to disable *third-party* antivirus during the virtio update and to leave the
-built-in one alone. This module holds that rule as data, so the action plugin refuses a list
+Alibaba Cloud's "Update the virtio driver of a Windows instance"
+(https://www.alibabacloud.com/help/en/ecs/user-guide/update-the-virtio-driver-of-a-windows-instance)
+says to disable *third-party* antivirus during the virtio update and to leave the built-in one
+alone. This module holds that rule as data, so the action plugin refuses a list
 that names a Microsoft Defender component before any host is contacted.
 """
 

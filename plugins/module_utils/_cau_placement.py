@@ -14,7 +14,8 @@ The inventory layout (docs/cau.md):
 :func:`plan_clusters` reads those variables (as the action plugin found them in hostvars) and
 returns the clusters in inventory order plus the hosts every third-party plug-in must be
 installed and registered on: **every node** for self-updating mode, **the coordinator** for
-remote-updating mode (the seed). Every mistake is an :class:`InputError` naming the cluster and
+remote-updating mode ("How Cluster-Aware Updating plug-ins work",
+https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-plug-ins). Every mistake is an :class:`InputError` naming the cluster and
 the variable, raised before any host is contacted.
 """
 
@@ -111,9 +112,18 @@ class ClusterPlan:
         return PSEUDO_HOST_PREFIX + self.name
 
     def placement(self) -> tuple[str, ...]:
-        """Where third-party plug-ins must be installed and registered for this cluster's mode."""
+        """Where third-party plug-ins must be installed and registered for this cluster's mode.
+
+        Self-updating: every node ("How Cluster-Aware Updating plug-ins work",
+        https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-plug-ins),
+        and also the host that runs the CAU cmdlets when that is a coordinator outside the
+        cluster: Invoke-CauRun / Invoke-CauScan resolve -CauPluginName on the computer they run
+        on (Get-CauPlugin lists "plug-ins registered on the local computer",
+        https://learn.microsoft.com/powershell/module/clusterawareupdating/get-cauplugin). Remote
+        updating: the coordinator.
+        """
         if self.mode == "self_updating":
-            return self.nodes
+            return self.nodes if self.runner in self.nodes else (*self.nodes, self.runner)
         return (self.coordinator,) if self.coordinator else ()
 
     def as_dict(self) -> dict[str, Any]:

@@ -61,7 +61,8 @@ HOTFIX_PLUGIN: Final = "Microsoft.HotfixPlugin"
 
 _ArgKind = Literal["bool", "positive_int", "text", "file_name", "query_string", "query"]
 
-# Built-in plug-ins and the arguments the seed documents for them. ``query`` is this
+# Built-in plug-ins and the arguments "How Cluster-Aware Updating plug-ins work" documents for
+# them (https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-plug-ins). ``query`` is this
 # collection's structured form of QueryString (see _wua_query.build_query).
 _BUILTIN_ARGUMENTS: Final[dict[str, dict[str, _ArgKind]]] = {
     WINDOWS_UPDATE_PLUGIN: {
@@ -192,7 +193,7 @@ def _as_scalar(value: object, field: str) -> str:
 
 
 def _builtin_value(kind: _ArgKind, value: object, field: str) -> str:
-    """Check a built-in plug-in's argument against what the seed documents for it."""
+    """Check a built-in plug-in's argument against what Microsoft documents for it."""
     if kind == "bool":
         return _as_cau_bool(value, field)
     if kind == "positive_int":
@@ -462,8 +463,9 @@ def render_gui_arguments(plugin: CauPlugin, *, for_cluster_role: bool = False) -
     """Render one plug-in's arguments in the CAU UI form ``Name1=Value1;Name2="Value 2"``.
 
     The UI takes one plug-in at a time. Values containing white space are put in double quotes,
-    as the seed documents; the form has no escape for ``"``, ``;`` or line breaks, so such values
-    are refused here (the PowerShell forms carry them safely). The seed also requires the doubled
+    as "How Cluster-Aware Updating plug-ins work" documents (https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-plug-ins);
+    the form has no escape for ``"``, ``;`` or line breaks, so such values
+    are refused here (the PowerShell forms carry them safely). The same page requires the doubled
     UpdateID quotes when the UI configures self-updating options: pass ``for_cluster_role=True``.
     """
     pairs = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import NODE_STATUSES
+from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import NODE_STATUSES, same_computer
 from ansible_collections.winfleet.updates.plugins.module_utils._report import count_by
 
 __all__ = ["CAU_COLUMNS", "CLUSTER_STATUSES", "cau_rows", "cau_summary", "cluster_status"]
@@ -66,15 +66,22 @@ def cau_rows(host: str, record: Mapping[str, Any] | None) -> list[dict[str, Any]
     status, message = cluster_status(run)
     nodes = list(record.get("nodes") or [])
     outcomes = list((run or {}).get("nodes") or [])
-    known = {str(o.get("node", "")).lower() for o in outcomes}
-    outcomes += [{"node": node, "status": "not_updated"} for node in nodes if node.lower() not in known]
+    reported = [str(o.get("node", "")) for o in outcomes]
+    outcomes += [
+        {"node": node, "status": "not_updated"}
+        for node in nodes
+        if not any(same_computer(node, name) for name in reported)
+    ]
     cluster = record.get("cluster") or (run or {}).get("cluster_name") or host
     rows = []
     for outcome in outcomes:
         installed = outcome.get("installed") or []
         failed = outcome.get("failed") or []
         applicable = outcome.get("applicable") or []
-        node_error = outcome.get("error")
+        # The node's own failure text; else what its failed updates said (item by item).
+        node_error = outcome.get("error") or (
+            "; ".join(_update_text(u) for u in failed) if outcome.get("status") == "failed" and failed else None
+        )
         rows.append(
             {
                 "cluster": cluster,
@@ -82,7 +89,7 @@ def cau_rows(host: str, record: Mapping[str, Any] | None) -> list[dict[str, Any]
                 "mode": record.get("mode"),
                 "runner": record.get("runner"),
                 "cluster_status": status,
-                "status": outcome.get("status") if outcome.get("status") in NODE_STATUSES else "not_updated",
+                "status": outcome.get("status") if outcome.get("status") in NODE_STATUSES else "unknown",
                 "updates_applicable": len(applicable),
                 "updates_installed": len(installed),
                 "updates_failed": len(failed),

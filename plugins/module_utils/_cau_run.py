@@ -46,12 +46,16 @@ __all__ = [
     "cluster_role_parameters",
     "default_max_failed_nodes",
     "node_outcomes",
+    "progress_key",
+    "progress_line",
     "normalise_run_options",
     "normalise_schedule",
     "recover_parameters",
     "render_command",
     "run_parameters",
+    "same_computer",
     "scan_outcomes",
+    "short_name",
     "scan_parameters",
     "summarise_nodes",
     "validate_cluster_name",
@@ -430,40 +434,79 @@ def render_command(cmdlet: str, parameters: Mapping[str, Any], plugin_set: CauPl
 # --------------------------------------------------------------------------------------------
 # Outcomes
 
-NODE_STATUSES: Final = ("succeeded", "failed", "not_updated", "scanned")
+NODE_STATUSES: Final = ("succeeded", "failed", "not_updated", "scanned", "unknown")
+# Node and update results as CAU reports them. A node's Status in Get-CauRun / Get-CauReport
+# (https://learn.microsoft.com/powershell/module/clusterawareupdating/get-caurun, example 1:
+# "Status : Succeeded"); an update's ResultCode is WUA's OperationResultCode
+# (https://learn.microsoft.com/windows/win32/api/wuapi/ne-wuapi-operationresultcode).
 _CAU_NODE_STATUS: Final = {"succeeded": "succeeded", "failed": "failed"}
+_UPDATE_RESULTS: Final = {
+    "succeeded": "installed",
+    "succeededwitherrors": "installed",
+    "failed": "failed",
+    "aborted": "failed",
+}
 
 
 def _updates(raw: object) -> list[dict[str, Any]]:
     """Keep the update fields the report uses, whatever else the host sent."""
     if not isinstance(raw, Sequence) or isinstance(raw, (str, bytes)):
         return []
-    keep = ("id", "title", "plugin", "error")
+    keep = ("id", "title", "plugin", "error", "result")
     return [
-        {key: item.get(key) for key in keep if item.get(key) is not None}
+        {key: item.get(key) for key in keep if item.get(key) not in (None, "")}
         for item in raw
         if isinstance(item, Mapping)
     ]
+
+
+def short_name(name: str) -> str:
+    """A computer's NetBIOS-style short name: the first DNS label, lower case."""
+    return name.split(".", 1)[0].lower()
+
+
+def same_computer(one: str, other: str) -> bool:
+    """Whether two names mean the same computer: equal ignoring case, or one is the other's short name.
+
+    CAU reports nodes by the cluster's node names (short names), inventories often list FQDNs;
+    both directions match. Two FQDNs in different domains do not.
+    """
+    a, b = one.lower(), other.lower()
+    if a == b:
+        return True
+    if "." in a and "." in b:
+        return False
+    return short_name(a) == short_name(b)
 
 
 def _by_node(raw_nodes: object, expected_nodes: Sequence[str]) -> list[tuple[str, Mapping[str, Any] | None]]:
     """Pair every node with what the host reported on it: expected nodes first, in inventory order.
 
     A node the host reports that the inventory does not list is kept at the end, so nothing the
-    cluster did goes unreported. Node names compare case-insensitively, like NetBIOS names.
+    cluster did goes unreported. Names match by :func:`same_computer` (case-insensitive, short
+    name or FQDN both ways).
     """
     items = raw_nodes if isinstance(raw_nodes, Sequence) and not isinstance(raw_nodes, (str, bytes)) else []
-    reported: dict[str, Mapping[str, Any]] = {}
-    for item in items:
-        if isinstance(item, Mapping) and isinstance(item.get("node"), str):
-            reported.setdefault(item["node"].lower(), item)
-    expected = {node.lower() for node in expected_nodes}
-    extra = [str(item["node"]) for key, item in reported.items() if key not in expected]
-    return [(node, reported.get(node.lower())) for node in [*expected_nodes, *extra]]
+    reported = [item for item in items if isinstance(item, Mapping) and isinstance(item.get("node"), str)]
+    used: set[int] = set()
+    pairs: list[tuple[str, Mapping[str, Any] | None]] = []
+    for node in expected_nodes:
+        match = next(
+            (i for i, item in enumerate(reported) if i not in used and same_computer(node, item["node"])), None
+        )
+        if match is not None:
+            used.add(match)
+        pairs.append((node, reported[match] if match is not None else None))
+    pairs += [(str(item["node"]), item) for i, item in enumerate(reported) if i not in used]
+    return pairs
 
 
 def _node_outcome(node: str, item: Mapping[str, Any] | None) -> dict[str, Any]:
-    """One node of a run report; a node CAU did not report on (the run stopped before it) is not_updated."""
+    """One node of a run report; a node CAU did not report on (the run stopped before it) is not_updated.
+
+    A status or update result this code does not know is reported as ``unknown`` with CAU's raw
+    value (``cau_status`` / the update's ``result``), never silently as not updated.
+    """
     if item is None:
         return {
             "node": node,
@@ -471,26 +514,40 @@ def _node_outcome(node: str, item: Mapping[str, Any] | None) -> dict[str, Any]:
             "cau_status": None,
             "installed": [],
             "failed": [],
+            "unknown": [],
             "reboots": 0,
             "error": None,
         }
     updates = [u for u in item.get("updates") or [] if isinstance(u, Mapping)]
-    installed = [u for u in updates if str(u.get("result", "")).lower() == "succeeded"]
-    failed = [u for u in updates if str(u.get("result", "")).lower() == "failed"]
+    kinds = [_UPDATE_RESULTS.get(str(u.get("result") or "").replace(" ", "").lower(), "unknown") for u in updates]
+    installed = [u for u, kind in zip(updates, kinds) if kind == "installed"]
+    failed = [u for u, kind in zip(updates, kinds) if kind == "failed"]
+    unknown = [u for u, kind in zip(updates, kinds) if kind == "unknown"]
     cau_status = str(item.get("status") or "")
-    status = _CAU_NODE_STATUS.get(cau_status.lower(), "not_updated")
+    status = _CAU_NODE_STATUS.get(cau_status.lower(), "unknown")
     if failed and status == "succeeded":
         status = "failed"
+    elif unknown and status == "succeeded":
+        status = "unknown"
     reboots = item.get("reboots")
     valid_reboots = isinstance(reboots, int) and not isinstance(reboots, bool) and reboots >= 0
+    error = str(item["error"]) if item.get("error") else None
+    if status == "unknown" and not error:
+        error = (
+            f"CAU reported status {cau_status!r} for this node"
+            if cau_status.lower() not in _CAU_NODE_STATUS
+            else "CAU reported update result(s) "
+            + ", ".join(repr(str(u.get("result"))) for u in unknown)
+        )
     return {
         "node": node,
         "status": status,
         "cau_status": cau_status or None,
         "installed": _updates(installed),
         "failed": _updates(failed),
+        "unknown": _updates(unknown),
         "reboots": reboots if valid_reboots else 0,
-        "error": str(item["error"]) if item.get("error") else None,
+        "error": error,
     }
 
 
@@ -521,3 +578,42 @@ def summarise_nodes(outcomes: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         "reboots": sum(int(o.get("reboots") or 0) for o in outcomes),
         "failed_nodes": sum(1 for o in outcomes if o.get("status") == "failed"),
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Progress while a run is followed
+
+
+def _counts(progress: Mapping[str, Any]) -> tuple[int, int]:
+    """Updates installed and failed so far over all nodes (Get-CauRun's NodeResults counts)."""
+    nodes = progress.get("nodes") if isinstance(progress.get("nodes"), list) else []
+    installed = sum(int(n.get("succeeded") or 0) for n in nodes if isinstance(n, Mapping))
+    failed = sum(int(n.get("failed") or 0) for n in nodes if isinstance(n, Mapping))
+    return installed, failed
+
+
+def progress_key(answer: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """What a progress line shows, to tell whether anything changed since the last one."""
+    run = answer.get("run") if isinstance(answer.get("run"), Mapping) else None
+    if run is None:
+        return None
+    progress = run.get("progress") if isinstance(run.get("progress"), Mapping) else {}
+    return (run.get("state"), run.get("status"), progress.get("node"), progress.get("phase"), *_counts(progress))
+
+
+def _elapsed(seconds: float) -> str:
+    whole = int(max(0.0, seconds))
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def progress_line(cluster_name: str, answer: Mapping[str, Any], elapsed: float) -> str:
+    """One line about a run in progress: cluster, node, phase, update counts, elapsed time."""
+    run = answer.get("run") if isinstance(answer.get("run"), Mapping) else {}
+    progress = run.get("progress") if isinstance(run.get("progress"), Mapping) else {}
+    installed, failed = _counts(progress)
+    node = progress.get("node") or "-"
+    phase = progress.get("phase") or run.get("status") or run.get("state") or "waiting"
+    return (
+        f"CAU {cluster_name}: node {node}, {phase}; updates installed {installed}, failed {failed}; "
+        f"elapsed {_elapsed(elapsed)}"
+    )

@@ -31,9 +31,11 @@ __all__ = [
     "parse_os_version",
 ]
 
-# Minimum build of the storage driver for each capability (seed 000, table "version gates").
-# The English edition of Alibaba's page says 58015 for serial_query; the seed (58017) is the
-# default and every threshold can be overridden by the caller.
+# Minimum build of the storage driver for each capability, from Alibaba Cloud's "Update the
+# virtio driver of a Windows instance"
+# (https://www.alibabacloud.com/help/en/ecs/user-guide/update-the-virtio-driver-of-a-windows-instance).
+# Its English edition says 58015 for serial_query; the Japanese edition's 58017 is the default
+# and every threshold can be overridden by the caller.
 CAPABILITY_THRESHOLDS: Mapping[str, int] = {
     "online_resize": 58011,
     "serial_query": 58017,

@@ -43,7 +43,9 @@ __all__ = [
     "validate_timeouts",
 ]
 
-# The three install paths of the seed (section "update by one of"): the InstallVirtIo.ps1 script,
+# The three install paths of Alibaba Cloud's "Update the virtio driver of a Windows instance"
+# (https://www.alibabacloud.com/help/en/ecs/user-guide/update-the-virtio-driver-of-a-windows-instance):
+# the InstallVirtIo.ps1 script,
 # an offline package, or the Cloud Assistant plug-in UpdateVirtIo.
 SOURCES: tuple[str, ...] = ("script", "package", "cloud_assistant")
 

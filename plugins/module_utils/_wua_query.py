@@ -7,11 +7,23 @@
 middle of an updating run, so this module checks it on the controller first:
 
 * :func:`build_query` turns structured YAML fields into a criterion whose defaults reproduce the
-  seed's documented queries (``IsInstalled=0 and Type='Software' and IsHidden=0 and
-  IsAssigned=1``; drivers only: ``IsInstalled=0 and Type='Driver' and IsHidden=0``).
-* :func:`parse_query` / :func:`validate_query` check a raw ``QueryString`` with a real tokenizer
-  and parser: balanced single quotes, known properties, allowed operators, ``or`` only at the
-  top level, ``RevisionNumber`` only next to ``UpdateID``.
+  queries Microsoft documents for the plug-in in "How Cluster-Aware Updating plug-ins work"
+  (https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-plug-ins):
+  ``IsInstalled=0 and Type='Software' and IsHidden=0 and IsAssigned=1``; drivers only:
+  ``IsInstalled=0 and Type='Driver' and IsHidden=0``.
+* :func:`parse_query` / :func:`validate_query` check a raw ``QueryString`` against the grammar
+  MS-UAMG gives for ``IUpdateSearcher::Search``
+  (https://learn.microsoft.com/openspecs/windows_protocols/ms-uamg/8bc81f1d-0491-463c-a347-a4486b7d83ab)::
+
+      criteria  = andgroup *(1*WSP "or" 1*WSP andgroup)
+      andgroup  = andgroup *(1*WSP "and" 1*WSP andgroup) / "(" *WSP andgroup *WSP ")" / criterion
+      criterion = propertyname *WSP operator *WSP value / "(" *WSP criterion *WSP ")"
+      value     = string / integer;  integer = ["-"] 1*DIGIT
+
+  with the operators and value types of its property table and the remarks of
+  https://learn.microsoft.com/windows/win32/api/wuapi/nf-wuapi-iupdatesearcher-search
+  (``or`` only at the top level, ``and`` binds tighter, string comparisons case-insensitive,
+  ``RevisionNumber`` only next to ``UpdateID``). Nothing stricter than that is enforced.
 * :func:`double_quotes_for_cluster_role` applies the doubled single quotes that
   ``Add-CauClusterRole`` / ``Set-CauClusterRole`` (and the CAU UI's self-updating options) need.
 
@@ -30,6 +42,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._errors import In
 
 __all__ = [
     "DEFAULT_QUERY",
+    "DEPLOYMENT_ACTIONS",
     "DRIVERS_ONLY_QUERY",
     "PROPERTY_NAMES",
     "BUILDER_FIELDS",
@@ -43,15 +56,18 @@ __all__ = [
 ]
 
 DEFAULT_QUERY: Final = "IsInstalled=0 and Type='Software' and IsHidden=0 and IsAssigned=1"
-"""The plug-in's own default criterion, as documented in the seed."""
+"""The plug-in's own default criterion, as "How Cluster-Aware Updating plug-ins work" documents it."""
 
 DRIVERS_ONLY_QUERY: Final = "IsInstalled=0 and Type='Driver' and IsHidden=0"
-"""The seed's "drivers only" example; ``build_query({'type': 'Driver'})`` produces it."""
+"""The "drivers only" example of the same page; ``build_query({'type': 'Driver'})`` produces it."""
 
 _GUID_RE: Final = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 _GUID_FORMAT: Final = "a GUID like 'f6ce46c1-971c-43f9-a2aa-783df125f003' (no braces)"
 
 _Kind = Literal["bool", "int", "guid", "enum"]
+
+DEPLOYMENT_ACTIONS: Final = ("Installation", "Uninstallation", "OptionalInstallation")
+"""Every DeploymentAction value a search may name."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +84,9 @@ _PROPERTY_LIST: Final = (
     _Property("AutoSelectOnWebSites", "bool"),
     _Property("BrowseOnly", "bool"),
     _Property("CategoryIDs", "guid", ("contains",)),
-    _Property("DeploymentAction", "enum", choices=("Installation", "Uninstallation")),
+    # The search values the IUpdateSearcher::Search remarks document for DeploymentAction
+    # (https://learn.microsoft.com/windows/win32/api/wuapi/nf-wuapi-iupdatesearcher-search).
+    _Property("DeploymentAction", "enum", choices=DEPLOYMENT_ACTIONS),
     _Property("IsAssigned", "bool"),
     _Property("IsHidden", "bool"),
     _Property("IsInstalled", "bool"),
@@ -117,7 +135,7 @@ class WuaQuery:
 def format_query(query: WuaQuery) -> str:
     """Render a parsed or built criterion in canonical form.
 
-    One group is written bare (``a and b``), as in the seed's examples; several groups are each
+    One group is written bare (``a and b``), as in Microsoft's examples; several groups are each
     parenthesised (``(a and b) or (c)``) so that no reader, and no WUA version, has to guess
     whether ``and`` binds tighter than ``or``.
     """
@@ -158,7 +176,6 @@ _LOOKALIKES: Final = {
     "\u201d": "a typographic double quote (U+201D); WUA strings are in single quotes",
     "<": "an unsupported operator; WUA accepts only =, != and contains",
     ">": "an unsupported operator; WUA accepts only =, != and contains",
-    "-": "a minus sign; integers are unsigned base-10 numbers",
     "\n": "a line break; write the criterion on one line (YAML '>-' folds lines)",
     "\r": "a line break; write the criterion on one line (YAML '>-' folds lines)",
 }
@@ -207,8 +224,11 @@ def _tokenize(text: str, field: str) -> list[_Token]:
                 )
             tokens.append(_Token("string", text[pos : end + 1], pos))
             pos = end + 1
-        elif char.isascii() and char.isdigit():
-            end = pos
+        elif (char.isascii() and char.isdigit()) or (
+            char == "-" and pos + 1 < len(text) and text[pos + 1].isascii() and text[pos + 1].isdigit()
+        ):
+            # integer = ["-"] 1*DIGIT (MS-UAMG 3.38.4.11)
+            end = pos + 1
             while end < len(text) and text[end].isascii() and text[end].isdigit():
                 end += 1
             if end < len(text) and (text[end].isalnum() or text[end] == "_"):
@@ -239,17 +259,15 @@ def _tokenize(text: str, field: str) -> list[_Token]:
 
 @dataclass
 class _Group:
-    """An ``and`` group as parsed: its criteria, the value tokens behind them, and its shape."""
+    """An ``and`` group as parsed: its criteria and the tokens behind them."""
 
     criteria: list[Criterion] = dataclass_field(default_factory=list)
     names: list[_Token] = dataclass_field(default_factory=list)
     literals: list[tuple[str, _Token]] = dataclass_field(default_factory=list)
-    terms: int = 0
-    first_and: _Token | None = None
 
 
 class _Parser:
-    """Recursive-descent parser for the WUA criterion grammar::
+    """Recursive-descent parser for MS-UAMG's criteria grammar (see the module docstring)::
 
         query     := group ('or' group)* END
         group     := term ('and' term)*
@@ -257,8 +275,8 @@ class _Parser:
         inner     := term ('and' term)*            -- 'or' here is an error
         criterion := PROPERTY ('=' | '!=') value | 'CategoryIDs' 'contains' STRING
 
-    When ``or`` is used, each top-level group must be a single term, so ``a and b or c`` is
-    refused in favour of ``(a and b) or (c)``: WUA documents the parenthesised form only.
+    ``and`` binds tighter than ``or``, so ``a and b or c and d`` is two and-groups, exactly as
+    ``(a and b) or (c and d)``: the grammar allows both spellings.
     """
 
     def __init__(self, text: str, field: str) -> None:
@@ -296,13 +314,6 @@ class _Parser:
             if token.kind == "rparen":
                 raise self.error(token, "')' without a matching '('")
             raise self.error(token, "expected 'and', 'or' or the end of the criterion")
-        if len(groups) > 1:
-            for group in groups:
-                if group.terms > 1 and group.first_and is not None:
-                    raise self.error(
-                        group.first_and,
-                        "with 'or', put each and-group in parentheses: (a and b) or (c)",
-                    )
         literals: list[tuple[str, _Token]] = []
         for group in groups:
             self.check_revision_number(group)
@@ -312,13 +323,9 @@ class _Parser:
     def group(self) -> _Group:
         group = _Group()
         self.term(group)
-        group.terms = 1
         while self.at_keyword("and"):
-            and_token = self.take()
-            if group.first_and is None:
-                group.first_and = and_token
+            self.take()
             self.term(group)
-            group.terms += 1
         return group
 
     def term(self, group: _Group) -> None:
@@ -389,12 +396,12 @@ class _Parser:
             if not _GUID_RE.fullmatch(text):
                 raise self.error(token, f"{prop.name} takes {_GUID_FORMAT}")
             return text
-        if text not in prop.choices:
+        # "String comparisons MUST be case-insensitive" (MS-UAMG 3.38.4.11): 'driver' is 'Driver'.
+        match = next((choice for choice in prop.choices if choice.lower() == text.lower()), None)
+        if match is None:
             valid = " or ".join(f"'{choice}'" for choice in prop.choices)
-            hint = next((c for c in prop.choices if c.lower() == text.lower()), None)
-            extra = f" (did you mean '{hint}'?)" if hint else ""
-            raise self.error(token, f"{prop.name} takes {valid}{extra}")
-        return text
+            raise self.error(token, f"{prop.name} takes {valid}")
+        return match
 
     def check_revision_number(self, group: _Group) -> None:
         """WUA accepts RevisionNumber only as a refinement of an UpdateID in the same group."""
@@ -442,8 +449,10 @@ def double_quotes_for_cluster_role(
 ) -> str:
     """Return the criterion as ``Add-CauClusterRole`` / ``Set-CauClusterRole`` need it.
 
-    The seed says that when the self-updating options are configured (CAU UI, or those two
-    cmdlets) the **UpdateID value** must be written with two single quotes on each side:
+    "How Cluster-Aware Updating plug-ins work"
+    (https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-plug-ins)
+    says that when the self-updating options are configured (CAU UI, or those two cmdlets) the
+    **UpdateID value** must be written with two single quotes on each side:
     ``UpdateID=''f6ce46c1-...'' and IsInstalled=0``. That is exactly what is doubled here: the
     delimiting quotes of UpdateID string values, nothing else in the query, and no other plug-in
     argument. ``all_literals=True`` doubles the quotes of every string value (``Type=''Driver''``)
@@ -514,7 +523,7 @@ def _builder_choice(value: object, field: str, choices: tuple[str, ...]) -> str 
 
 
 def _builder_guid(value: object, field: str) -> str:
-    """Check a GUID and return it in lower case, the form the seed and WUA output use."""
+    """Check a GUID and return it in lower case, the form Microsoft's examples and WUA output use."""
     if not isinstance(value, str) or not _GUID_RE.fullmatch(value):
         raise InputError(field, f"expected {_GUID_FORMAT}, got {value!r}")
     return value.lower()
@@ -547,20 +556,21 @@ def _update_id_entry(entry: object, field: str) -> tuple[str, int | None]:
 
 
 def build_query(spec: Mapping[str, object] | None = None, *, field: str = "query") -> str:
-    """Build a WUA criterion from structured fields; the defaults follow the seed's examples.
+    """Build a WUA criterion from structured fields; the defaults follow Microsoft's plug-in examples.
 
     Keys (each may be ``null`` to leave its criterion out):
 
     * ``installed`` (default false), ``hidden``, ``assigned``, ``browse_only``,
       ``auto_select_on_web_sites``, ``reboot_required``, ``is_present``: booleans -> 0/1;
-    * ``type``: ``Software`` or ``Driver``; ``deployment_action``: ``Installation`` or
-      ``Uninstallation``;
+    * ``type``: ``Software`` or ``Driver``; ``deployment_action``: ``Installation``,
+      ``Uninstallation`` or ``OptionalInstallation``;
     * ``update_ids``: GUIDs, or ``{id, revision}`` mappings; several ids become a top-level
       ``or`` of ``and`` groups, each carrying the other criteria;
     * ``category_ids``: GUIDs; an update matches if it is in **any** of them (``or`` of
       ``CategoryIDs contains``).
 
-    Defaults reproduce the seed's documented queries rather than one fixed set, because each
+    Defaults reproduce the queries "How Cluster-Aware Updating plug-ins work" documents rather
+    than one fixed set, because each
     example drops criteria that would hide what it is after:
 
     * nothing given -> ``IsInstalled=0 and Type='Software' and IsHidden=0 and IsAssigned=1``;
@@ -623,10 +633,10 @@ def build_query(spec: Mapping[str, object] | None = None, *, field: str = "query
     action = (
         None
         if raw_action is _UNSET
-        else _builder_choice(raw_action, f"{field}.deployment_action", ("Installation", "Uninstallation"))
+        else _builder_choice(raw_action, f"{field}.deployment_action", DEPLOYMENT_ACTIONS)
     )
 
-    # Same order as the seed's examples: IsInstalled, Type, IsHidden, IsAssigned, then the rest.
+    # Same order as Microsoft's examples: IsInstalled, Type, IsHidden, IsAssigned, then the rest.
     common: list[Criterion] = []
     for key in (
         "installed",

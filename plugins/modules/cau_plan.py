@@ -27,6 +27,22 @@ options:
     type: list
     elements: str
     default: []
+  limit:
+    description:
+      - The playbook's C(--limit) (C(ansible_limit)). When set, only the clusters it selects are returned,
+        each as a whole; a limit that would split a cluster, or that names its nodes, coordinator or
+        in-memory host but not its group, is an error naming the cluster and the limit to use.
+    type: str
+  limited_hosts:
+    description: The hosts the limit selected in the calling play (C(ansible_play_hosts_all)).
+    type: list
+    elements: str
+    default: []
+  limit_needs_coordinators:
+    description: Also require the coordinators of remote-updating clusters with third-party plug-ins in the limit
+      (C(cau_prepare) registers plug-ins there).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -120,4 +136,14 @@ plugin_hosts:
   type: list
   elements: dict
   sample: [{host: coord01, plugins: [{name: Contoso.FirmwarePlugin, path: 'C:\Program Files\Contoso\Contoso.FirmwarePlugin.dll'}]}]
+limit_groups:
+  description: With O(limit), each selected cluster's inventory group (the in-memory cluster host joins it so the limit reaches it).
+  returned: success
+  type: dict
+  sample: {hvcl01: hvcl01}
+limit_message:
+  description: With O(limit), which whole clusters the limit selects; otherwise null.
+  returned: success
+  type: str
+  sample: "--limit hvcl01: updating whole cluster(s) hvcl01 (group hvcl01: nodes hv01, hv02, coordinator coord01)"
 """

@@ -9,15 +9,17 @@
 # cmdlets bind, and splats them. Nothing received is ever evaluated as PowerShell.
 #
 # Operations (internal, chosen by the action plugin):
+#   preflight     one cheap remote call to a node: is the second hop allowed (delegation)?
 #   scan          Invoke-CauScan, one round trip
 #   start         start Invoke-CauRun in a detached process (it must outlive this WinRM/PSRP
 #                 session, which a restarting node or a NIC reset can end) and return at once
-#   poll          report the run: Get-CauRun while it runs, Get-CauReport -Last -Detailed after
-#   cluster_role  Add-/Set-/Remove-CauClusterRole, idempotent, honours check mode
+#   poll          report the run: Get-CauRun while it runs, its Get-CauReport -Detailed after
+#   cluster_role_read  Get-CauClusterRole as it answers (the controller compares)
+#   cluster_role  Add-/Set-/Remove-CauClusterRole as the controller decided, honours check mode
 
 $spec = @{
     options = @{
-        _operation = @{ type = 'str'; required = $true; choices = @('scan', 'start', 'poll', 'cluster_role') }
+        _operation = @{ type = 'str'; required = $true; choices = @('preflight', 'scan', 'start', 'poll', 'cluster_role_read', 'cluster_role') }
         _parameters = @{ type = 'dict'; default = @{} }
         _operation_options = @{ type = 'dict'; default = @{} }
     }
@@ -38,6 +40,8 @@ $allowedParameters = @{
     start = @($pluginParameters + $settingParameters + @('ForceSelfUpdate'))
     recover = @('ClusterName', 'ForceRecovery', 'Force')
     poll = @('ClusterName')
+    preflight = @('ClusterName')
+    cluster_role_read = @('ClusterName')
     cluster_role = @($pluginParameters + $settingParameters + @('StartDate', 'DaysOfWeek', 'WeeksOfMonth', 'IntervalWeeks'))
 }
 $runRoot = Join-Path -Path $env:ProgramData -ChildPath 'winfleet.updates\cau'
@@ -152,6 +156,19 @@ function ConvertTo-NodeResult {
     <#
     .SYNOPSIS
     Per-node outcome of a CAU report: status, updates with their result, restarts, error.
+    .DESCRIPTION
+    Property names and where they are documented:
+    - NodeResults, NodeStatusNotifications, and per node Node, Status, ErrorRecordData,
+      InstallResults: Get-CauRun, example 1
+      (https://learn.microsoft.com/powershell/module/clusterawareupdating/get-caurun).
+    - UpdateInstallResult (the InstallResults items): the CAU plug-in reference
+      (https://learn.microsoft.com/previous-versions/windows/desktop/mscs/cluster-aware-update-plug-in-interfaces-and-classes);
+      its ResultCode is WUA's OperationResultCode
+      (https://learn.microsoft.com/windows/win32/api/wuapi/ne-wuapi-operationresultcode).
+    - UpdateResults / NodeName / Result / UpdateTitle / Id / Title / Error: older or other
+      renderings of the same objects, read only when the documented name is absent.
+    A value that is missing or not understood is passed on as is: the controller reports it as
+    'unknown' with the raw value rather than guessing.
     #>
     [CmdletBinding()]
     [OutputType([hashtable[]])]
@@ -169,7 +186,7 @@ function ConvertTo-NodeResult {
             }
             $node = [string](Get-PropertyValue -InputObject $nodeResult -Name @('Node', 'NodeName'))
             $updates = @(
-                foreach ($update in @(Get-PropertyValue -InputObject $nodeResult -Name @('UpdateResults', 'InstallResults'))) {
+                foreach ($update in @(Get-PropertyValue -InputObject $nodeResult -Name @('InstallResults', 'UpdateResults'))) {
                     if ($null -eq $update) {
                         continue
                     }
@@ -200,33 +217,32 @@ function ConvertTo-NodeResult {
     )
 }
 
-function ConvertTo-Comparable {
+function Get-ReportSince {
     <#
     .SYNOPSIS
-    One string per setting value, so the role's current and wanted settings compare as text.
+    The run reports of a cluster from runs that started at or after a time, oldest first.
+    .DESCRIPTION
+    Get-CauReport -StartDate is documented ("Retrieves only the reports from Runs on or after
+    this time", https://learn.microsoft.com/powershell/module/clusterawareupdating/get-caureport);
+    a report's own properties are not, so this run's report is recognised by counting: a report
+    beyond those that already existed when the run was started is this run's.
     #>
     [CmdletBinding()]
-    [OutputType([string])]
+    [OutputType([object])]
     param (
         [Parameter(Mandatory)]
-        [AllowNull()]
-        [object]
-        $Value
+        [string]
+        $ClusterName,
+
+        [Parameter(Mandatory)]
+        [datetime]
+        $Since,
+
+        [switch]
+        $Detailed
     )
 
-    if ($null -eq $Value) {
-        return ''
-    }
-    if ($Value -is [System.Collections.IDictionary]) {
-        return (@($Value.Keys | Sort-Object | ForEach-Object { "$_=$($Value[$_])" }) -join ';')
-    }
-    if ($Value -is [datetime]) {
-        return $Value.ToString('s')
-    }
-    if ($Value -is [System.Collections.IEnumerable] -and $Value -isnot [string]) {
-        return (@($Value | ForEach-Object { ConvertTo-Comparable -Value $_ }) -join ',')
-    }
-    ([string]$Value) -replace '\s*,\s*', ','
+    Get-CauReport -ClusterName $ClusterName -StartDate $Since -Detailed:$Detailed -ErrorAction Stop
 }
 
 try {
@@ -244,6 +260,29 @@ catch {
     $module.FailJson("Invalid CAU parameters for operation ${operation}: $($_.Exception.Message)", $_)
 }
 $clusterName = $parameters.ClusterName
+
+if ($operation -eq 'preflight') {
+    # The CAU cmdlets act on every node from here with this connection's credentials. Without
+    # Kerberos delegation or CredSSP those cannot reach a third computer and Windows answers
+    # Access is denied (https://learn.microsoft.com/powershell/scripting/security/remoting/ps-remoting-second-hop).
+    $here = ($env:COMPUTERNAME).ToLowerInvariant()
+    $node = @($options.nodes | Where-Object { ([string]$_).Split('.')[0].ToLowerInvariant() -ne $here }) | Select-Object -First 1
+    $module.Result.node = $node
+    $module.Result.second_hop = 'skipped'
+    $module.Result.error = $null
+    if ($node) {
+        try {
+            $null = Get-CimInstance -ClassName Win32_OperatingSystem -ComputerName $node -OperationTimeoutSec 60 -ErrorAction Stop
+            $module.Result.second_hop = 'ok'
+        }
+        catch {
+            $module.Result.error = $_.Exception.Message
+            $denied = $_.Exception.HResult -eq -2147024891 -or $_.Exception.Message -match 'Access is denied|0x80070005'
+            $module.Result.second_hop = if ($denied) { 'denied' } else { 'error' }
+        }
+    }
+    $module.ExitJson()
+}
 
 if ($operation -eq 'scan') {
     try {
@@ -283,6 +322,25 @@ if ($operation -eq 'start') {
     if ($missing.Count -gt 0) {
         $module.FailJson("CAU plug-in(s) $($missing -join ', ') are not registered on $env:COMPUTERNAME (registered: $($registered -join ', ')); register them with winfleet.updates.cau_plugin (playbook cau_prepare). Nothing was started.")
     }
+    # -ForceSelfUpdate came with Windows Server 2016: 2012 R2's Invoke-CauRun has no such parameter
+    # (https://learn.microsoft.com/powershell/module/clusterawareupdating/invoke-caurun?view=windowsserver2012r2-ps).
+    if ($parameters.ContainsKey('ForceSelfUpdate') -and -not (Get-Command -Name Invoke-CauRun).Parameters.ContainsKey('ForceSelfUpdate')) {
+        $module.FailJson("Invoke-CauRun on $env:COMPUTERNAME has no -ForceSelfUpdate (Windows Server 2012 R2 and earlier), so a self-updating run cannot be started on demand from here; nothing was started. Let the CAU clustered role run on its schedule, or update cluster $clusterName in remote_updating mode from a coordinator.")
+    }
+    # Recover first, then start: a stuck run shows in Get-CauRun as a run in progress until
+    # Invoke-CauRun -ForceRecovery clears it
+    # (https://learn.microsoft.com/powershell/module/clusterawareupdating/invoke-caurun, -ForceRecovery).
+    $recovered = $false
+    if ($options.recover_parameters) {
+        try {
+            $recover = ConvertTo-CauParameter -Parameters $options.recover_parameters -Allowed $allowedParameters.recover
+            $null = Invoke-CauRun @recover -ErrorAction Stop
+            $recovered = $true
+        }
+        catch {
+            $module.FailJson("Invoke-CauRun -ForceRecovery on cluster $clusterName failed; nothing was started: $($_.Exception.Message)", $_)
+        }
+    }
     try {
         $current = Get-CauRun -ClusterName $clusterName -ErrorAction Stop
     }
@@ -290,26 +348,29 @@ if ($operation -eq 'start') {
         $module.FailJson("Get-CauRun -ClusterName $clusterName failed; nothing was started: $($_.Exception.Message)", $_)
     }
     if (Test-CauRunInProgress -Run $current) {
-        $module.FailJson("An updating run is already in progress on cluster $clusterName (run $(Get-PropertyValue -InputObject $current -Name @('RunId'))); nothing was started. Wait for it, or use force_recovery if it is a stale run.")
+        $runInProgress = Get-PropertyValue -InputObject $current -Name @('RunId')
+        if ($recovered) {
+            $module.FailJson("An updating run is still in progress on cluster $clusterName (run $runInProgress) after Invoke-CauRun -ForceRecovery; nothing was started. It is a live run: wait for it (Get-CauRun -ClusterName $clusterName).")
+        }
+        $module.FailJson("An updating run is already in progress on cluster $clusterName (run $runInProgress); nothing was started. Wait for it, or set force_recovery: true if it is a stale run left by a coordinator that stopped.")
     }
     $runDirectory = Join-Path -Path $runRoot -ChildPath $runId
     try {
         $null = New-Item -Path $runDirectory -ItemType Directory -Force -ErrorAction Stop
         $parameters | Export-Clixml -LiteralPath (Join-Path -Path $runDirectory -ChildPath 'parameters.xml') -ErrorAction Stop
-        if ($options.recover_parameters) {
-            $recover = ConvertTo-CauParameter -Parameters $options.recover_parameters -Allowed $allowedParameters.recover
-            $recover | Export-Clixml -LiteralPath (Join-Path -Path $runDirectory -ChildPath 'recover.xml') -ErrorAction Stop
-        }
-        # The run report CAU keeps last, before this run: a poll knows ours by its different RunId
-        # (clocks of coordinator and nodes need not agree).
-        $previous = $null
+        # How many reports exist from runs that started in the last hour: one more is this run's
+        # (clocks of coordinator and nodes need not agree to the second).
+        $reportsSince = (Get-Date).ToUniversalTime().AddHours(-1)
+        $reportsBefore = 0
         try {
-            $previous = Get-PropertyValue -InputObject (Get-CauReport -ClusterName $clusterName -Last -ErrorAction Stop) -Name @('RunId')
+            $reportsBefore = @(Get-ReportSince -ClusterName $clusterName -Since $reportsSince).Count
         }
         catch {
-            $previous = $null
+            $reportsBefore = 0
         }
-        @{ state = 'starting'; previous_run_id = [string]$previous } |
+        @{ since = $reportsSince.ToString('o'); count = $reportsBefore } |
+            ConvertTo-Json | Set-Content -LiteralPath (Join-Path -Path $runDirectory -ChildPath 'reports_before.json') -Encoding UTF8 -ErrorAction Stop
+        @{ state = 'starting' } |
             ConvertTo-Json | Set-Content -LiteralPath (Join-Path -Path $runDirectory -ChildPath 'status.json') -Encoding UTF8 -ErrorAction Stop
         $worker = @'
 param ([Parameter(Mandatory)][string]$RunDirectory)
@@ -375,25 +436,45 @@ if ($operation -eq 'poll') {
     if (Test-CauRunInProgress -Run $current) {
         $last = @(Get-PropertyValue -InputObject $current -Name @('NodeStatusNotifications')) | Select-Object -Last 1
         $run.status = 'InProgress'
+        # Per node so far: NodeResults' NumberOfSucceededUpdates / NumberOfFailedUpdates, as
+        # Get-CauRun example 1 shows them during a run
+        # (https://learn.microsoft.com/powershell/module/clusterawareupdating/get-caurun).
+        $nodesSoFar = @(
+            foreach ($nodeResult in @(Get-PropertyValue -InputObject $current -Name @('NodeResults'))) {
+                if ($null -ne $nodeResult) {
+                    @{
+                        node = [string](Get-PropertyValue -InputObject $nodeResult -Name @('Node', 'NodeName'))
+                        status = [string](Get-PropertyValue -InputObject $nodeResult -Name @('Status'))
+                        succeeded = [int](Get-PropertyValue -InputObject $nodeResult -Name @('NumberOfSucceededUpdates'))
+                        failed = [int](Get-PropertyValue -InputObject $nodeResult -Name @('NumberOfFailedUpdates'))
+                    }
+                }
+            }
+        )
         $run.progress = @{
             node = [string](Get-PropertyValue -InputObject $last -Name @('Node', 'NodeName'))
             phase = [string](Get-PropertyValue -InputObject $last -Name @('Status'))
+            nodes = $nodesSoFar
         }
         $module.Result.run = $run
         $module.ExitJson()
     }
-    # A run report other than the one CAU had before the start is this run's, and it wins also
-    # when Invoke-CauRun then threw (MaxFailedNodes exceeded): the per-node outcome is what the
-    # report needs.
+    # A report beyond those that existed at the start is this run's (Get-ReportSince), and it wins
+    # also when Invoke-CauRun then threw (MaxFailedNodes exceeded): the per-node outcome is what
+    # the report needs.
     $report = $null
     try {
-        $report = Get-CauReport -ClusterName $clusterName -Last -Detailed -ErrorAction Stop
+        $before = Get-Content -LiteralPath (Join-Path -Path $runDirectory -ChildPath 'reports_before.json') -Raw | ConvertFrom-Json
+        $since = [datetime]::Parse([string]$before.since, [System.Globalization.CultureInfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::RoundtripKind)
+        $reports = @(Get-ReportSince -ClusterName $clusterName -Since $since -Detailed)
+        if ($reports.Count -gt [int]$before.count) {
+            $report = $reports[-1]
+        }
     }
     catch {
         $report = $null
     }
-    $reportRunId = [string](Get-PropertyValue -InputObject $report -Name @('RunId'))
-    if ($reportRunId -and $reportRunId -ne [string]$worker.previous_run_id) {
+    if ($null -ne $report) {
         $run.state = 'finished'
         $run.status = [string](Get-PropertyValue -InputObject $report -Name @('ClusterResult', 'Status'))
         $run.nodes = ConvertTo-NodeResult -Report $report
@@ -421,67 +502,51 @@ if ($operation -eq 'poll') {
     $module.ExitJson()
 }
 
-# cluster_role: compare the settings this module manages, then add, update or remove the role.
-$state = [string]$options.state
-$config = [ordered]@{}
-$exists = $false
-try {
-    $role = @(Get-CauClusterRole -ClusterName $clusterName -ErrorAction Stop)
-    foreach ($item in $role) {
-        $config[[string]$item.Name] = $item.Value
-    }
-    $exists = $config.Count -gt 0
-}
-catch {
-    $exists = $false
-}
-$wanted = [ordered]@{}
-foreach ($key in $parameters.Keys) {
-    if ($key -notin @('ClusterName', 'Force')) {
-        $wanted[$key] = ConvertTo-Comparable -Value $parameters[$key]
-    }
-}
-$before = [ordered]@{}
-if ($exists) {
-    foreach ($key in $config.Keys) {
-        $before[$key] = ConvertTo-Comparable -Value $config[$key]
-    }
-}
-$module.Result.before = $before
-$module.Result.after = $before
-$module.Result.action = 'none'
-if ($state -eq 'absent') {
-    if ($exists) {
-        if (-not $module.CheckMode) {
-            try {
-                Remove-CauClusterRole -ClusterName $clusterName -Force -ErrorAction Stop
+if ($operation -eq 'cluster_role_read') {
+    # Get-CauClusterRole answers Name/Value pairs (Microsoft.ClusterAwareUpdating.CauParameter) in
+    # its own names, e.g. WeeksInterval for -IntervalWeeks and StartDate as text
+    # (https://learn.microsoft.com/powershell/module/clusterawareupdating/get-cauclusterrole).
+    # They are returned as read; the controller maps and compares them.
+    $properties = [System.Collections.Generic.List[object]]@()
+    try {
+        foreach ($item in @(Get-CauClusterRole -ClusterName $clusterName -ErrorAction Stop)) {
+            $value = $item.Value
+            if ($value -is [datetime]) {
+                $value = $value.ToString('s')
             }
-            catch {
-                $module.FailJson("Remove-CauClusterRole -ClusterName $clusterName failed; the role is still there: $($_.Exception.Message)", $_)
+            elseif ($value -is [System.Collections.IDictionary]) {
+                $value = @{} + $value
             }
+            elseif ($value -is [System.Collections.IEnumerable] -and $value -isnot [string]) {
+                $value = @($value | ForEach-Object { if ($_ -is [System.Collections.IDictionary]) { @{} + $_ } else { [string]$_ } })
+            }
+            elseif ($null -ne $value -and $value -isnot [bool] -and $value -isnot [int]) {
+                $value = [string]$value
+            }
+            $properties.Add(@{ name = [string]$item.Name; value = $value })
         }
-        $module.Result.changed = $true
-        $module.Result.action = 'removed'
-        $module.Result.after = @{}
     }
+    catch {
+        # No clustered role: Get-CauClusterRole fails rather than returning nothing.
+        $properties.Clear()
+    }
+    $module.Result.exists = $properties.Count -gt 0
+    $module.Result.properties = @($properties)
     $module.ExitJson()
 }
-$differs = -not $exists
-foreach ($key in $wanted.Keys) {
-    if (-not $before.Contains($key) -or $before[$key] -ne $wanted[$key]) {
-        $differs = $true
-    }
-}
-if (-not $differs) {
-    $module.ExitJson()
-}
-$action = 'updated'
-if (-not $exists) {
-    $action = 'added'
+
+# cluster_role: the controller compared Get-CauClusterRole with the wanted settings and says
+# what to do (add, updated, removed); this only calls the cmdlet, honouring check mode.
+$action = [string]$options.action
+if ($action -notin @('added', 'updated', 'removed')) {
+    $module.FailJson("_operation_options.action must be added, updated or removed, got '$action'")
 }
 if (-not $module.CheckMode) {
     try {
-        if ($exists) {
+        if ($action -eq 'removed') {
+            Remove-CauClusterRole -ClusterName $clusterName -Force -ErrorAction Stop
+        }
+        elseif ($action -eq 'updated') {
             Set-CauClusterRole @parameters -ErrorAction Stop
         }
         else {
@@ -494,12 +559,4 @@ if (-not $module.CheckMode) {
 }
 $module.Result.changed = $true
 $module.Result.action = $action
-$after = [ordered]@{}
-foreach ($key in $before.Keys) {
-    $after[$key] = $before[$key]
-}
-foreach ($key in $wanted.Keys) {
-    $after[$key] = $wanted[$key]
-}
-$module.Result.after = $after
 $module.ExitJson()

@@ -9,7 +9,8 @@ is here, typed and testable with a fake host:
 * :func:`scan_cluster` - one ``Invoke-CauScan`` round trip (also what check mode does for a run);
 * :func:`run_cluster` - start the detached ``Invoke-CauRun`` and follow it with
   :func:`~._cau_poll.follow_run` through connection drops, up to a deadline;
-* :func:`configure_cluster_role` - ``Add-/Set-/Remove-CauClusterRole`` in one round trip.
+* :func:`configure_cluster_role` - read ``Get-CauClusterRole``, compare on the controller, then
+  ``Add-/Set-/Remove-CauClusterRole`` only when something differs.
 
 Results always carry the per-node outcome in inventory order, also when the run failed or timed
 out, so the report can say what happened on every node.
@@ -25,9 +26,17 @@ from typing import Any
 from ansible.errors import AnsibleConnectionFailure
 
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins import CauPluginSet
+from ansible_collections.winfleet.updates.plugins.module_utils._cau_role import (
+    current_settings,
+    differences,
+    for_display,
+    wanted_settings,
+)
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import (
     cluster_role_parameters,
     node_outcomes,
+    progress_key,
+    progress_line,
     recover_parameters,
     render_command,
     run_parameters,
@@ -99,6 +108,70 @@ def _run_failure_message(cluster_name: str, run: dict[str, Any], outcomes: list[
     return ". ".join(parts)
 
 
+SECOND_HOP_HELP = (
+    "set ansible_psrp_negotiate_delegate: true (psrp with Kerberos; the account must be trusted for "
+    "delegation), or ansible_psrp_auth: credssp (CredSSP enabled on the host), or become: true with "
+    "become_method: runas for this host; see 'Second hop' in docs/cau.md"
+)
+
+
+class SecondHopDenied(Exception):
+    """The host that runs the CAU cmdlets cannot reach the nodes with this connection's credentials."""
+
+
+def check_second_hop(
+    execute: Execute, cluster_name: str, nodes: tuple[str, ...], warn: Callable[[str], None] = lambda m: None
+) -> None:
+    """One cheap remote call from the host running the cmdlets to a node, before CAU is asked to.
+
+    Invoke-CauRun, Invoke-CauScan and Add-CauClusterRole all act on the nodes from that host with the
+    credentials of this connection; a WinRM/PSRP logon without delegation cannot pass them on (the
+    "second hop", https://learn.microsoft.com/powershell/scripting/security/remoting/ps-remoting-second-hop),
+    and CAU then fails node by node with Access is denied. Any other error is left to CAU (a node may
+    be down on purpose) and only warned about.
+    """
+    if not nodes:
+        return
+    answer = _checked(execute("preflight", {"ClusterName": cluster_name}, {"nodes": list(nodes)}))
+    if answer.get("second_hop") == "denied":
+        raise SecondHopDenied(
+            f"the host that runs the CAU cmdlets of {cluster_name} cannot reach node {answer.get('node')} with the "
+            f"credentials of this connection ({answer.get('error')}): the second hop is not allowed. "
+            + SECOND_HOP_HELP
+        )
+    if answer.get("second_hop") == "error":
+        warn(f"a test call to node {answer.get('node')} failed ({answer.get('error')}); CAU will report on that node")
+
+
+PROGRESS_EVERY: float = 60.0
+"""Seconds after which the progress line is repeated even when nothing changed."""
+
+
+class ProgressReporter:
+    """Prints a progress line when the run's node, phase or counts change, else every 60 s.
+
+    A CAU run takes hours; at default verbosity an operator (and the AWX job output) should see
+    it move without waiting for the task to end.
+    """
+
+    def __init__(self, cluster_name: str, emit: Callable[[str], None], clock: Callable[[], float]) -> None:
+        self.cluster_name = cluster_name
+        self.emit = emit
+        self.clock = clock
+        self.start = clock()
+        self.last_key: tuple[Any, ...] | None = None
+        self.last_time: float | None = None
+
+    def seen(self, answer: dict[str, Any]) -> None:
+        key = progress_key(answer)
+        if key is None or key[0] != "running":
+            return  # the end of the run is the task's own result
+        now = self.clock()
+        if key != self.last_key or self.last_time is None or now - self.last_time >= PROGRESS_EVERY:
+            self.emit(progress_line(self.cluster_name, answer, now - self.start))
+            self.last_key, self.last_time = key, now
+
+
 def run_cluster(
     execute: Execute,
     reset: Callable[[], None],
@@ -108,6 +181,7 @@ def run_cluster(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     warn: Callable[[str], None] = lambda message: None,
+    progress: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
     """Start the run detached on the host, follow it to its end, and return the per-node outcome.
 
@@ -134,8 +208,15 @@ def run_cluster(
         warn(f"lost the connection while starting the CAU run ({err}); asking the host whether it started")
         reset()
     poll_options = {"run_id": run_id}
+    reporter = ProgressReporter(request.cluster_name, progress, clock)
+
+    def poll() -> dict[str, Any]:
+        answer = execute("poll", {"ClusterName": request.cluster_name}, poll_options)
+        reporter.seen(answer)
+        return answer
+
     outcome = follow_run(
-        lambda: execute("poll", {"ClusterName": request.cluster_name}, poll_options),
+        poll,
         reset,
         timeout=request.timeout,
         interval=request.poll_interval,
@@ -193,36 +274,47 @@ def configure_cluster_role(
     schedule: dict[str, Any] | None,
     *,
     state: str,
+    check_mode: bool = False,
 ) -> dict[str, Any]:
-    """Add, update or remove the CAU clustered role in one round trip; the host compares and reports.
+    """Add, update or remove the CAU clustered role: read it, compare here, change only what differs.
 
-    The host decides between ``Add-CauClusterRole`` and ``Set-CauClusterRole`` (whether the role
-    exists), so both get the same parameters, with the doubled UpdateID quotes the seed requires.
+    The host reads ``Get-CauClusterRole`` as it is (its own property names, ``StartDate`` as text,
+    ``WeeksInterval`` for ``-IntervalWeeks``, ...); :mod:`._cau_role` maps that back to the cmdlet
+    parameters, so a second run with the same settings reports no change. ``Add-CauClusterRole``
+    and ``Set-CauClusterRole`` get the same parameters, with the doubled UpdateID quotes that
+    "How Cluster-Aware Updating plug-ins work" requires for the clustered role
+    (https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-plug-ins).
     """
     parameters = cluster_role_parameters(
         cluster_name, plugin_set, run_options, schedule, cmdlet="Set-CauClusterRole"
     )
-    answer = _checked(
-        execute(
-            "cluster_role",
-            parameters if state == "present" else {"ClusterName": cluster_name},
-            {"state": state},
-        )
-    )
-    action = answer.get("action", "none")
-    cmdlet = {"added": "Add-CauClusterRole", "removed": "Remove-CauClusterRole"}.get(
-        action, "Set-CauClusterRole"
-    )
+    answer = _checked(execute("cluster_role_read", {"ClusterName": cluster_name}, {}))
+    exists = bool(answer.get("exists"))
+    current = current_settings(answer.get("properties")) if exists else {}
+    wanted = wanted_settings(parameters)
+    before = {name: current[name] for name in wanted if name in current} if exists else {}
+    if state == "absent":
+        action = "removed" if exists else "none"
+        apply_parameters: dict[str, Any] = {"ClusterName": cluster_name}
+        after: dict[str, Any] = {}
+    else:
+        changed_names = differences(current, wanted) if exists else list(wanted)
+        action = "none" if exists and not changed_names else ("updated" if exists else "added")
+        apply_parameters = parameters
+        after = {**before, **wanted}
+    if action != "none" and not check_mode:
+        _checked(execute("cluster_role", apply_parameters, {"state": state, "action": action}))
+    cmdlet = {"added": "Add-CauClusterRole", "removed": "Remove-CauClusterRole"}.get(action, "Set-CauClusterRole")
     command = (
         render_command("Remove-CauClusterRole", {"ClusterName": cluster_name, "Force": True})
         if state == "absent"
         else render_command(cmdlet, parameters, plugin_set)
     )
     return {
-        "changed": bool(answer.get("changed")),
+        "changed": action != "none",
         "cluster_name": cluster_name,
         "status": action,
         "command": command,
-        "before": answer.get("before"),
-        "after": answer.get("after"),
+        "before": for_display(before),
+        "after": for_display(after if action != "none" else before),
     }

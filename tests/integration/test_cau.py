@@ -38,11 +38,12 @@ def driver(guid: str = KB_DRIVER, **extra: Any) -> dict[str, Any]:
 
 
 def cau(lab: Lab, tmp_path: Path, playbook: str = "update", check: bool = False, diff: bool = False,
-        **extra_vars: Any) -> PlaybookRun:
+        limit: str | None = None, **extra_vars: Any) -> PlaybookRun:
     """Run cau_prepare or cau_update against the lab, reports into tmp_path/reports."""
     variables = {"cau_report_dir": str(tmp_path / "reports"), "cau_poll_interval": POLL, **extra_vars}
+    extra_args = (["--diff"] if diff else []) + (["--limit", limit] if limit else [])
     return run_playbook(f"winfleet.updates.cau_{playbook}", lab.root / "inventory.yml", tmp_path / "reports",
-                        variables, check=check, extra_args=["--diff"] if diff else None)
+                        variables, check=check, extra_args=extra_args or None)
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:
@@ -112,7 +113,7 @@ def test_prepare_places_plugins_by_mode_is_idempotent_and_self_updating_survives
     assert registered == {"coord01": ["Contoso.FirmwarePlugin"], "hv01": [], "hv02": [],
                           "sv01": ["Contoso.FirmwarePlugin"], "sv02": ["Contoso.FirmwarePlugin"],
                           "sv03": ["Contoso.FirmwarePlugin"]}
-    role = lab.read_cluster("svcl01")["cluster_role"]
+    role = {item["name"]: item["value"] for item in lab.read_cluster("svcl01")["cluster_role"]}
     assert role["CauPluginName"] == ["Microsoft.WindowsUpdatePlugin", "Contoso.FirmwarePlugin"]
     assert (role["DaysOfWeek"], role["WeeksOfMonth"]) == ("Tuesday", [2, 4])
     assert lab.read_cluster("hvcl01")["cluster_role"] is None
@@ -132,6 +133,33 @@ def test_prepare_places_plugins_by_mode_is_idempotent_and_self_updating_survives
     # the self-updating run went through the clustered role
     starts = [e for e in lab.read_host("sv01")["events"] if e["event"] == "cau_run_started"]
     assert starts[0]["parameters"]["ForceSelfUpdate"] is True
+
+
+def test_the_clustered_role_read_back_in_windows_names_is_not_reconfigured(make_lab, tmp_path):
+    """Get-CauClusterRole shows WeeksInterval, StartDate as text and switches as On: same settings, no change."""
+    lab = make_lab({
+        "lab": FAST_LAB,
+        "hosts": {"sv01": {}, "sv02": {}},
+        "clusters": {"svcl01": {"mode": "self_updating", "nodes": ["sv01", "sv02"], "vars": {
+            "cau_schedule": {"days_of_week": ["Saturday", "Tuesday"], "interval_weeks": 2,
+                             "start_date": "2026-01-06T03:00:00"},
+            "cau_require_all_nodes_online": True, "cau_max_retries_per_node": 2,
+            "cau_post_update_script": "C:\\ClusterStorage\\Volume1\\Verify.ps1",
+            "cau_plugins": [{"name": "Microsoft.WindowsUpdatePlugin",
+                             "arguments": {"QueryString": f"UpdateID='{KB_SOFTWARE}' and IsInstalled=0"}}]}}},
+    })
+    first = cau(lab, tmp_path, "prepare")
+    assert first.returncode == 0, first.output
+    role = {item["name"]: item["value"] for item in lab.read_cluster("svcl01")["cluster_role"]}
+    assert (role["WeeksInterval"], role["StartDate"], role["DaysOfWeek"], role["RequireAllNodesOnline"]) == (
+        2, "1/6/2026 3:00:00 AM", "Tuesday, Saturday", "On")
+    second = cau(lab, tmp_path, "prepare")
+    assert second.returncode == 0, second.output
+    assert all(counts["changed"] == 0 for counts in recap(second.output).values()), second.output
+    changed = cau(lab, tmp_path, "prepare", cau_schedule={"days_of_week": ["Tuesday"], "interval_weeks": 3})
+    assert changed.returncode == 0, changed.output
+    role = {item["name"]: item["value"] for item in lab.read_cluster("svcl01")["cluster_role"]}
+    assert (role["WeeksInterval"], role["DaysOfWeek"]) == (3, "Tuesday")
 
 
 def test_builtin_plugins_cannot_be_unregistered_and_nothing_is_contacted(make_lab, tmp_path):
@@ -274,7 +302,7 @@ def test_check_mode_scans_and_changes_nothing(make_lab, tmp_path):
     assert rows["h2"]["updates_applicable"] == 0
     report = run.report("cau_report")
     assert report["check_mode"] is True and report["summary"]["updates_installed"] == 0
-    assert lab.read_host("coord01")["round_trips"] == 1  # one Invoke-CauScan round trip
+    assert lab.read_host("coord01")["round_trips"] == 2  # the second-hop check, then one Invoke-CauScan
 
 
 @pytest.mark.parametrize(
@@ -358,6 +386,93 @@ def test_plugins_missing_on_the_coordinator_and_a_locked_cluster_are_clear_failu
     assert "Contoso.FirmwarePlugin are not registered on coord01" in rows["h1"]["error"]
     assert "Nothing was started" in rows["h1"]["error"]
     assert installed(lab, "h1") == set()
-    assert "locked by an earlier updating run" in rows["l1"]["error"] and installed(lab, "l1") == set()
+    assert "already in progress on cluster locked" in rows["l1"]["error"] and "force_recovery" in rows["l1"]["error"]
+    assert installed(lab, "l1") == set()
     assert rows["r1"]["status"] == "succeeded" and installed(lab, "r1") == {KB_SOFTWARE}
     assert lab.read_cluster("recovered")["locked"] is False
+
+
+def test_a_limit_naming_a_cluster_group_updates_that_whole_cluster_and_one_splitting_it_is_refused(make_lab, tmp_path):
+    """AWX job-template limits: --limit <cluster group> works; a limit on part of a cluster says what to use."""
+    updates = {"cau_updates": [software()]}
+    lab = make_lab({
+        "lab": {"time_scale": 0.01},  # the run lasts ~2 s: several polls see it in progress
+        "hosts": {"coord01": {}, "hv01": updates, "hv02": updates, "hv03": updates, "hv04": updates},
+        "clusters": {"hvcl01": {"mode": "remote_updating", "nodes": ["hv01", "hv02"], "coordinator": "coord01"},
+                     "hvcl02": {"mode": "remote_updating", "nodes": ["hv03", "hv04"], "coordinator": "coord01"}},
+    })
+    split = cau(lab, tmp_path, limit="hv01")
+    assert split.returncode != 0
+    flat = " ".join(split.output.split())
+    assert "--limit: 'hv01' would split cluster hvcl01: hv01 in, hv02 out" in flat, split.output
+    assert "use --limit hvcl01" in flat
+    assert installed(lab, "hv01") == set()
+
+    limited = cau(lab, tmp_path, limit="hvcl02")
+    assert limited.returncode == 0, limited.output
+    assert "--limit hvcl02: updating whole cluster(s) hvcl02 (group hvcl02: nodes hv03, hv04, coordinator coord01)" \
+        in " ".join(limited.output.split()), limited.output
+    assert [installed(lab, h) for h in ("hv01", "hv02", "hv03", "hv04")] == [set(), set(), {KB_SOFTWARE}, {KB_SOFTWARE}]
+    assert set(node_rows(limited)) == {"hv03", "hv04"}
+    # progress at default verbosity while the run is followed: cluster, node, phase, counts, elapsed
+    assert re.search(r"^CAU hvcl02: node hv0[34], .+; updates installed \d+, failed 0; elapsed \d+:\d\d:\d\d$",
+                     limited.output, re.M), limited.output
+
+
+def test_a_coordinator_without_delegation_is_caught_before_cau_runs(make_lab, tmp_path):
+    """The second hop: one cheap call from the coordinator to a node says what to set, nothing starts."""
+    lab = make_lab({
+        "lab": FAST_LAB,
+        "hosts": {"coord01": {"cau_second_hop": False}, "hv01": {"cau_updates": [software()]}, "hv02": {}},
+        "clusters": {"hvcl01": {"mode": "remote_updating", "nodes": ["hv01", "hv02"], "coordinator": "coord01"}},
+    })
+    run = cau(lab, tmp_path)
+    assert run.returncode != 0
+    flat = " ".join(run.output.split())
+    assert "cannot reach node hv01 with the credentials of this connection (Access is denied. (0x80070005))" in flat, \
+        run.output
+    assert "ansible_psrp_negotiate_delegate: true" in flat
+    assert installed(lab, "hv01") == set()
+    assert not [e for e in cau_events(lab, "coord01") if e["event"] == "cau_run_started"]
+    assert "second hop is not allowed" in node_rows(run)["hv01"]["error"]
+
+
+def test_firmware_from_the_hotfix_root_goes_from_the_file_server_to_each_nodes_report_row(make_lab, tmp_path):
+    """cau_hotfix_root -> cau_prepare -> cau_update: the lab's HotfixPlugin reads the root the role built."""
+    firmware = tmp_path / "files" / "fw-1.2.exe"
+    firmware.parent.mkdir()
+    firmware.write_bytes(b"MZ firmware 1.2")
+    root = "\\\\fs01\\CauHotfix"
+    lab = make_lab({
+        "lab": FAST_LAB,
+        "hosts": {
+            "fs01": {"file_server": {"folders": ["D:\\Data"], "has_cau_schema": True}},
+            "coord01": {},
+            "hv01": {},
+            "hv02": {"cau_hotfix_exit_codes": {"fw-1.2.exe": 5}},
+        },
+        "clusters": {"hvcl01": {"mode": "remote_updating", "nodes": ["hv01", "hv02"], "coordinator": "coord01",
+                                "vars": {"cau_plugins": [{"name": "Microsoft.HotfixPlugin",
+                                                          "arguments": {"HotfixRootFolderPath": root}}]}}},
+    })
+    inventory = (lab.root / "inventory.yml").read_text(encoding="utf-8")
+    assert "cau_file_servers:" in inventory  # make lab puts the fleet's file servers there
+    hotfix = {
+        "cau_hotfix_root_path": root,
+        "cau_hotfix_share": {"name": "CauHotfix", "path": "D:\\CauHotfix", "encrypt_data": True},
+        "cau_hotfix_nodes": ["hv01", "hv02"],
+        "cau_hotfix_updates": [{"src": str(firmware), "rule": "FirmwareUpdate"}],
+        "cau_hotfix_folder_rules": [{"name": "FirmwareUpdate", "always_reboot": True,
+                                     "template": {"path": "$update$", "parameters": "/s /norestart"},
+                                     "exit_conditions": {"success": [0]}}],
+    }
+    prepared = cau(lab, tmp_path, "prepare", **hotfix)
+    assert prepared.returncode == 0, prepared.output
+    assert "Could not match supplied host pattern" not in prepared.output
+
+    updated = cau(lab, tmp_path, cau_max_failed_nodes=1)
+    rows = node_rows(updated)
+    assert rows["hv01"]["status"] == "succeeded", updated.output
+    assert rows["hv01"]["updates"] == ["CAUHotfix_All\\FirmwareUpdate\\fw-1.2.exe [hotfix:CAUHotfix_All\\FirmwareUpdate\\fw-1.2.exe]"]
+    assert rows["hv02"]["status"] == "failed"
+    assert "fw-1.2.exe exited with code 5, which its rule does not list as success" in rows["hv02"]["error"]

@@ -43,6 +43,10 @@ def inventory_for(fleet: dict[str, Any], lab_dir: Path) -> dict[str, Any]:
     }
     if fleet.get("clusters"):
         children.update(cau_inventory_groups(fleet["clusters"]))
+    # The file servers the hotfix root role works on (docs/hotfix_root.md), unless the fleet lists them.
+    file_servers = [name for name, host in fleet["hosts"].items() if host.get("file_server")]
+    if file_servers and "cau_file_servers" not in children:
+        children["cau_file_servers"] = {"hosts": {name: None for name in file_servers}}
     if children:
         inventory["all"]["children"] = children
     return inventory

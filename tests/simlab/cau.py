@@ -4,8 +4,9 @@ What the lab models (docs/simlab.md, "Cluster-Aware Updating"):
 
 * per machine, the registered plug-ins (the two built-ins always) and installed plug-in binaries;
 * per node, the updates WUA offers, and the evaluation of a WUA QueryString against them with the
-  product's own parser (``_wua_query.parse_query``), so a criterion the product lets through but
-  WUA would reject fails here too; ``IncludeRecommendedUpdates`` adds the recommended ones;
+  lab's own reading of Microsoft's grammar (tests/simlab/wua.py, never the product's parser), so a
+  criterion the product lets through but WUA would reject fails here too;
+  ``IncludeRecommendedUpdates`` adds the recommended ones;
 * Microsoft.HotfixPlugin just enough: a known hotfix root installs the files listed for the node
   (``CAUHotfix_All`` and the node's own folder); an unknown root fails the plug-in on the node;
   third-party plug-ins are not simulated beyond registration (they find no updates);
@@ -18,15 +19,18 @@ What the lab models (docs/simlab.md, "Cluster-Aware Updating"):
 from __future__ import annotations
 
 import contextlib
+import datetime
+import re
 import time
 from typing import Any, Iterator
 
-from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
-from ansible_collections.winfleet.updates.plugins.module_utils._wua_query import DEFAULT_QUERY, Criterion, parse_query
-
+from tests.simlab import wua
 from tests.simlab.state import Lab
 
 WINDOWS_UPDATE_PLUGIN = "Microsoft.WindowsUpdatePlugin"
+# The plug-in's QueryString when none is given, "How Cluster-Aware Updating plug-ins work",
+# https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-plug-ins
+PLUGIN_DEFAULT_QUERY = "IsInstalled=0 and Type='Software' and IsHidden=0 and IsAssigned=1"
 HOTFIX_PLUGIN = "Microsoft.HotfixPlugin"
 BUILTIN_PLUGINS = (WINDOWS_UPDATE_PLUGIN, HOTFIX_PLUGIN)
 
@@ -46,6 +50,8 @@ ALLOWED_PARAMETERS = {
     "start": _PLUGIN_PARAMETERS | _SETTING_PARAMETERS | {"ForceSelfUpdate"},
     "recover": {"ClusterName", "ForceRecovery", "Force"},
     "poll": {"ClusterName"},
+    "preflight": {"ClusterName"},
+    "cluster_role_read": {"ClusterName"},
     "cluster_role": _PLUGIN_PARAMETERS | _SETTING_PARAMETERS | {"StartDate", "DaysOfWeek", "WeeksOfMonth", "IntervalWeeks"},
 }
 
@@ -78,64 +84,109 @@ def check_parameters(operation: str, parameters: dict[str, Any]) -> str | None:
 # WUA criteria
 
 
-def _property(update: dict[str, Any], name: str) -> Any:
-    """The value of a WUA search property for a simulated update."""
-    return {
-        "IsInstalled": int(update["installed"]),
-        "IsPresent": int(update["installed"]),
-        "IsHidden": int(update["hidden"]),
-        "IsAssigned": int(update["assigned"]),
-        "BrowseOnly": int(update["browse_only"]),
-        "AutoSelectOnWebSites": int(not update["recommended"]),
-        "RebootRequired": 0,
-        "Type": update["type"],
-        "UpdateID": update["id"].lower(),
-        "RevisionNumber": update["revision"],
-        "DeploymentAction": "Installation",
-    }[name]
-
-
-def _matches(criterion: Criterion, update: dict[str, Any]) -> bool:
-    if criterion.property == "CategoryIDs":
-        return str(criterion.value).lower() in update["categories"]
-    actual = _property(update, criterion.property)
-    expected = criterion.value.lower() if criterion.property == "UpdateID" else criterion.value
-    return actual != expected if criterion.operator == "!=" else actual == expected
-
-
 def query_updates(updates: list[dict[str, Any]], query: str, include_recommended: bool) -> list[dict[str, Any]]:
     """The updates a WUA search with ``query`` finds, as the WindowsUpdatePlugin would install them.
 
     The plug-in applies important updates only unless IncludeRecommendedUpdates is 'True'. A
     criterion WUA would reject raises ValueError with WUA's error name.
     """
-    try:
-        parsed = parse_query(query)
-    except InputError as err:
-        raise ValueError(f"0x80240032 WU_E_INVALID_CRITERIA: {err.message}") from None
-    return [
-        update for update in updates
-        if any(all(_matches(c, update) for c in group) for group in parsed.groups)
-        and (include_recommended or not update["recommended"])
-    ]
+    return [update for update in wua.search(updates, query) if include_recommended or not update["recommended"]]
+
+
+HOTFIX_EXTENSIONS = (".msu", ".msi", ".msp")  # the extension rules of DefaultHotfixConfig.xml
+HOTFIX_CONFIG = "DefaultHotfixConfig.xml"
+
+
+def _file_server_root(lab_obj: Lab, root_path: str,
+                      locked: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], str] | None:
+    """The file server state and local folder behind a UNC hotfix root (``\\server\share\rest``),
+    as Windows resolves it: the server by computer name, the share by name."""
+    match = re.fullmatch(r"\\\\([^\\]+)\\([^\\]+)((?:\\[^\\]+)*)\\?", root_path)
+    if match is None:
+        return None
+    server_name, share, rest = match.group(1).split(".")[0].casefold(), match.group(2).casefold(), match.group(3)
+    for host in lab_obj.host_names():
+        # hosts this call already holds are read as held (locking them again would deadlock)
+        server = (locked[host] if host in locked else lab_obj.peek_host(host)).get("file_server")
+        if server and server_name in (host.split(".")[0].casefold(), str(server["computer_name"]).casefold()):
+            entry = server["shares"].get(share)
+            if entry is not None:
+                return server, entry["path"].rstrip("\\") + rest
+    return None
+
+
+def _server_text(lab_obj: Lab, server: dict[str, Any], path: str) -> str | None:
+    entry = server["files"].get(path.casefold())
+    if entry is None:
+        return None
+    if "text" in entry:
+        return str(entry["text"])
+    return (lab_obj.root / "blobs" / entry["sha256"]).read_text(encoding="utf-8", errors="replace")
+
+
+def hotfix_root_updates(lab_obj: Lab, root_path: str, node: str,
+                        locked: dict[str, dict[str, Any]]) -> list[str] | None:
+    """The files Microsoft.HotfixPlugin applies to ``node`` from a hotfix root on a simulated file server.
+
+    As "How Cluster-Aware Updating plug-ins work" describes the root
+    (https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-plug-ins):
+    ``CAUHotfix_All`` for every node and a folder named after the node, each holding updates the
+    extension rules cover (.msu, .msi, .msp), and subfolders named after a ``<Folder name=...>``
+    rule of ``DefaultHotfixConfig.xml`` whose files (a firmware .exe) that rule installs. A path
+    relative to the root, or None when the root cannot be reached.
+    """
+    found = _file_server_root(lab_obj, root_path, locked)
+    if found is None:
+        return None
+    server, base = found
+    config = _server_text(lab_obj, server, f"{base}\\{HOTFIX_CONFIG}") or ""
+    folder_rules = {name.casefold() for name in re.findall(r"<Folder\s[^>]*\bname=\"([^\"]+)\"", config)}
+    files = []
+    for area in ("CAUHotfix_All", node.split(".")[0]):
+        prefix = f"{base}\\{area}\\".casefold()
+        for key, entry in sorted(server["files"].items()):
+            if not key.startswith(prefix):
+                continue
+            relative = entry["path"][len(prefix):]
+            parts = relative.split("\\")
+            if len(parts) == 1 and relative.casefold().endswith(HOTFIX_EXTENSIONS):
+                files.append(f"{area}\\{relative}")
+            elif len(parts) == 2 and parts[0].casefold() in folder_rules:
+                files.append(f"{area}\\{relative}")
+    return files
 
 
 def plugin_updates(lab: dict[str, Any], node: str, state: dict[str, Any], plugin: str,
-                   arguments: dict[str, str]) -> list[dict[str, Any]]:
+                   arguments: dict[str, str], lab_obj: Lab | None = None,
+                   locked: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """What one plug-in would install on one node; ValueError when the plug-in fails there."""
     if plugin.lower() == WINDOWS_UPDATE_PLUGIN.lower():
-        query = arguments.get("QueryString") or DEFAULT_QUERY
+        query = arguments.get("QueryString") or PLUGIN_DEFAULT_QUERY
         include = arguments.get("IncludeRecommendedUpdates", "False") == "True"
         return [{**u, "plugin": WINDOWS_UPDATE_PLUGIN} for u in query_updates(state["cau_updates"], query, include)]
     if plugin.lower() == HOTFIX_PLUGIN.lower():
         root_path = arguments.get("HotfixRootFolderPath", "")
         root = lab.get("hotfix_roots", {}).get(root_path.rstrip("\\").lower())
-        if root is None:
-            raise ValueError(f"the hotfix root folder {root_path!r} cannot be accessed from {node}")
+        if root is not None:
+            files = root["all"] + root["nodes"].get(node.lower(), [])
+        else:
+            files = hotfix_root_updates(lab_obj, root_path, node, locked or {}) if lab_obj is not None else None
+            if files is None:
+                raise ValueError(f"the hotfix root folder {root_path!r} cannot be accessed from {node}")
         installed = {f.lower() for f in state.get("cau_hotfixes_installed", [])}
-        files = [f for f in root["all"] + root["nodes"].get(node.lower(), []) if f.lower() not in installed]
-        return [{"id": f"hotfix:{f}", "title": f, "reboot_required": True, "fails": False, "plugin": HOTFIX_PLUGIN,
-                 "hotfix": f} for f in files]
+        exit_codes = {name.casefold(): code for name, code in state.get("cau_hotfix_exit_codes", {}).items()}
+        updates = []
+        for f in files:
+            if f.lower() in installed:
+                continue
+            code = exit_codes.get(f.split("\\")[-1].casefold(), 0)
+            update = {"id": f"hotfix:{f}", "title": f, "reboot_required": True, "fails": code != 0,
+                      "plugin": HOTFIX_PLUGIN, "hotfix": f}
+            if code:
+                update["error"] = (f"{f.split(chr(92))[-1]} exited with code {code}, which its rule does not list "
+                                   "as success")
+            updates.append(update)
+        return updates
     return []  # third-party plug-ins are not simulated beyond registration
 
 
@@ -182,7 +233,8 @@ def scan(lab: Lab, settings: dict[str, Any], caller: dict[str, Any], cluster: di
                 for plugin, arguments in pairs:
                     try:
                         entry["updates"] += [{"id": u["id"], "title": u["title"], "plugin": plugin}
-                                             for u in plugin_updates(settings, node, states[node], plugin, arguments)]
+                                             for u in plugin_updates(settings, node, states[node], plugin, arguments,
+                                                                     lab, {**states, caller["name"]: caller})]
                     except ValueError as err:
                         entry["error"] = f"{plugin}: {err}"
                         if stop:
@@ -212,11 +264,7 @@ def start_run(lab: Lab, settings: dict[str, Any], caller: dict[str, Any], cluste
     scale = settings.get("time_scale", 1.0)
     nodes = cluster["nodes"]
     if recover:
-        cluster["locked"] = False
-        caller.setdefault("events", []).append({"event": "cau_force_recovery", "cluster": cluster["name"]})
-    if cluster.get("locked"):
-        return _failed_run(run_id, now, f"cluster {cluster['name']} is locked by an earlier updating run that did not "
-                                        "finish; run Invoke-CauRun -ForceRecovery")
+        force_recovery(caller, cluster)
     self_update = bool(parameters.get("ForceSelfUpdate"))
     if self_update and not cluster.get("cluster_role"):
         return _failed_run(run_id, now, f"the CAU clustered role is not configured on {cluster['name']}; "
@@ -247,8 +295,7 @@ def start_run(lab: Lab, settings: dict[str, Any], caller: dict[str, Any], cluste
         for node in nodes:
             state = states[node]
             if error is not None:
-                report_nodes.append({"node": node, "status": "NotStarted", "updates": [], "reboots": 0, "error": None})
-                continue
+                continue  # the run stopped before this node: its report has no result for it
             events = state.setdefault("events", [])
             node_report: dict[str, Any] = {"node": node, "status": "Succeeded", "updates": [], "reboots": 0, "error": None}
             if _down(state):
@@ -267,7 +314,8 @@ def start_run(lab: Lab, settings: dict[str, Any], caller: dict[str, Any], cluste
                         updates = []
                     else:
                         try:
-                            updates = plugin_updates(settings, node, state, plugin, arguments)
+                            updates = plugin_updates(settings, node, state, plugin, arguments, lab,
+                                                     {**states, caller["name"]: caller})
                         except ValueError as err:
                             node_report["error"] = f"{plugin}: {err}"
                             plugin_failed = True
@@ -276,14 +324,17 @@ def start_run(lab: Lab, settings: dict[str, Any], caller: dict[str, Any], cluste
                         timeline.append((at(clock), node, f"Installing {update['title']}"))
                         if update["fails"]:
                             clock += INSTALL_SECONDS * tries
+                            timeline.append((at(clock), node, f"Failed {update['title']}"))
                             node_report["updates"].append({"id": update["id"], "title": update["title"], "plugin": plugin,
                                                            "result": "Failed", "reboot_required": False,
-                                                           "error": f"0x80070005 Access is denied (after {tries} tries)"})
+                                                           "error": update.get("error") or
+                                                           f"0x80070005 Access is denied (after {tries} tries)"})
                             events.append({"event": "cau_install_failed", "run_id": run_id, "plugin": plugin,
                                            "update": update["id"], "tries": tries})
                             plugin_failed = True
                             continue
                         clock += INSTALL_SECONDS
+                        timeline.append((at(clock), node, f"Installed {update['title']}"))
                         _mark_installed(state, update)
                         node_report["updates"].append({"id": update["id"], "title": update["title"], "plugin": plugin,
                                                        "result": "Succeeded", "reboot_required": update["reboot_required"]})
@@ -347,13 +398,41 @@ def poll_run(cluster: dict[str, Any], run_id: str) -> dict[str, Any]:
     if now < record["finish_at"]:
         seen = [(node, phase) for at, node, phase in record["timeline"] if at <= now]
         node, phase = seen[-1] if seen else (None, "Starting")
-        return {"run_id": run_id, "state": "running", "status": "InProgress", "progress": {"node": node, "phase": phase},
-                "nodes": [], "error": None}
+        # Get-CauRun during a run: the latest NodeStatusNotifications entry, and per node the
+        # NodeResults counts NumberOfSucceededUpdates / NumberOfFailedUpdates (example 1 of
+        # https://learn.microsoft.com/powershell/module/clusterawareupdating/get-caurun).
+        counts: dict[str, dict[str, Any]] = {}
+        for seen_node, seen_phase in seen:
+            entry = counts.setdefault(seen_node, {"node": seen_node, "succeeded": 0, "failed": 0})
+            if seen_phase.startswith("Installed "):
+                entry["succeeded"] += 1
+            elif seen_phase.startswith("Failed "):
+                entry["failed"] += 1
+        return {"run_id": run_id, "state": "running", "status": "InProgress",
+                "progress": {"node": node, "phase": phase, "nodes": list(counts.values())}, "nodes": [], "error": None}
     return {"run_id": run_id, "state": "finished", "status": record["status"], "progress": None,
             "nodes": record["nodes"], "error": record["error"]}
 
 
+STALE_RUN_ID = "5a1e0000-0000-4000-8000-00000000dead"
+
+
+def force_recovery(caller: dict[str, Any], cluster: dict[str, Any]) -> None:
+    """Invoke-CauRun -ForceRecovery: clears what a run that died with its orchestrator left behind
+    (https://learn.microsoft.com/powershell/module/clusterawareupdating/invoke-caurun, -ForceRecovery)."""
+    cluster["locked"] = False
+    caller.setdefault("events", []).append({"event": "cau_force_recovery", "cluster": cluster["name"]})
+
+
 def run_in_progress(cluster: dict[str, Any]) -> str | None:
+    """The RunId Get-CauRun shows, or None when it answers RunNotInProgress.
+
+    A cluster ``locked`` by a run whose orchestrator stopped shows that run as in progress, as
+    Windows does until Invoke-CauRun -ForceRecovery clears it
+    (https://learn.microsoft.com/powershell/module/clusterawareupdating/get-caurun).
+    """
+    if cluster.get("locked"):
+        return STALE_RUN_ID
     active = cluster.get("active_run")
     record = cluster["runs"].get(active) if active else None
     if record and record["state"] == "finished" and time.time() < record["finish_at"]:
@@ -365,14 +444,54 @@ def run_in_progress(cluster: dict[str, Any]) -> str | None:
 # Clustered role
 
 
-def comparable(value: Any) -> str:
-    """Mirror of the PowerShell module's ConvertTo-Comparable."""
-    if value is None:
-        return ""
-    if isinstance(value, dict):
-        return ";".join(f"{k}={value[k]}" for k in sorted(value))
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, list):
-        return ",".join(comparable(v) for v in value)
-    return str(value).replace(", ", ",")
+_WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")  # Weekdays flags order
+_ROLE_SWITCHES = ("RequireAllNodesOnline", "SeparateReboots", "RunPluginsSerially", "StopOnPluginFailure",
+                  "EnableFirewallRules")
+
+
+def _shown_date(text: str) -> str:
+    """A [datetime] as Get-CauClusterRole's example shows it: ``10/14/2011 3:00:00 AM``."""
+    moment = datetime.datetime.fromisoformat(str(text))
+    hour = moment.hour % 12 or 12
+    return f"{moment.month}/{moment.day}/{moment.year} {hour}:{moment.minute:02d}:{moment.second:02d} " \
+           f"{'AM' if moment.hour < 12 else 'PM'}"
+
+
+def set_cluster_role(current: list[dict[str, Any]] | None, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+    """Add-/Set-CauClusterRole, kept as Get-CauClusterRole answers it: Name/Value pairs in its own names.
+
+    The shape follows Microsoft's examples: Get-CauClusterRole example 1
+    (https://learn.microsoft.com/powershell/module/clusterawareupdating/get-cauclusterrole) shows
+    ResourceGroupName, Status, ``StartDate 10/14/2011 3:00:00 AM``, ``RequireAllNodesOnline On``,
+    ``DaysOfWeek Tuesday, Saturday``, ``WeeksOfMonth {2, 4}``; Set-CauClusterRole example 2
+    (https://learn.microsoft.com/powershell/module/clusterawareupdating/set-cauclusterrole) shows
+    ``WeeksInterval 2`` for -IntervalWeeks. Set-CauClusterRole changes the properties it is given;
+    the weekly and monthly parameter sets replace each other.
+    """
+    role = {item["name"]: item["value"] for item in current or []}
+    role.setdefault("ResourceGroupName", f"CAU{parameters.get('ClusterName', '')}")
+    role.setdefault("Status", "Online")
+    for name, value in parameters.items():
+        if name in ("ClusterName", "Force"):
+            continue
+        if name == "StartDate":
+            role["StartDate"] = _shown_date(value)
+        elif name == "DaysOfWeek":
+            days = {day.strip().lower() for day in str(value).split(",")}
+            role["DaysOfWeek"] = ", ".join(day for day in _WEEKDAYS if day.lower() in days)
+        elif name == "IntervalWeeks":
+            role.pop("WeeksOfMonth", None)
+            role["WeeksInterval"] = int(value)
+        elif name == "WeeksOfMonth":
+            role.pop("WeeksInterval", None)
+            role["WeeksOfMonth"] = [int(week) for week in value]
+        elif name in _ROLE_SWITCHES:
+            if value:
+                role[name] = "On"
+            else:
+                role.pop(name, None)
+        elif name == "CauPluginArguments":
+            role[name] = [dict(table) for table in value]
+        else:
+            role[name] = value
+    return [{"name": name, "value": value} for name, value in role.items()]

@@ -142,10 +142,14 @@ _WUA_UPDATE_KEYS: dict[str, Normaliser] = {
     "revision": _int,
     "browse_only": _bool,
     "categories": lambda v, f: [_guid(c, f"{f}[{i}]") for i, c in enumerate(_names(v, f))],
+    # The action the update is deployed for (wuapi DeploymentAction enumeration,
+    # https://learn.microsoft.com/windows/win32/api/wuapi/ne-wuapi-deploymentaction).
+    "deployment_action": _choice("Installation", "Uninstallation", "OptionalInstallation"),
 }
 WUA_UPDATE_DEFAULTS: dict[str, Any] = {
     "type": "Software", "hidden": False, "assigned": True, "recommended": False, "installed": False,
     "reboot_required": True, "fails": False, "revision": 1, "browse_only": False, "categories": [],
+    "deployment_action": "Installation",
 }
 
 
@@ -161,6 +165,11 @@ def _updates(value: Any, field: str) -> list[dict[str, Any]]:
         seen.add(update["id"])
         updates.append({**WUA_UPDATE_DEFAULTS, "title": f"Update {update['id'][:8]}", **update})
     return updates
+
+
+def _exit_codes(value: Any, field: str) -> dict[str, int]:
+    _expect(isinstance(value, dict), field, "expected a mapping of update file name to installer exit code")
+    return {_string(name, field): _exit_code(code, f"{field}.{name}") for name, code in value.items()}
 
 
 def _plugin_binaries(value: Any, field: str) -> dict[str, str]:
@@ -335,6 +344,13 @@ HOST_KEYS: dict[str, Normaliser] = {
     "cau_plugins": _names,
     "cau_plugin_binaries": _plugin_binaries,
     "cau_updates": _updates,
+    # false: a remote call from this host to another one is refused with "Access is denied", the
+    # Kerberos double-hop problem of a connection without delegation or CredSSP
+    # (https://learn.microsoft.com/powershell/scripting/security/remoting/ps-remoting-second-hop).
+    "cau_second_hop": _bool,
+    # Microsoft.HotfixPlugin on this node: file name -> the exit code its installer returns
+    # (0 when not listed); any other code fails the update with that code in the report.
+    "cau_hotfix_exit_codes": lambda v, f: _exit_codes(v, f),
     "file_server": _file_server,
     # the install path (docs/simlab.md, "Install, NIC drop and reboot")
     "internet": _bool,
@@ -354,6 +370,7 @@ HOST_DEFAULTS: dict[str, Any] = {
     "cau_plugins": [],
     "cau_plugin_binaries": {},
     "cau_updates": [],
+    "cau_second_hop": True,
     "internet": True,
     "cloud_assistant": True,
     "data_disks": 0,

@@ -41,7 +41,11 @@ def run(call: HostCall) -> dict[str, Any]:
             return _start(call, lab, cluster, parameters, options)
         if operation == "poll":
             return {"changed": False, "run": cau.poll_run(cluster, str(options.get("run_id")))}
-        return _cluster_role(call, cluster, parameters, options.get("state", "present"))
+        if operation == "preflight":
+            return _preflight(call, [str(n) for n in options.get("nodes") or []])
+        if operation == "cluster_role_read":
+            return _cluster_role_read(cluster)
+        return _cluster_role(call, cluster, parameters, str(options.get("action", "")))
 
 
 def _unregistered(state: dict[str, Any], parameters: dict[str, Any]) -> list[str]:
@@ -66,37 +70,58 @@ def _start(call: HostCall, lab: Lab, cluster: dict[str, Any], parameters: dict[s
         return _fail(f"CAU plug-in(s) {', '.join(missing)} are not registered on {call.state['name']} (registered: "
                      f"{', '.join(cau.registered_plugins(call.state))}); register them with winfleet.updates.cau_plugin "
                      "(playbook cau_prepare). Nothing was started.")
-    active = cau.run_in_progress(cluster)
-    if active:
-        return _fail(f"An updating run is already in progress on cluster {cluster['name']} (run {active}); nothing was started.")
+    # As the module does: recover first (Invoke-CauRun -ForceRecovery), then ask Get-CauRun.
     recover = options.get("recover_parameters")
     if recover is not None:
         problem = cau.check_parameters("recover", recover)
         if problem:
             return _fail(problem)
-    record = cau.start_run(lab, call.lab, call.state, cluster, parameters, run_id, recover is not None)
+        cau.force_recovery(call.state, cluster)
+    active = cau.run_in_progress(cluster)
+    if active:
+        return _fail(f"An updating run is already in progress on cluster {cluster['name']} (run {active}); nothing was "
+                     "started. Wait for it, or set force_recovery: true if it is a stale run left by a coordinator "
+                     "that stopped.")
+    record = cau.start_run(lab, call.lab, call.state, cluster, parameters, run_id, False)
     cluster["runs"][run_id] = record
     cluster["active_run"] = run_id
     call.log("cau_run_started", cluster=cluster["name"], run_id=run_id, parameters=parameters)
     return {"changed": True, "run_id": run_id, "worker_pid": 4242}
 
 
-def _cluster_role(call: HostCall, cluster: dict[str, Any], parameters: dict[str, Any], state: str) -> dict[str, Any]:
-    current = cluster.get("cluster_role")
-    before = {key: cau.comparable(value) for key, value in (current or {}).items()}
-    result: dict[str, Any] = {"changed": False, "action": "none", "before": before, "after": before}
-    if state == "absent":
-        if current is None:
-            return result
-        if not call.check_mode:
-            cluster["cluster_role"] = None
-        return {**result, "changed": True, "action": "removed", "after": {}}
-    wanted = {key: value for key, value in parameters.items() if key not in ("ClusterName", "Force")}
-    comparable = {key: cau.comparable(value) for key, value in wanted.items()}
-    if current is not None and all(before.get(key) == value for key, value in comparable.items()):
-        return result
-    action = "added" if current is None else "updated"
+def _preflight(call: HostCall, nodes: list[str]) -> dict[str, Any]:
+    """One remote call from the host running the cmdlets to a node (Get-CimInstance -ComputerName).
+
+    Without delegation the connection's credentials cannot reach a third computer: Windows answers
+    Access is denied (https://learn.microsoft.com/powershell/scripting/security/remoting/ps-remoting-second-hop).
+    """
+    here = call.state["name"].split(".")[0].lower()
+    node = next((n for n in nodes if n.split(".")[0].lower() != here), None)
+    if node is None:
+        return {"changed": False, "node": None, "second_hop": "skipped", "error": None}
+    if not call.state.get("cau_second_hop", True):
+        return {"changed": False, "node": node, "second_hop": "denied",
+                "error": "Access is denied. (0x80070005)"}
+    return {"changed": False, "node": node, "second_hop": "ok", "error": None}
+
+
+def _cluster_role_read(cluster: dict[str, Any]) -> dict[str, Any]:
+    """Get-CauClusterRole as the module reads it: the Name/Value pairs, or no role."""
+    properties = cluster.get("cluster_role") or []
+    return {"changed": False, "exists": bool(properties), "properties": properties}
+
+
+def _cluster_role(call: HostCall, cluster: dict[str, Any], parameters: dict[str, Any], action: str) -> dict[str, Any]:
+    """Add-/Set-/Remove-CauClusterRole as the controller decided; the lab keeps what Windows shows."""
+    if action not in ("added", "updated", "removed"):
+        return _fail(f"_operation_options.action must be added, updated or removed, got '{action}'")
     if not call.check_mode:
-        cluster["cluster_role"] = {**(current or {}), **wanted}
+        if action == "removed":
+            cluster["cluster_role"] = None
+        else:
+            if (action == "added") != (not cluster.get("cluster_role")):
+                return _fail(f"Configuring the CAU clustered role on {cluster['name']} failed ({action}): the role "
+                             f"{'already exists' if action == 'added' else 'does not exist'}")
+            cluster["cluster_role"] = cau.set_cluster_role(cluster.get("cluster_role"), parameters)
         call.log("cau_cluster_role", cluster=cluster["name"], action=action)
-    return {**result, "changed": True, "action": action, "after": {**before, **comparable}}
+    return {"changed": True, "action": action}

@@ -13,7 +13,8 @@ B = {**BASE, "id": "bbbbbbbb-0000-4000-8000-000000000002", "type": "Driver", "as
 C = {**BASE, "id": "cccccccc-0000-4000-8000-000000000003", "recommended": True}
 D = {**BASE, "id": "dddddddd-0000-4000-8000-000000000004", "installed": True}
 E = {**BASE, "id": "eeeeeeee-0000-4000-8000-000000000005", "hidden": True, "categories": ["0fa1201d-4330-4fa8-8ae9-b877473b6441"]}
-ALL = [A, B, C, D, E]
+F = {**BASE, "id": "ffffffff-0000-4000-8000-000000000006", "deployment_action": "OptionalInstallation"}
+ALL = [A, B, C, D, E, F]
 
 
 @pytest.mark.parametrize(
@@ -27,6 +28,11 @@ ALL = [A, B, C, D, E]
         (f"(UpdateID='{A['id']}') or (UpdateID='{B['id']}')", False, [A, B]),
         ("Type!='Software'", False, [B]),
         ("CategoryIDs contains '0fa1201d-4330-4fa8-8ae9-b877473b6441'", False, [E]),
+        # MS-UAMG: 'and' binds tighter than 'or', no parentheses needed
+        ("IsInstalled=0 and Type='Software' and IsHidden=0 and IsAssigned=1 or IsInstalled=0 and Type='Driver'",
+         False, [A, B]),
+        ("DeploymentAction='OptionalInstallation'", False, [F]),
+        ("IsInstalled=0 and IsHidden=0", True, [A, B, C]),  # F is OptionalInstallation: not implied
     ],
 )
 def test_queries_select_what_wua_would(query, recommended, expected):

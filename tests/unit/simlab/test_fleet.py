@@ -105,7 +105,8 @@ def test_cau_keys_get_windows_defaults_and_clusters_become_inventory_groups(tmp_
     update = fleet["hosts"]["n1"]["cau_updates"][0]
     assert update == {"id": "11111111-1111-1111-1111-11111111111a", "title": "Update 11111111", "type": "Software",
                       "hidden": False, "assigned": True, "recommended": False, "installed": False,
-                      "reboot_required": True, "fails": False, "revision": 1, "browse_only": False, "categories": []}
+                      "reboot_required": True, "fails": False, "revision": 1, "browse_only": False, "categories": [],
+                      "deployment_action": "Installation"}
     children = inventory_for(fleet, tmp_path)["all"]["children"]
     assert children["cau_clusters"]["children"]["hvcl01"] == {
         "hosts": {"n1": None, "n2": None},

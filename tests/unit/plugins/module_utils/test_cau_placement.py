@@ -50,6 +50,15 @@ def test_self_updating_may_run_its_cmdlets_from_a_named_host_even_a_node():
     assert plan(variables).clusters[0].runner == "sv02"
 
 
+def test_self_updating_run_from_a_coordinator_registers_plugins_there_too():
+    """The cmdlets check -CauPluginName on the computer they run on: the coordinator needs the plug-in."""
+    variables = cluster("svcl01", "self_updating", ["sv01", "sv02"], cau_coordinator="coord01",
+                        cau_third_party_plugins=[CONTOSO])
+    result = plan(variables, inventory=["coord01", *variables]).as_dict()
+    assert [entry["host"] for entry in result["plugin_hosts"]] == ["coord01", "sv01", "sv02"]
+    assert result["clusters"][0]["plugin_hosts"] == ["sv01", "sv02", "coord01"]
+
+
 def test_no_third_party_plugins_means_no_plugin_hosts():
     variables = cluster("hvcl01", "remote_updating", ["hv01", "hv02"], cau_coordinator="coord01")
     assert plan(variables).as_dict()["plugin_hosts"] == []

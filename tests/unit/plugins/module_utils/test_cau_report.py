@@ -82,3 +82,14 @@ def test_the_report_kind_renders_csv_and_markdown_from_the_same_rows():
     assert render_csv(report).splitlines()[0].startswith("cluster,node,mode,runner,cluster_status,status")
     assert "| hvcl01 | n2 | remote_updating | coord01 | failed | failed |" in render_markdown(report)
     assert REPORT_KINDS["virtio_audit"].rows("h", None)[0]["status"] == "failed"  # one row per host there
+
+
+def test_report_rows_match_inventory_fqdns_to_cau_short_names_and_keep_unknown():
+    record = {"cluster": "c", "nodes": ["hv01.contoso.com", "hv02.contoso.com"],
+              "run": {"status": "failed", "nodes": [
+                  {"node": "HV01", "status": "unknown", "cau_status": "Paused", "error": "CAU reported status 'Paused'"},
+                  {"node": "HV02", "status": "failed", "failed": [{"id": "u", "title": "Firmware", "error": "exit 5"}]},
+              ]}}
+    rows = cau_rows("c", record)
+    assert [(r["node"], r["status"]) for r in rows] == [("HV01", "unknown"), ("HV02", "failed")]
+    assert rows[1]["error"] == "Firmware [u]: exit 5"

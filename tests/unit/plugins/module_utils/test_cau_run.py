@@ -247,8 +247,10 @@ def test_node_outcomes_follow_inventory_order_and_keep_every_node():
     outcomes = node_outcomes(raw, ["hv01", "hv02", "hv03"])
     assert [(o["node"], o["status"]) for o in outcomes] == [
         ("hv01", "succeeded"), ("hv02", "failed"), ("hv03", "not_updated"), ("extra", "succeeded")]
-    assert outcomes[0]["installed"] == [{"id": "a", "title": "KB a"}] and outcomes[0]["reboots"] == 2
-    assert outcomes[1]["failed"] == [{"id": "b", "title": "KB b"}] and outcomes[1]["error"] == "install failed"
+    assert outcomes[0]["installed"] == [{"id": "a", "title": "KB a", "result": "Succeeded"}]
+    assert outcomes[0]["reboots"] == 2
+    assert outcomes[1]["failed"] == [{"id": "b", "title": "KB b", "result": "Failed"}]
+    assert outcomes[1]["error"] == "install failed"
     assert summarise_nodes(outcomes) == {"updates_installed": 2, "updates_failed": 1, "updates_applicable": 0,
                                          "reboots": 2, "failed_nodes": 1}
 
@@ -256,14 +258,46 @@ def test_node_outcomes_follow_inventory_order_and_keep_every_node():
 @pytest.mark.parametrize(
     ("raw", "status"),
     [
-        (_node("n", "NotStarted"), "not_updated"),
         (_node("n", "Succeeded", ("x", "Failed")), "failed"),  # a failed update fails the node
-        (_node("n", ""), "not_updated"),
+        (_node("n", "Succeeded", ("x", "SucceededWithErrors")), "succeeded"),  # OperationResultCode 3
+        (_node("n", "Succeeded", ("x", "Aborted")), "failed"),  # OperationResultCode 5
         (_node("n", "SUCCEEDED"), "succeeded"),
+        # A shape this code does not know is 'unknown' with CAU's raw value, never 'not_updated'.
+        (_node("n", "NotStarted"), "unknown"),
+        (_node("n", ""), "unknown"),
+        (_node("n", "Succeeded", ("x", "2")), "unknown"),
     ],
 )
 def test_node_status_mapping(raw, status):
     assert node_outcomes([raw], ["n"])[0]["status"] == status
+
+
+def test_an_unknown_status_keeps_the_raw_value_and_says_so():
+    outcome = node_outcomes([_node("n", "Paused")], ["n"])[0]
+    assert (outcome["status"], outcome["cau_status"]) == ("unknown", "Paused")
+    assert outcome["error"] == "CAU reported status 'Paused' for this node"
+    outcome = node_outcomes([_node("n", "Succeeded", ("x", "2"))], ["n"])[0]
+    assert outcome["unknown"] == [{"id": "x", "title": "KB x", "result": "2"}]
+    assert outcome["error"] == "CAU reported update result(s) '2'"
+
+
+@pytest.mark.parametrize(
+    ("inventory", "reported"),
+    [
+        (["hv01.contoso.com", "hv02.contoso.com"], ["HV01", "HV02"]),  # inventory FQDNs, CAU short names
+        (["hv01", "hv02"], ["hv01.contoso.com", "HV02.CONTOSO.COM"]),  # and the other way round
+        (["HV01", "hv02"], ["hv01", "HV02"]),
+    ],
+)
+def test_nodes_match_by_short_name_or_fqdn_both_ways(inventory, reported):
+    outcomes = node_outcomes([_node(name, "Succeeded") for name in reported], inventory)
+    assert [(o["node"], o["status"]) for o in outcomes] == [(inventory[0], "succeeded"), (inventory[1], "succeeded")]
+
+
+def test_fqdns_in_different_domains_are_different_computers():
+    outcomes = node_outcomes([_node("hv01.fabrikam.com", "Succeeded")], ["hv01.contoso.com"])
+    assert [(o["node"], o["status"]) for o in outcomes] == [
+        ("hv01.contoso.com", "not_updated"), ("hv01.fabrikam.com", "succeeded")]
 
 
 @pytest.mark.parametrize("raw", [None, "junk", [None, 3, {"status": "x"}], [{"node": "n", "reboots": -1}]])

@@ -165,20 +165,141 @@ def test_scan_returns_per_node_applicable_updates_and_the_command():
     assert result["command"] == "Invoke-CauScan -ClusterName 'c' -CauPluginName 'Microsoft.WindowsUpdatePlugin'"
 
 
-@pytest.mark.parametrize(
-    ("state", "answer", "command"),
-    [
-        ("present", {"changed": True, "action": "added", "before": {}, "after": {"MaxFailedNodes": "1"}}, "Add-CauClusterRole"),
-        ("present", {"changed": False, "action": "none"}, "Set-CauClusterRole"),
-        ("absent", {"changed": True, "action": "removed"}, "Remove-CauClusterRole -ClusterName 'c' -Force"),
-    ],
-)
-def test_cluster_role_reports_what_the_host_did(state, answer, command):
-    host = FakeHost(cluster_role=[answer])
-    result = configure_cluster_role(host.execute, "c", PLUGINS, {"max_failed_nodes": 1}, None, state=state)
-    operation, parameters, options = host.calls[0]
-    assert (operation, options) == ("cluster_role", {"state": state})
-    assert parameters == ({"ClusterName": "c"} if state == "absent" else {
-        "ClusterName": "c", "CauPluginName": ["Microsoft.WindowsUpdatePlugin"], "MaxFailedNodes": 1, "Force": True})
-    assert result["command"].startswith(command)
-    assert (result["changed"], result["status"]) == (answer["changed"], answer["action"])
+class WindowsRole:
+    """A cluster's CAU clustered role as Windows shows it through Get-CauClusterRole.
+
+    The shape is Microsoft's: Get-CauClusterRole example 1 (StartDate as text, switches as On,
+    DaysOfWeek as the flags' text, WeeksOfMonth as a list) and Set-CauClusterRole example 2
+    (WeeksInterval for -IntervalWeeks); Set changes only the properties it is given.
+    """
+
+    def __init__(self, properties: list[dict[str, Any]] | None = None) -> None:
+        self.properties = properties
+        self.calls: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+
+    def execute(self, operation: str, parameters: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append((operation, parameters, options))
+        if operation == "cluster_role_read":
+            return {"exists": bool(self.properties), "properties": list(self.properties or [])}
+        assert operation == "cluster_role"
+        if options["action"] == "removed":
+            self.properties = None
+        else:
+            shown = {"IntervalWeeks": "WeeksInterval"}
+            role = {p["name"]: p["value"] for p in self.properties or []}
+            for name, value in parameters.items():
+                if name in ("ClusterName", "Force"):
+                    continue
+                if name == "StartDate":
+                    value = "1/6/2026 3:00:00 AM" if value == "2026-01-06T03:00:00" else value
+                elif value is True:
+                    value = "On"
+                role[shown.get(name, name)] = value
+            self.properties = [{"name": k, "value": v} for k, v in role.items()]
+        return {"changed": True, "action": options["action"]}
+
+
+SCHEDULE = {"days_of_week": ["Tuesday", "Saturday"], "interval_weeks": 2, "start_date": "2026-01-06T03:00:00"}
+OPTIONS = {"max_failed_nodes": 1, "require_all_nodes_online": True, "post_update_script": "C:\\S\\post.ps1"}
+
+
+def test_cluster_role_read_back_in_windows_names_is_not_reconfigured():
+    host = WindowsRole()
+    first = configure_cluster_role(host.execute, "c", PLUGINS, OPTIONS, SCHEDULE, state="present")
+    assert (first["changed"], first["status"]) == (True, "added")
+    assert [call[0] for call in host.calls] == ["cluster_role_read", "cluster_role"]
+    assert {p["name"]: p["value"] for p in host.properties}["WeeksInterval"] == 2
+    host.calls.clear()
+    second = configure_cluster_role(host.execute, "c", PLUGINS, OPTIONS, SCHEDULE, state="present")
+    assert (second["changed"], second["status"]) == (False, "none")
+    assert [call[0] for call in host.calls] == ["cluster_role_read"]
+    assert second["before"] == second["after"]
+
+
+def test_the_documented_example_role_compares_by_meaning():
+    """Get-CauClusterRole example 1, verbatim values: the same settings asked again change nothing."""
+    host = WindowsRole([
+        {"name": "ResourceGroupName", "value": "CAUCAUCldy8"},
+        {"name": "Status", "value": "Online"},
+        {"name": "StartDate", "value": "10/14/2011 3:00:00 AM"},
+        {"name": "MaxFailedNodes", "value": 2},
+        {"name": "MaxRetriesPerNode", "value": 2},
+        {"name": "PostUpdateScript", "value": "G:\\verifyupdatesinstalled.ps1"},
+        {"name": "RequireAllNodesOnline", "value": "On"},
+        {"name": "DaysOfWeek", "value": "Tuesday, Saturday"},
+        {"name": "WeeksOfMonth", "value": [2, 4]},
+        {"name": "CauPluginName", "value": ["Microsoft.WindowsUpdatePlugin"]},
+    ])
+    options = {"max_failed_nodes": 2, "max_retries_per_node": 2, "require_all_nodes_online": True,
+               "post_update_script": "G:\\VerifyUpdatesInstalled.ps1"}
+    schedule = {"days_of_week": ["Saturday", "Tuesday"], "weeks_of_month": [4, 2], "start_date": "2011-10-14T03:00"}
+    result = configure_cluster_role(host.execute, "c", PLUGINS, options, schedule, state="present")
+    assert (result["changed"], result["status"]) == (False, "none"), result
+    changed = configure_cluster_role(host.execute, "c", PLUGINS, {**options, "max_failed_nodes": 1}, schedule,
+                                     state="present")
+    assert (changed["changed"], changed["status"]) == (True, "updated")
+    assert changed["before"]["MaxFailedNodes"] == 2 and changed["after"]["MaxFailedNodes"] == 1
+
+
+def test_check_mode_reads_but_does_not_change_and_absent_removes():
+    host = WindowsRole()
+    preview = configure_cluster_role(host.execute, "c", PLUGINS, OPTIONS, SCHEDULE, state="present", check_mode=True)
+    assert (preview["changed"], preview["status"], host.properties) == (True, "added", None)
+    configure_cluster_role(host.execute, "c", PLUGINS, OPTIONS, SCHEDULE, state="present")
+    removed = configure_cluster_role(host.execute, "c", PLUGINS, {}, None, state="absent")
+    assert (removed["changed"], removed["status"], host.properties) == (True, "removed", None)
+    assert removed["command"] == "Remove-CauClusterRole -ClusterName 'c' -Force"
+    again = configure_cluster_role(host.execute, "c", PLUGINS, {}, None, state="absent")
+    assert (again["changed"], again["status"]) == (False, "none")
+
+
+def progressing(node_name: str, phase: str, succeeded: int) -> dict[str, Any]:
+    nodes = [{"node": "n1", "succeeded": min(succeeded, 2), "failed": 0},
+             {"node": "n2", "succeeded": max(0, succeeded - 2), "failed": 0}]
+    return {"run": {"state": "running", "status": "InProgress",
+                    "progress": {"node": node_name, "phase": phase, "nodes": nodes}}}
+
+
+def test_progress_is_printed_when_node_phase_or_counts_change_and_at_least_every_minute():
+    same = progressing("n1", "Installing KB1", 0)
+    polls = [same, same, progressing("n1", "Installing KB2", 1), progressing("n1", "Installing KB2", 1)]
+    polls += [progressing("n1", "Installing KB2", 1)] * 12  # 12 x 5 s: one more line after 60 s
+    polls += [progressing("n2", "Restarting", 2), finished("Succeeded", node("n1"), node("n2"))]
+    host = FakeHost(start=[{}], poll=polls)
+    clock = FakeClock()
+    lines: list[str] = []
+    run_cluster(host.execute, host.reset,
+                RunRequest(cluster_name="hvcl01", plugin_set=PLUGINS, run_options={}, nodes=("n1", "n2"),
+                           timeout=1000.0, poll_interval=5.0),
+                run_id=RUN_ID, clock=clock, sleep=clock.sleep, progress=lines.append)
+    assert lines == [
+        "CAU hvcl01: node n1, Installing KB1; updates installed 0, failed 0; elapsed 0:00:00",
+        "CAU hvcl01: node n1, Installing KB2; updates installed 1, failed 0; elapsed 0:00:10",
+        "CAU hvcl01: node n1, Installing KB2; updates installed 1, failed 0; elapsed 0:01:10",
+        "CAU hvcl01: node n2, Restarting; updates installed 2, failed 0; elapsed 0:01:20",
+    ]
+
+
+def test_second_hop_denied_is_said_with_what_to_set():
+    from ansible_collections.winfleet.updates.plugins.plugin_utils._cau_runner import SecondHopDenied, check_second_hop
+
+    host = FakeHost(preflight=[{"node": "hv02", "second_hop": "denied", "error": "Access is denied."}])
+    with pytest.raises(SecondHopDenied) as caught:
+        check_second_hop(host.execute, "hvcl01", ("hv01", "hv02"))
+    assert host.calls == [("preflight", {"ClusterName": "hvcl01"}, {"nodes": ["hv01", "hv02"]})]
+    text = str(caught.value)
+    assert "cannot reach node hv02 with the credentials of this connection (Access is denied.)" in text
+    assert "ansible_psrp_negotiate_delegate: true" in text and "ansible_psrp_auth: credssp" in text
+
+
+def test_second_hop_ok_or_another_error_does_not_stop_the_task():
+    from ansible_collections.winfleet.updates.plugins.plugin_utils._cau_runner import check_second_hop
+
+    warnings: list[str] = []
+    check_second_hop(FakeHost(preflight=[{"second_hop": "ok"}]).execute, "c", ("n1",), warnings.append)
+    check_second_hop(FakeHost(preflight=[{"node": "n1", "second_hop": "error", "error": "RPC server unavailable"}]).execute,
+                     "c", ("n1",), warnings.append)
+    assert warnings == ["a test call to node n1 failed (RPC server unavailable); CAU will report on that node"]
+    host = FakeHost()
+    check_second_hop(host.execute, "c", ())
+    assert host.calls == []
