@@ -277,17 +277,30 @@ def _file_server(value: Any, field: str) -> dict[str, Any]:
     return normalise_file_server(value, field, host_name)
 
 
-_ANTIVIRUS_KEYS: dict[str, Normaliser] = {"service": _string, "running": _bool}
+_ANTIVIRUS_KEYS: dict[str, Normaliser] = {
+    "service": _string,
+    "running": _bool,
+    "depends_on": _names,
+    "stop_pending_s": _number,
+}
 
 
 def _antivirus(value: Any, field: str) -> list[dict[str, Any]]:
-    """Third-party antivirus services on the host: [{service: SAVService, running: true}]."""
+    """Third-party antivirus services on the host: [{service: SAVService, running: true}].
+
+    ``depends_on`` names services this one needs (stopping one of those with ``-Force`` stops this
+    one too); ``stop_pending_s`` keeps the service in StopPending that long after a stop request.
+    """
     _expect(isinstance(value, list), field, f"expected a list of {{service, running}}, got {value!r}")
     services = []
     for index, item in enumerate(value):
         entry = _mapping(item, f"{field}[{index}]", _ANTIVIRUS_KEYS)
         _expect("service" in entry, f"{field}[{index}]", "needs service (the Windows service name)")
-        services.append({"service": entry["service"], "running": entry.get("running", True)})
+        service = {"service": entry["service"], "running": entry.get("running", True)}
+        for key in ("depends_on", "stop_pending_s"):
+            if key in entry:
+                service[key] = entry[key]
+        services.append(service)
     return services
 
 

@@ -14,7 +14,7 @@ State keys this module owns (all optional in a fresh host):
 ``outages``        windows of unreachability ``{from, until (None: forever), reason}``
 ``reboot``         a reboot in progress ``{down_at, up_at (None: never returns)}``
 ``services``       Windows services by lower-case name ``{name, running, boot_running}``
-``antivirus_paused`` the services winfleet.updates.antivirus_services stopped (its marker file)
+``antivirus_record`` the JSON text of antivirus_services' record file (tests/simlab/modules/antivirus_services.py)
 ``logon_ready``    False from a reboot command until the boot finishes (LogonUI's AutoLogonChecked)
 """
 
@@ -68,9 +68,54 @@ def services(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 "name": entry["service"],
                 "running": entry["running"],
                 "boot_running": entry["running"],
+                "depends_on": list(entry.get("depends_on", [])),
+                "stop_pending_s": entry.get("stop_pending_s", 0),
             }
         state["services"] = table
     return state["services"]
+
+
+def service_status(service: dict[str, Any]) -> str:
+    """ServiceController.Status: Running, StopPending (a stop asked for, not done yet) or Stopped.
+
+    https://learn.microsoft.com/dotnet/api/system.serviceprocess.servicecontrollerstatus
+    """
+    if service["running"]:
+        return "Running"
+    if service.get("stop_pending_until", 0) > time.time():
+        return "StopPending"
+    return "Stopped"
+
+
+def dependent_services(table: dict[str, dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """ServiceController.DependentServices: every service that needs ``name``, directly or not,
+    in reverse start order (EnumDependentServices' order).
+
+    https://learn.microsoft.com/windows/win32/api/winsvc/nf-winsvc-enumdependentservicesw
+    """
+    found: list[dict[str, Any]] = []
+    pending = [name.lower()]
+    while pending:
+        current = pending.pop()
+        for service in table.values():
+            needs = [d.lower() for d in service.get("depends_on", [])]
+            if current in needs and service not in found:
+                found.append(service)
+                pending.append(service["name"].lower())
+    return list(reversed(found))
+
+
+def request_stop(table: dict[str, dict[str, Any]], service: dict[str, Any], lab: dict[str, Any]) -> None:
+    """``Stop-Service -Force``: the service and every running dependent stop (a service with
+    ``stop_pending_s`` stays StopPending that long).
+
+    https://learn.microsoft.com/powershell/module/microsoft.powershell.management/stop-service
+    (-Force "stops the service even if it has dependent services"; they are stopped first)
+    """
+    for target in [*dependent_services(table, service["name"]), service]:
+        if target["running"]:
+            target["running"] = False
+            target["stop_pending_until"] = time.time() + target.get("stop_pending_s", 0) * scale(lab)
 
 
 def update_settings(state: dict[str, Any]) -> dict[str, Any]:
