@@ -38,6 +38,7 @@ __all__ = [
     "package_os_folder",
     "parse_host_status",
     "run_succeeded",
+    "same_boot",
     "source_problem",
     "validate_source",
     "validate_timeouts",
@@ -267,6 +268,21 @@ def parse_host_status(raw: Mapping[str, Any]) -> HostStatus:
     )
 
 
+# Win32_OperatingSystem.LastBootUpTime is computed from the clock and the time since boot, so two
+# reads within one boot differ by sub-milliseconds (GetTickCount64's resolution is 10-16 ms:
+# https://learn.microsoft.com/windows/win32/api/sysinfoapi/nf-sysinfoapi-gettickcount64). A restart
+# moves it by far more than this tolerance (a boot takes longer than that).
+BOOT_TIME_TOLERANCE_S = 5
+_FILETIME_PER_SECOND = 10_000_000
+
+
+def same_boot(first: int | None, second: int | None) -> bool:
+    """Whether two LastBootUpTime readings (FileTime) belong to the same boot."""
+    if first is None or second is None:
+        return False
+    return abs(first - second) <= BOOT_TIME_TOLERANCE_S * _FILETIME_PER_SECOND
+
+
 def run_succeeded(run: LastRun) -> bool:
     """A finished run whose installer exit code means success."""
     return run.state == "finished" and run.exit_code in SUCCESS_EXIT_CODES
@@ -300,7 +316,7 @@ def decide(assessment: Mapping[str, Any], status: HostStatus) -> Decision:
             "instead of starting another",
             True,
         )
-    if run is not None and run_succeeded(run) and run.boot_time == status.boot_time:
+    if run is not None and run_succeeded(run) and same_boot(run.boot_time, status.boot_time):
         return Decision(
             "reboot_pending",
             f"the install of run {run.run_id} finished (exit code {run.exit_code}) and "

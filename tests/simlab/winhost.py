@@ -20,6 +20,7 @@ State keys this module owns (all optional in a fresh host):
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
@@ -52,6 +53,20 @@ INITIAL_BOOT_TIME = filetime(1704067200)
 def boot_time(state: dict[str, Any]) -> int:
     """The current boot's LastBootUpTime (reading it changes nothing, so check mode stays clean)."""
     return state.get("boot_time", INITIAL_BOOT_TIME)
+
+
+# Win32_OperatingSystem.LastBootUpTime is the current time minus the time since boot, which Windows
+# keeps at the resolution of the system timer (10 to 16 ms), so two reads in one boot differ by a
+# little: https://learn.microsoft.com/windows/win32/api/sysinfoapi/nf-sysinfoapi-gettickcount64
+# (Remarks) and https://learn.microsoft.com/windows/win32/cimwin32prov/win32-operatingsystem; the
+# same drift made Auditbeat report false reboots: https://github.com/elastic/beats/pull/12591.
+# The lab returns the boot time moved by up to half a millisecond, either way, at every CIM read.
+WMI_BOOT_TIME_JITTER = 5_000  # FileTime units of 100 ns
+
+
+def wmi_boot_time(state: dict[str, Any]) -> int:
+    """LastBootUpTime as a module reads it through CIM: this boot's time, give or take a little."""
+    return boot_time(state) + random.randint(-WMI_BOOT_TIME_JITTER, WMI_BOOT_TIME_JITTER)
 
 
 def services(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -173,7 +188,7 @@ def start_install(
 
 def _finish_run(state: dict[str, Any], run: dict[str, Any]) -> None:
     run["state"] = "finished"
-    run["boot_time"] = boot_time(state)
+    run["boot_time"] = wmi_boot_time(state)
     if run["exit_code"] in _SUCCESS_EXIT_CODES:
         state["pending_driver"] = run["to"]
         run["log"] += [

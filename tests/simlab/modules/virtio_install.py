@@ -34,7 +34,7 @@ def _run(call: HostCall, run_id: str | None) -> dict[str, Any] | None:
 def _poll(call: HostCall) -> dict[str, Any]:
     return {
         "changed": False,
-        "boot_time": winhost.boot_time(call.state),
+        "boot_time": winhost.wmi_boot_time(call.state),
         "run": _run(call, call.args.get("_run_id")),
         "cloud_assistant_agent": winhost.AGENT_PATH if call.state.get("cloud_assistant", True) else None,
     }

@@ -166,6 +166,9 @@ def _assessment(build: int | None = 58011, virtio: bool = True, supported: bool 
     }
 
 
+SECOND = 10_000_000  # FileTime units
+
+
 def _status(run: dict[str, Any] | None = None, boot_time: int = BOOT) -> HostStatus:
     return parse_host_status({"boot_time": boot_time, "run": run})
 
@@ -187,15 +190,19 @@ def _status(run: dict[str, Any] | None = None, boot_time: int = BOOT) -> HostSta
         # finished, same boot: only the reboot is missing, even when the file on disk is already new
         (_assessment(build=58017), _status(_run()), "reboot_pending", True, "only the reboot is missing"),
         (_assessment(), _status(_run(exit_code=3010)), "reboot_pending", True, "exit code 3010"),
+        # WMI's LastBootUpTime moves by sub-milliseconds between reads without a reboot
+        (_assessment(), _status(_run(), boot_time=BOOT + 4_999), "reboot_pending", True, "only the reboot"),
+        (_assessment(), _status(_run(), boot_time=BOOT - 20_000), "reboot_pending", True, "only the reboot"),
+        (_assessment(), _status(_run(), boot_time=BOOT + 2 * SECOND), "reboot_pending", True, "only the reboot"),
         # finished, rebooted since: the probe decides
         (
             _assessment(build=58017),
-            _status(_run(), boot_time=BOOT + 1),
+            _status(_run(), boot_time=BOOT + 90 * SECOND),
             "compliant",
             False,
             "nothing to install",
         ),
-        (_assessment(), _status(_run(), boot_time=BOOT + 1), "install", True, "lacks serial_query"),
+        (_assessment(), _status(_run(), boot_time=BOOT + 90 * SECOND), "install", True, "lacks serial_query"),
         (
             _assessment(),
             _status(_run(exit_code=1603)),
