@@ -304,10 +304,32 @@ def _antivirus(value: Any, field: str) -> list[dict[str, Any]]:
     return services
 
 
+def _inf_exit_codes(value: Any, field: str) -> dict[str, int]:
+    """What ``pnputil`` returns for each INF of an offline package: {netkvm.inf: 259}."""
+    _expect(isinstance(value, dict), field, f"expected a mapping of INF file name to exit code, got {value!r}")
+    codes = {}
+    for name, code in value.items():
+        _expect(isinstance(name, str) and name.lower().endswith(".inf"), f"{field}.{name}",
+                "expected an INF file name such as netkvm.inf")
+        codes[name.lower()] = _exit_code(code, f"{field}.{name}")
+    return codes
+
+
+# Get-AuthenticodeSignature of acs-plugin-manager.exe: Status (a SignatureStatus name) and the
+# signer certificate's Subject.
+# https://learn.microsoft.com/dotnet/api/system.management.automation.signaturestatus
+_SIGNATURE_KEYS: dict[str, Normaliser] = {
+    "status": _choice("Valid", "NotSigned", "HashMismatch", "NotTrusted", "UnknownError", "Incompatible"),
+    "signer": _string,
+}
+ALIBABA_SIGNER = "CN=Alibaba Cloud Computing Ltd., O=Alibaba Cloud Computing Ltd., L=Hangzhou, S=Zhejiang, C=CN"
+
+
 _UPDATE_KEYS: dict[str, Normaliser] = {
     "to": _four_part_version,
     "duration_s": _number,
     "exit_code": _exit_code,
+    "inf_exit_codes": _inf_exit_codes,
 }
 # What the vendor installer does when run: the version it leaves on every virtio driver file (after
 # the reboot), how long it takes (default: 30 s + 15 s per data disk, at most 120 s) and its exit code.
@@ -318,7 +340,15 @@ def _update(value: Any, field: str) -> dict[str, Any]:
     return {**UPDATE_DEFAULTS, **_mapping(value, field, _UPDATE_KEYS)}
 
 
-_FAULT_KEYS: dict[str, Normaliser] = {"nic_drop_s": _number, "reboot_s": _number, "never_returns": _bool}
+_FAULT_KEYS: dict[str, Normaliser] = {
+    "nic_drop_s": _number,
+    "reboot_s": _number,
+    "never_returns": _bool,
+    # Task Scheduler does not run the worker (a policy or a broken service; the task's last result
+    # is SCHED_S_TASK_HAS_NOT_RUN, 0x00041303:
+    # https://learn.microsoft.com/windows/win32/taskschd/task-scheduler-error-and-success-constants)
+    "worker_never_starts": _bool,
+}
 # The seed's ~10 s network drop while the NIC driver is replaced; a one-minute reboot.
 FAULT_DEFAULTS: dict[str, Any] = {"nic_drop_s": 10.0, "reboot_s": 60.0, "never_returns": False}
 
@@ -350,6 +380,7 @@ HOST_KEYS: dict[str, Normaliser] = {
     # the install path (docs/simlab.md, "Install, NIC drop and reboot")
     "internet": _bool,
     "cloud_assistant": _bool,
+    "cloud_assistant_signature": lambda value, field: _mapping(value, field, _SIGNATURE_KEYS),
     "data_disks": _count,
     "antivirus": _antivirus,
     "update": _update,
@@ -367,6 +398,7 @@ HOST_DEFAULTS: dict[str, Any] = {
     "cau_updates": [],
     "internet": True,
     "cloud_assistant": True,
+    "cloud_assistant_signature": {"status": "Valid", "signer": ALIBABA_SIGNER},
     "data_disks": 0,
     "antivirus": [],
     "update": UPDATE_DEFAULTS,

@@ -174,6 +174,14 @@ def start_install(
     }
     state.setdefault("virtio_runs", {})[run_id] = run
     state["virtio_last_run"] = run_id
+    if fault.get("worker_never_starts"):
+        run["state"] = "not_started"
+        run["log"] = [
+            f"the scheduled task winfleet-virtio-install-{run_id} never started the install worker "
+            "(last result 0x00041303); see docs/windows_requirements.md"
+        ]
+        log(state, "worker_not_started", run_id=run_id)
+        return run
     if fault["nic_drop_s"] > 0:
         drop_at = now + duration / 3
         add_outage(
@@ -186,9 +194,47 @@ def start_install(
     return run
 
 
+# pnputil's documented return values: 0 success, 3010 success with a restart needed, 259
+# (ERROR_NO_MORE_ITEMS) no device matched the INF or the installed driver is as good or better.
+# https://learn.microsoft.com/windows-hardware/drivers/devtest/pnputil-return-values
+_PNPUTIL_STAGED = (0, 3010)
+# `pnputil /add-driver <inf> /install` exists from Windows 10 1607 / Server 2016 (build 14393);
+# earlier pnputil only knows `-i -a <inf>`:
+# https://learn.microsoft.com/windows-hardware/drivers/devtest/pnputil-command-syntax
+PNPUTIL_ADD_DRIVER_BUILD = 14393
+
+
+def pnputil_command(state: dict[str, Any], inf: str) -> str:
+    """The pnputil command line this host's pnputil understands for one INF."""
+    build = int(state["os_version"].split(".")[2]) if state["os_version"].count(".") >= 2 else 0
+    if build >= PNPUTIL_ADD_DRIVER_BUILD:
+        return f"pnputil.exe /add-driver {inf} /install"
+    return f"pnputil.exe -i -a {inf}"
+
+
+def _finish_package_run(state: dict[str, Any], run: dict[str, Any]) -> None:
+    """An offline package install: pnputil once per INF, each with its own documented exit code."""
+    codes = update_settings(state).get("inf_exit_codes") or {}
+    run["infs"] = []
+    for inf in run["inf_files"]:
+        code = codes.get(inf.rsplit("\\", 1)[-1].lower(), 0)
+        command = pnputil_command(state, inf)
+        run["infs"].append({"inf": inf, "exit_code": code, "command": command})
+        run["log"].append(f"{command} exited with code {code}")
+    if any(entry["exit_code"] in _PNPUTIL_STAGED for entry in run["infs"]):
+        state["pending_driver"] = run["to"]
+    failures = [e["exit_code"] for e in run["infs"] if e["exit_code"] not in (*_PNPUTIL_STAGED, 259)]
+    restart = any(e["exit_code"] == 3010 for e in run["infs"])
+    run["exit_code"] = failures[0] if failures else 3010 if restart else 0
+
+
 def _finish_run(state: dict[str, Any], run: dict[str, Any]) -> None:
     run["state"] = "finished"
     run["boot_time"] = wmi_boot_time(state)
+    if run.get("inf_files") is not None:
+        _finish_package_run(state, run)
+        log(state, "install_finished", run_id=run["run_id"], exit_code=None, due=round(run["finishes_at"], 3))
+        return
     if run["exit_code"] in _SUCCESS_EXIT_CODES:
         state["pending_driver"] = run["to"]
         run["log"] += [
@@ -277,4 +323,5 @@ def run_view(run: dict[str, Any], log_lines: int) -> dict[str, Any]:
         "boot_time": run["boot_time"] if state == "finished" else None,
         "log_path": f"{STATE_ROOT}\\{run['run_id']}\\install.log",
         "log_excerpt": "\n".join(run["log"][-log_lines:]),
+        "infs": run.get("infs") if state == "finished" else None,
     }
