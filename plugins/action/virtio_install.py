@@ -110,7 +110,11 @@ class ActionModule(WinfleetAction):
                 thresholds=thresholds,
             ),
         )
-        status = first_contact.call("poll", flow.status)
+        if assessment["is_virtio_guest"] is None:
+            # Windows PowerShell older than 5.1: no module runs there, decide() refuses the host
+            status = HostStatus(boot_time=0, last_run=None, cloud_assistant_agent=None)
+        else:
+            status = first_contact.call("poll", flow.status)
         decision = decide(assessment, status)
         result = self._base_result(source, assessment, decision)
         if decision.action in ("attach", "reboot_pending") and status.last_run is not None:

@@ -17,6 +17,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
 __all__ = [
+    "POWERSHELL_TOO_OLD",
+    "assess_powershell_too_old",
     "CAPABILITY_THRESHOLDS",
     "DEFAULT_DRIVER_FILES",
     "MIN_UPDATE_NT_VERSION",
@@ -267,6 +269,42 @@ def assess_probe(
         "update_needed": is_virtio_guest and bool(missing),
         "thresholds": dict(thresholds),
         "drivers": drivers,
+    }
+
+
+# ansible-core 2.19's bootstrap wrapper answers every module with this on a host whose Windows
+# PowerShell is older than 5.1 (lib/ansible/executor/powershell/bootstrap_wrapper.ps1); Ansible's
+# Windows setup guide names PowerShell 5.1 as the minimum:
+# https://docs.ansible.com/ansible/latest/os_guide/windows_setup.html
+POWERSHELL_TOO_OLD = "Ansible requires PowerShell v5.1"
+_POWERSHELL_REASON = (
+    "Windows PowerShell on this host is older than 5.1, which ansible-core 2.19 requires (the host "
+    f"answered: {POWERSHELL_TOO_OLD}); install WMF 5.1 (Windows Server 2012 R2, 2012 and 2008 R2 SP1; "
+    "Windows Server 2016 and later have it) or upgrade Windows: "
+    "https://learn.microsoft.com/powershell/scripting/windows-powershell/wmf/setup/install-configure"
+)
+
+
+def assess_powershell_too_old(
+    required_capabilities: Sequence[str], thresholds: Mapping[str, int]
+) -> dict[str, Any]:
+    """The assessment of a host Ansible cannot manage: nothing is known but why it is unsupported."""
+    return {
+        "is_virtio_guest": None,
+        "virtio_build": None,
+        "file_version": None,
+        "product_version": None,
+        "os_version": None,
+        "os_caption": None,
+        "is_server": None,
+        "update_supported": False,
+        "unsupported_reason": _POWERSHELL_REASON,
+        "capabilities": {},
+        "required_capabilities": list(required_capabilities),
+        "missing_capabilities": [],
+        "update_needed": None,
+        "thresholds": dict(thresholds),
+        "drivers": [],
     }
 
 

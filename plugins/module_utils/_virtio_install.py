@@ -371,6 +371,10 @@ def decide(assessment: Mapping[str, Any], status: HostStatus) -> Decision:
     Only then does the probe's ``update_needed`` decide.
     """
     build = assessment.get("virtio_build")
+    if assessment.get("is_virtio_guest") is None and assessment.get("unsupported_reason"):
+        # nothing could be read (Windows PowerShell older than 5.1): refused before anything else
+        reason = assessment["unsupported_reason"]
+        return Decision("unsupported", f"the virtio driver cannot be updated on this host: {reason}", False)
     if not assessment.get("is_virtio_guest"):
         return Decision(
             "not_virtio",

@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils._DetachedWorker
 
 # Host half of winfleet.updates.antivirus_services: stop or restart third-party antivirus
 # services, and remember in %ProgramData%\winfleet\antivirus_paused.json which ones this
@@ -62,10 +63,9 @@ function Set-PausedService {
         Remove-Item -LiteralPath $markerPath -Force -ErrorAction SilentlyContinue
         return
     }
-    $directory = Split-Path -Path $markerPath -Parent
-    if (-not (Test-Path -LiteralPath $directory)) {
-        $null = New-Item -Path $directory -ItemType Directory -Force
-    }
+    # %ProgramData%\winfleet: owned by Administrators, SYSTEM and Administrators only; a junction or
+    # a folder another account created is refused (New-SecureDirectory throws, naming it).
+    New-SecureDirectory -Path (Split-Path -Path $markerPath -Parent)
     ConvertTo-Json -InputObject @($Name) | Set-Content -LiteralPath $markerPath -Encoding UTF8
 }
 

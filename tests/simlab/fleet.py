@@ -304,6 +304,12 @@ def _antivirus(value: Any, field: str) -> list[dict[str, Any]]:
     return services
 
 
+def _powershell_version(value: Any, field: str) -> str:
+    text = str(value) if isinstance(value, (str, float, int)) and not isinstance(value, bool) else ""
+    _expect(bool(re.fullmatch(r"\d+\.\d+", text)), field, f"expected Major.Minor such as '5.1' or '4.0', got {value!r}")
+    return text
+
+
 def _inf_exit_codes(value: Any, field: str) -> dict[str, int]:
     """What ``pnputil`` returns for each INF of an offline package: {netkvm.inf: 259}."""
     _expect(isinstance(value, dict), field, f"expected a mapping of INF file name to exit code, got {value!r}")
@@ -378,6 +384,9 @@ HOST_KEYS: dict[str, Normaliser] = {
     "cau_updates": _updates,
     "file_server": _file_server,
     # the install path (docs/simlab.md, "Install, NIC drop and reboot")
+    # $PSVersionTable.PSVersion of Windows PowerShell (Major.Minor); below 5.1 ansible-core's bootstrap
+    # wrapper refuses every module (tests/simlab/windows.py)
+    "powershell_version": _powershell_version,
     "internet": _bool,
     "cloud_assistant": _bool,
     "cloud_assistant_signature": lambda value, field: _mapping(value, field, _SIGNATURE_KEYS),

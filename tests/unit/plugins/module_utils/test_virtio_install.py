@@ -356,3 +356,11 @@ def test_plain_http_is_accepted_with_a_checksum_and_never_described_in_full():
     source = validate_source("script", script_url="http://example.com/I.ps1?Signature=SECRET", script_checksum=SHA)
     assert source.script_url.endswith("SECRET")  # the host still needs it
     assert source.describe() == "script http://example.com/..."
+
+
+def test_a_host_below_powershell_5_1_is_refused_as_unsupported():
+    from ansible_collections.winfleet.updates.plugins.module_utils._virtio import assess_powershell_too_old
+
+    assessment = assess_powershell_too_old(["online_resize"], {"online_resize": 58011})
+    decision = decide(assessment, _status())
+    assert decision.action == "unsupported" and "older than 5.1" in decision.msg
