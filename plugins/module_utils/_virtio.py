@@ -204,6 +204,22 @@ def capabilities_for_build(build: int | None, thresholds: Mapping[str, int]) -> 
     return {name: build is not None and build >= minimum for name, minimum in thresholds.items()}
 
 
+def _assess_secondary_tolerantly(raw: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """A secondary driver whose version cannot be read is reported with ``error``, not fatal;
+    ``viostor.sys`` gates the capabilities, so its problems still fail the probe."""
+    try:
+        return _assess_driver(raw, index)
+    except InputError as err:
+        if str(raw.get("name", "")).lower() == STORAGE_DRIVER:
+            raise
+        return {
+            "name": str(raw.get("name", f"driver_files[{index}]")), "path": raw.get("path"),
+            "present": bool(raw.get("present")), "file_version": raw.get("file_version"),
+            "product_version": raw.get("product_version"), "version": None, "build": None,
+            "version_source": None, "error": str(err),
+        }
+
+
 def _assess_driver(raw: Mapping[str, Any], index: int) -> dict[str, Any]:
     """Read one driver entry of the probe, preferring FileVersionInfo's numeric parts."""
     name = str(raw.get("name", f"driver_files[{index}]"))
@@ -218,6 +234,9 @@ def _assess_driver(raw: Mapping[str, Any], index: int) -> dict[str, Any]:
         "version_source": None,
     }
     if not detail["present"]:
+        return detail
+    if raw.get("error"):
+        detail["error"] = str(raw["error"])
         return detail
     version = driver_version_from_parts(raw.get("file_version_parts"), f"{name}.file_version_parts")
     source = "file_version_parts"
@@ -246,8 +265,10 @@ def assess_probe(
     os_version = parse_os_version(os_info.get("version"), "os.version")
     product_type = os_info.get("product_type")
     is_server = product_type != _WORKSTATION_PRODUCT_TYPE
-    drivers = [_assess_driver(entry, index) for index, entry in enumerate(raw.get("drivers") or [])]
+    drivers = [_assess_secondary_tolerantly(entry, index) for index, entry in enumerate(raw.get("drivers") or [])]
     storage = next((d for d in drivers if d["name"].lower() == STORAGE_DRIVER), None)
+    if storage is not None and storage.get("error"):
+        raise InputError(f"{STORAGE_DRIVER}", storage["error"])
     is_virtio_guest = bool(storage and storage["present"])
     build = storage["build"] if is_virtio_guest else None
     capabilities = capabilities_for_build(build, thresholds)

@@ -71,6 +71,8 @@ _DRIVER_KEYS: dict[str, Normaliser] = {
     "product_version": _string,
     "file_version_parts": _version_parts,
     "product_version_parts": _version_parts,
+    # FileVersionInfo.GetVersionInfo throws for this file (access denied, a locked or damaged file)
+    "unreadable": _bool,
 }
 
 
