@@ -29,7 +29,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install i
     validate_timeouts,
 )
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed, WinfleetAction
-from ansible_collections.winfleet.updates.plugins.plugin_utils._reconnect import Reconnector
+from ansible_collections.winfleet.updates.plugins.plugin_utils._host_poll import Reconnector
 from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_install import (
     InstallFailed,
     InstallFlow,

@@ -518,6 +518,8 @@ _CLUSTER_KEYS: dict[str, Normaliser] = {
     "coordinator": _string,
     "vars": _vars,
     "coordinator_outage": _outage,
+    # the CAU cmdlets on the coordinator throw for a while mid-run (tests/simlab/modules/cau_run.py)
+    "cmdlet_errors": _outage,
     "locked": _bool,
 }
 
