@@ -237,8 +237,11 @@ Function Get-DetachedWorkerState {
         $task = $null
     }
     $started = Test-Path -LiteralPath (Join-Path -Path $WorkingDirectory -ChildPath 'worker.started') -PathType Leaf
-    # TASK_STATE_RUNNING = 4; a task that has not run yet reports a LastRunTime before 2000.
-    if ($null -ne $task -and ($task.State -eq 4 -or $task.LastRunTime.Year -lt 2000)) {
+    # TASK_STATE_RUNNING = 4. A task that has not run yet reports a LastRunTime before 2000: it is
+    # given two minutes from registration (worker.ps1's write time) before it counts as never started.
+    $workerFile = Get-Item -LiteralPath (Join-Path -Path $WorkingDirectory -ChildPath 'worker.ps1') -ErrorAction SilentlyContinue
+    $queuedRecently = $null -ne $workerFile -and $workerFile.LastWriteTimeUtc -gt [DateTime]::UtcNow.AddMinutes(-2)
+    if ($null -ne $task -and ($task.State -eq 4 -or ($task.LastRunTime.Year -lt 2000 -and $queuedRecently))) {
         return @{ state = 'running'; last_result = $null }
     }
     if ($started) {

@@ -105,3 +105,20 @@ def test_a_signed_script_url_never_appears_in_results_or_logs(make_lab):
     result, output = install(lab, "a", "-vvv", source="script", script_url=url)
     assert result["failed"] and "cannot download the script from https://bucket.oss-cn-hangzhou.aliyuncs.com/..." in result["msg"]
     assert "TOPSECRET" not in output
+
+
+@pytest.mark.parametrize(
+    ("folder", "message"),
+    [
+        ({"junction": True}, "is a reparse point (junction or symbolic link)"),
+        ({"owner": "S-1-5-21-1004336348-1177238915-682003330-1001"},
+         "is owned by S-1-5-21-1004336348-1177238915-682003330-1001, not by SYSTEM or Administrators"),
+    ],
+    ids=["junction", "created_by_a_user"],
+)
+def test_a_state_folder_someone_else_made_is_refused(make_lab, tmp_path, folder, message):
+    lab = make_lab({"hosts": {"a": guest(winfleet_folder=folder)}})
+    result, output = install(lab, "a", source="package", package_src=str(_package(tmp_path)))
+    assert result["failed"] and "the state folder is not safe to run an install from as SYSTEM" in result["msg"], output
+    assert message in result["msg"]
+    assert "virtio_runs" not in lab.read_host("a")

@@ -389,6 +389,8 @@ HOST_KEYS: dict[str, Normaliser] = {
     # $PSVersionTable.PSVersion of Windows PowerShell (Major.Minor); below 5.1 ansible-core's bootstrap
     # wrapper refuses every module (tests/simlab/windows.py)
     "powershell_version": _powershell_version,
+    # %ProgramData%\winfleet existing before the collection made it: {owner: SID} and/or {junction: true}
+    "winfleet_folder": lambda value, field: _mapping(value, field, {"owner": _string, "junction": _bool}),
     "internet": _bool,
     "cloud_assistant": _bool,
     "cloud_assistant_signature": lambda value, field: _mapping(value, field, _SIGNATURE_KEYS),

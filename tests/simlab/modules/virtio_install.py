@@ -81,11 +81,37 @@ def _package_infs(call: HostCall, path: str, inf_dir: str) -> list[str]:
     )
 
 
+# Any user may create folders in %ProgramData% (its default ACL grants Users "create folders"):
+# a %ProgramData%\winfleet that someone else made first, or a junction, is what the module refuses.
+# https://learn.microsoft.com/windows/win32/fileio/reparse-points
+# https://learn.microsoft.com/dotnet/api/system.security.accesscontrol.objectsecurity.getowner
+_TRUSTED_OWNERS = ("S-1-5-18", "S-1-5-32-544")
+
+
+def _unsafe_state_folder(call: HostCall) -> dict[str, Any] | None:
+    folder = call.state.get("winfleet_folder")
+    if not folder:
+        return None
+    path = "C:\\ProgramData\\winfleet"
+    prefix = "the state folder is not safe to run an install from as SYSTEM: "
+    if folder.get("junction"):
+        return _fail(f"{prefix}the folder {path} is a reparse point (junction or symbolic link); remove it and run "
+                     "again, the collection creates it itself")
+    owner = folder.get("owner", "S-1-5-32-544")
+    if owner not in _TRUSTED_OWNERS:
+        return _fail(f"{prefix}the folder {path} is owned by {owner}, not by SYSTEM or Administrators; another "
+                     "account may have created it: remove it and run again")
+    return None
+
+
 def _start(call: HostCall) -> dict[str, Any]:
     args, state = call.args, call.state
     run_id = args["_run_id"]
     if run_id in state.get("virtio_runs", {}):
         return {"changed": False, "run": _run(call, run_id)}
+    unsafe = _unsafe_state_folder(call)
+    if unsafe:
+        return unsafe
     source = args.get("_source")
     details: dict[str, Any] = {}
     if source == "script":
@@ -150,6 +176,9 @@ def run(call: HostCall) -> dict[str, Any]:
     if not call.args.get("_run_id"):
         return _fail(f"_run_id is required for _operation={operation}")
     if operation == "prepare":
+        unsafe = _unsafe_state_folder(call)
+        if unsafe:
+            return unsafe
         run_dir = f"{winhost.STATE_ROOT}\\{call.args['_run_id']}"
         call.state.setdefault("run_dirs", []).append(run_dir)
         return {"changed": True, "run_dir": run_dir}
