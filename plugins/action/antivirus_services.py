@@ -15,6 +15,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._antivirus import
     SERVICE_STATES,
     validate_antivirus_services,
 )
+from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
 
 HOST_MODULE = "winfleet.updates.antivirus_services"
@@ -24,6 +25,7 @@ class ActionModule(WinfleetAction):
     ARGUMENT_SPEC = {
         "services": {"type": "list", "elements": "str", "default": []},
         "state": {"type": "str", "required": True, "choices": list(SERVICE_STATES)},
+        "stop_timeout": {"type": "int", "default": 60},
     }
 
     def run_validated(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
@@ -36,4 +38,7 @@ class ActionModule(WinfleetAction):
                 "started": [],
                 "msg": "no third-party antivirus service listed; nothing to stop",
             }
-        return self.run_host_module(HOST_MODULE, {"services": services, "state": args["state"]}, task_vars)
+        if args["stop_timeout"] < 1:
+            raise InputError("stop_timeout", f"expected a number of seconds of at least 1, got {args['stop_timeout']}")
+        module_args = {"services": services, "state": args["state"], "stop_timeout": args["stop_timeout"]}
+        return self.run_host_module(HOST_MODULE, module_args, task_vars)

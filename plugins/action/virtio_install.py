@@ -22,13 +22,14 @@ from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install i
     InstallSource,
     LastRun,
     decide,
+    failed_infs,
     run_succeeded,
     source_problem,
     validate_source,
     validate_timeouts,
 )
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed, WinfleetAction
-from ansible_collections.winfleet.updates.plugins.plugin_utils._reconnect import Reconnector
+from ansible_collections.winfleet.updates.plugins.plugin_utils._host_poll import Reconnector
 from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_install import (
     InstallFailed,
     InstallFlow,
@@ -49,7 +50,7 @@ class ActionModule(WinfleetAction):
     ARGUMENT_SPEC = {
         "source": {"type": "str", "required": True, "choices": list(SOURCES)},
         "script_src": {"type": "path"},
-        "script_url": {"type": "str"},
+        "script_url": {"type": "str", "no_log": True},
         "script_checksum": {"type": "str"},
         "package_src": {"type": "path"},
         **CAPABILITY_OPTIONS,
@@ -109,7 +110,11 @@ class ActionModule(WinfleetAction):
                 thresholds=thresholds,
             ),
         )
-        status = first_contact.call("poll", flow.status)
+        if assessment["is_virtio_guest"] is None:
+            # Windows PowerShell older than 5.1: no module runs there, decide() refuses the host
+            status = HostStatus(boot_time=0, last_run=None, cloud_assistant_agent=None)
+        else:
+            status = first_contact.call("poll", flow.status)
         decision = decide(assessment, status)
         result = self._base_result(source, assessment, decision)
         if decision.action in ("attach", "reboot_pending") and status.last_run is not None:
@@ -240,6 +245,7 @@ class ActionModule(WinfleetAction):
             "log_path": run.log_path,
             "elapsed_s": round(elapsed, 1),
             "reconnects": reconnects,
+            "infs": [inf.as_dict() for inf in run.infs],
         }
         if run_succeeded(run):
             return {
@@ -248,10 +254,23 @@ class ActionModule(WinfleetAction):
                 "msg": f"the installer finished with exit code {run.exit_code}; "
                 "the new driver takes effect after a reboot",
             }
+        if run.state == "not_started":
+            return {
+                **common,
+                "changed": False,
+                "failed": True,
+                "reboot_required": False,
+                "msg": f"the install worker never started on the host: {run.log_excerpt.splitlines()[-1] if run.log_excerpt else 'the scheduled task did not run it'}. "
+                "Nothing was installed; check the Task Scheduler event log and docs/windows_requirements.md, then re-run",
+            }
         if run.state == "lost":
             why = (
                 "the install worker stopped without writing a result (the host may have restarted during the "
                 "install)"
+            )
+        elif failed_infs(run):
+            why = "pnputil failed for " + ", ".join(
+                f"{inf.inf} (exit code {inf.exit_code})" for inf in failed_infs(run)
             )
         else:
             why = f"the installer exited with code {run.exit_code}"

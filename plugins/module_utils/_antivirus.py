@@ -37,6 +37,9 @@ SERVICE_STATES: tuple[str, ...] = ("stopped", "started")
 
 # A service name (not its display name): no slashes, at most 256 characters (SCM limit).
 _SERVICE_NAME_RE = re.compile(r"^[^\\/]{1,256}$")
+# Get-Service -Name treats these as wildcards (about_Wildcards), so `Win*` would match WinDefend,
+# WinRM and Winmgmt: https://learn.microsoft.com/powershell/module/microsoft.powershell.core/about/about_wildcards
+_WILDCARD_CHARACTERS = ("*", "?", "[")
 
 
 def validate_antivirus_services(services: Iterable[Any] | None, field: str = "services") -> list[str]:
@@ -46,6 +49,12 @@ def validate_antivirus_services(services: Iterable[Any] | None, field: str = "se
         item = f"{field}[{index}]"
         if not isinstance(name, str) or not _SERVICE_NAME_RE.match(name) or not name.strip():
             raise InputError(item, f"expected a Windows service name such as 'SAVService', got {name!r}")
+        if any(character in name for character in _WILDCARD_CHARACTERS):
+            raise InputError(
+                item,
+                f"{name!r} contains a wildcard character (* ? [); Get-Service would match other services "
+                "with it (Win* matches WinDefend, WinRM and Winmgmt): give the exact service name",
+            )
         if name.strip().lower() in BUILTIN_ANTIVIRUS_SERVICES:
             raise InputError(
                 item,

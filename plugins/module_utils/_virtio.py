@@ -17,6 +17,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
 __all__ = [
+    "POWERSHELL_TOO_OLD",
+    "assess_powershell_too_old",
     "CAPABILITY_THRESHOLDS",
     "DEFAULT_DRIVER_FILES",
     "MIN_UPDATE_NT_VERSION",
@@ -204,6 +206,22 @@ def capabilities_for_build(build: int | None, thresholds: Mapping[str, int]) -> 
     return {name: build is not None and build >= minimum for name, minimum in thresholds.items()}
 
 
+def _assess_secondary_tolerantly(raw: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """A secondary driver whose version cannot be read is reported with ``error``, not fatal;
+    ``viostor.sys`` gates the capabilities, so its problems still fail the probe."""
+    try:
+        return _assess_driver(raw, index)
+    except InputError as err:
+        if str(raw.get("name", "")).lower() == STORAGE_DRIVER:
+            raise
+        return {
+            "name": str(raw.get("name", f"driver_files[{index}]")), "path": raw.get("path"),
+            "present": bool(raw.get("present")), "file_version": raw.get("file_version"),
+            "product_version": raw.get("product_version"), "version": None, "build": None,
+            "version_source": None, "error": str(err),
+        }
+
+
 def _assess_driver(raw: Mapping[str, Any], index: int) -> dict[str, Any]:
     """Read one driver entry of the probe, preferring FileVersionInfo's numeric parts."""
     name = str(raw.get("name", f"driver_files[{index}]"))
@@ -218,6 +236,9 @@ def _assess_driver(raw: Mapping[str, Any], index: int) -> dict[str, Any]:
         "version_source": None,
     }
     if not detail["present"]:
+        return detail
+    if raw.get("error"):
+        detail["error"] = str(raw["error"])
         return detail
     version = driver_version_from_parts(raw.get("file_version_parts"), f"{name}.file_version_parts")
     source = "file_version_parts"
@@ -246,8 +267,10 @@ def assess_probe(
     os_version = parse_os_version(os_info.get("version"), "os.version")
     product_type = os_info.get("product_type")
     is_server = product_type != _WORKSTATION_PRODUCT_TYPE
-    drivers = [_assess_driver(entry, index) for index, entry in enumerate(raw.get("drivers") or [])]
+    drivers = [_assess_secondary_tolerantly(entry, index) for index, entry in enumerate(raw.get("drivers") or [])]
     storage = next((d for d in drivers if d["name"].lower() == STORAGE_DRIVER), None)
+    if storage is not None and storage.get("error"):
+        raise InputError(f"{STORAGE_DRIVER}", storage["error"])
     is_virtio_guest = bool(storage and storage["present"])
     build = storage["build"] if is_virtio_guest else None
     capabilities = capabilities_for_build(build, thresholds)
@@ -269,6 +292,42 @@ def assess_probe(
         "update_needed": is_virtio_guest and bool(missing),
         "thresholds": dict(thresholds),
         "drivers": drivers,
+    }
+
+
+# ansible-core 2.19's bootstrap wrapper answers every module with this on a host whose Windows
+# PowerShell is older than 5.1 (lib/ansible/executor/powershell/bootstrap_wrapper.ps1); Ansible's
+# Windows setup guide names PowerShell 5.1 as the minimum:
+# https://docs.ansible.com/ansible/latest/os_guide/windows_setup.html
+POWERSHELL_TOO_OLD = "Ansible requires PowerShell v5.1"
+_POWERSHELL_REASON = (
+    "Windows PowerShell on this host is older than 5.1, which ansible-core 2.19 requires (the host "
+    f"answered: {POWERSHELL_TOO_OLD}); install WMF 5.1 (Windows Server 2012 R2, 2012 and 2008 R2 SP1; "
+    "Windows Server 2016 and later have it) or upgrade Windows: "
+    "https://learn.microsoft.com/powershell/scripting/windows-powershell/wmf/setup/install-configure"
+)
+
+
+def assess_powershell_too_old(
+    required_capabilities: Sequence[str], thresholds: Mapping[str, int]
+) -> dict[str, Any]:
+    """The assessment of a host Ansible cannot manage: nothing is known but why it is unsupported."""
+    return {
+        "is_virtio_guest": None,
+        "virtio_build": None,
+        "file_version": None,
+        "product_version": None,
+        "os_version": None,
+        "os_caption": None,
+        "is_server": None,
+        "update_supported": False,
+        "unsupported_reason": _POWERSHELL_REASON,
+        "capabilities": {},
+        "required_capabilities": list(required_capabilities),
+        "missing_capabilities": [],
+        "update_needed": None,
+        "thresholds": dict(thresholds),
+        "drivers": [],
     }
 
 

@@ -38,6 +38,11 @@ __all__ = [
     "package_os_folder",
     "parse_host_status",
     "run_succeeded",
+    "failed_infs",
+    "InfResult",
+    "PNPUTIL_OUTCOMES",
+    "same_boot",
+    "redact_url",
     "source_problem",
     "validate_source",
     "validate_timeouts",
@@ -58,6 +63,12 @@ REFUSALS: frozenset[str] = frozenset({"unsupported", "not_virtio"})
 # 0 = success, 3010 = success, restart required (the Windows Installer convention pnputil follows).
 SUCCESS_EXIT_CODES: frozenset[int] = frozenset({0, 3010})
 
+# pnputil's return values for one INF (an offline package is installed one INF at a time):
+# https://learn.microsoft.com/windows-hardware/drivers/devtest/pnputil-return-values
+# 259 (ERROR_NO_MORE_ITEMS) means no device matched the INF or an equal or better driver is already
+# installed: the package was staged and there was nothing to update, which is not a failure.
+PNPUTIL_OUTCOMES: Mapping[int, str] = {0: "installed", 3010: "reboot_required", 259: "not_applicable"}
+
 # Offline package folders per Windows NT version (DOMAIN.md section 3: win10 for 2016/2019,
 # Win8 for 2012 / 2012 R2, win7 for 2008 R2; the older instdrv package had Wlh for 2008).
 _PACKAGE_OS_FOLDERS: Mapping[tuple[int, int], str] = {
@@ -68,7 +79,8 @@ _PACKAGE_OS_FOLDERS: Mapping[tuple[int, int], str] = {
     (6, 0): "Wlh",
 }
 _SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
-_RUN_STATES = ("running", "finished", "lost")
+# not_started: the scheduled task never ran the worker (Task Scheduler or policy refused it)
+_RUN_STATES = ("running", "finished", "lost", "not_started")
 
 
 @dataclass(frozen=True)
@@ -85,7 +97,7 @@ class InstallSource:
         """A few words for messages: ``script InstallVirtIo.ps1 (pushed from the controller)``."""
         if self.source == "script":
             return (
-                f"script {self.script_url}"
+                f"script {redact_url(self.script_url)}"
                 if self.script_url
                 else f"script {self.script_src} (pushed from the controller)"
             )
@@ -104,16 +116,34 @@ class Timeouts:
 
 
 @dataclass(frozen=True)
+class InfResult:
+    """What pnputil answered for one INF of an offline package."""
+
+    inf: str
+    exit_code: int
+    command: str
+
+    @property
+    def outcome(self) -> str:
+        """installed, reboot_required, not_applicable (259) or failed, by pnputil's return values."""
+        return PNPUTIL_OUTCOMES.get(self.exit_code, "failed")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"inf": self.inf, "exit_code": self.exit_code, "command": self.command, "outcome": self.outcome}
+
+
+@dataclass(frozen=True)
 class LastRun:
     """The host's record of the most recent install this collection started there."""
 
     run_id: str
-    state: str  # running | finished | lost (the worker vanished without a result)
+    state: str  # running | finished | lost (the worker vanished without a result) | not_started
     source: str | None
     exit_code: int | None
     boot_time: int | None  # LastBootUpTime (FileTime) when the install finished
     log_excerpt: str
     log_path: str | None
+    infs: tuple[InfResult, ...] = ()  # an offline package: pnputil's answer per INF
 
 
 @dataclass(frozen=True)
@@ -176,7 +206,7 @@ def validate_source(
                 "or script_url (an http or https URL the host downloads it from)",
             )
         if values["script_url"] is not None:
-            _check_url(values["script_url"])
+            _check_url(values["script_url"], has_checksum=values["script_checksum"] is not None)
         if values["script_checksum"] is not None and not _SHA256_RE.match(str(values["script_checksum"])):
             raise InputError(
                 "script_checksum",
@@ -198,12 +228,31 @@ def validate_source(
     )
 
 
-def _check_url(url: Any) -> None:
+def redact_url(url: Any) -> str:
+    """``https://host/...``: a URL without its path and query, where a signed URL carries its token."""
+    parsed = urlparse(str(url))
+    if parsed.scheme and parsed.netloc:
+        return f"{parsed.scheme}://{parsed.hostname or ''}/..."
+    return "the script URL"
+
+
+def _check_url(url: Any, has_checksum: bool) -> None:
+    """An http(s) URL; plain http only with a checksum, since nothing else protects the download.
+
+    Messages never repeat the URL: a signed URL (an OSS presigned URL) carries its token in it.
+    """
     parsed = urlparse(str(url))
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise InputError(
             "script_url",
-            f"expected an http or https URL such as 'https://example.com/InstallVirtIo.ps1', got {url!r}",
+            "expected an http or https URL such as 'https://example.com/InstallVirtIo.ps1', "
+            f"got a value starting {redact_url(url)!r}",
+        )
+    if parsed.scheme == "http" and not has_checksum:
+        raise InputError(
+            "script_url",
+            f"{redact_url(url)} is plain http: use https, or give script_checksum (the script's SHA-256) "
+            "so that a changed download is refused",
         )
 
 
@@ -238,6 +287,21 @@ def _int_field(raw: Mapping[str, Any], key: str, field: str, optional: bool = Tr
     return value
 
 
+def _parse_infs(raw: Any) -> tuple[InfResult, ...]:
+    """The per-INF list of a package run (absent for the script and Cloud Assistant sources)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InputError("run.infs", f"expected a list or null, got {raw!r}")
+    infs = []
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("inf"), str):
+            raise InputError(f"run.infs[{index}]", f"expected a mapping with inf and exit_code, got {entry!r}")
+        code = _int_field(entry, "exit_code", f"run.infs[{index}].exit_code", optional=False)
+        infs.append(InfResult(entry["inf"], code, str(entry.get("command") or "")))  # type: ignore[arg-type]
+    return tuple(infs)
+
+
 def parse_host_status(raw: Mapping[str, Any]) -> HostStatus:
     """Read the poll answer of ``virtio_install.ps1``; a malformed answer names its field."""
     boot_time = _int_field(raw, "boot_time", "boot_time", optional=False)
@@ -260,6 +324,7 @@ def parse_host_status(raw: Mapping[str, Any]) -> HostStatus:
             boot_time=_int_field(run_raw, "boot_time", "run.boot_time"),
             log_excerpt=str(run_raw.get("log_excerpt") or ""),
             log_path=run_raw.get("log_path"),
+            infs=_parse_infs(run_raw.get("infs")),
         )
     agent = raw.get("cloud_assistant_agent")
     return HostStatus(
@@ -269,9 +334,33 @@ def parse_host_status(raw: Mapping[str, Any]) -> HostStatus:
     )
 
 
+# Win32_OperatingSystem.LastBootUpTime is computed from the clock and the time since boot, so two
+# reads within one boot differ by sub-milliseconds (GetTickCount64's resolution is 10-16 ms:
+# https://learn.microsoft.com/windows/win32/api/sysinfoapi/nf-sysinfoapi-gettickcount64). A restart
+# moves it by far more than this tolerance (a boot takes longer than that).
+BOOT_TIME_TOLERANCE_S = 5
+_FILETIME_PER_SECOND = 10_000_000
+
+
+def same_boot(first: int | None, second: int | None) -> bool:
+    """Whether two LastBootUpTime readings (FileTime) belong to the same boot."""
+    if first is None or second is None:
+        return False
+    return abs(first - second) <= BOOT_TIME_TOLERANCE_S * _FILETIME_PER_SECOND
+
+
+def failed_infs(run: LastRun) -> list[InfResult]:
+    """The INFs of a package run that pnputil failed to install."""
+    return [inf for inf in run.infs if inf.outcome == "failed"]
+
+
 def run_succeeded(run: LastRun) -> bool:
-    """A finished run whose installer exit code means success."""
-    return run.state == "finished" and run.exit_code in SUCCESS_EXIT_CODES
+    """A finished run whose installer exit code (for a package: every INF's) means success."""
+    if run.state != "finished":
+        return False
+    if run.infs:
+        return not failed_infs(run)
+    return run.exit_code in SUCCESS_EXIT_CODES
 
 
 def decide(assessment: Mapping[str, Any], status: HostStatus) -> Decision:
@@ -284,6 +373,10 @@ def decide(assessment: Mapping[str, Any], status: HostStatus) -> Decision:
     Only then does the probe's ``update_needed`` decide.
     """
     build = assessment.get("virtio_build")
+    if assessment.get("is_virtio_guest") is None and assessment.get("unsupported_reason"):
+        # nothing could be read (Windows PowerShell older than 5.1): refused before anything else
+        reason = assessment["unsupported_reason"]
+        return Decision("unsupported", f"the virtio driver cannot be updated on this host: {reason}", False)
     if not assessment.get("is_virtio_guest"):
         return Decision(
             "not_virtio",
@@ -302,7 +395,7 @@ def decide(assessment: Mapping[str, Any], status: HostStatus) -> Decision:
             "instead of starting another",
             True,
         )
-    if run is not None and run_succeeded(run) and run.boot_time == status.boot_time:
+    if run is not None and run_succeeded(run) and same_boot(run.boot_time, status.boot_time):
         return Decision(
             "reboot_pending",
             f"the install of run {run.run_id} finished (exit code {run.exit_code}) and "
@@ -320,6 +413,8 @@ def decide(assessment: Mapping[str, Any], status: HostStatus) -> Decision:
     earlier = ""
     if run is not None and run.state == "lost":
         earlier = f" (the install of run {run.run_id} stopped without a result; installing again)"
+    elif run is not None and run.state == "not_started":
+        earlier = f" (the install worker of run {run.run_id} never started; trying again)"
     elif run is not None and run.state == "finished" and not run_succeeded(run):
         earlier = (
             f" (the install of run {run.run_id} failed with exit code {run.exit_code}; installing again)"

@@ -25,6 +25,7 @@ AUDIT_COLUMNS = (
     "update_supported",
     "capabilities",
     "update_needed",
+    "unsupported_reason",
     "error",
 )
 AUDIT_STATUSES = ("ok", "unreachable", "failed")
@@ -36,6 +37,8 @@ def audit_state(row: Mapping[str, Any]) -> str:
     """One word per host for the summary: what, if anything, must be done."""
     if row["status"] != "ok":
         return "unknown"
+    if row["is_virtio_guest"] is None and row.get("update_supported") is False:
+        return "unsupported"  # nothing could be read: Windows PowerShell older than 5.1
     if not row["is_virtio_guest"]:
         return "not_virtio"
     if not row["update_needed"]:

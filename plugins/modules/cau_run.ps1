@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils._DetachedWorker
 
 # Host half of winfleet.updates.cau_run. The action plugin decides every cmdlet parameter on the
 # controller; this module checks them against an allow-list, converts them to the types the CAU
@@ -44,7 +45,9 @@ $allowedParameters = @{
     cluster_role_read = @('ClusterName')
     cluster_role = @($pluginParameters + $settingParameters + @('StartDate', 'DaysOfWeek', 'WeeksOfMonth', 'IntervalWeeks'))
 }
-$runRoot = Join-Path -Path $env:ProgramData -ChildPath 'winfleet.updates\cau'
+# Run folders under %ProgramData%\winfleet, secured by _DetachedWorker.psm1 (SYSTEM and Administrators only).
+$runRoot = Join-Path -Path $env:ProgramData -ChildPath 'winfleet\cau_run'
+$taskPrefix = 'winfleet-cau-run-'
 
 function ConvertTo-CauParameter {
     <#
@@ -356,7 +359,12 @@ if ($operation -eq 'start') {
     }
     $runDirectory = Join-Path -Path $runRoot -ChildPath $runId
     try {
-        $null = New-Item -Path $runDirectory -ItemType Directory -Force -ErrorAction Stop
+        New-SecureDirectory -Path $runDirectory
+    }
+    catch {
+        $module.FailJson("The CAU run folder is not safe to run a worker from as SYSTEM; nothing was started: $($_.Exception.Message)", $_)
+    }
+    try {
         $parameters | Export-Clixml -LiteralPath (Join-Path -Path $runDirectory -ChildPath 'parameters.xml') -ErrorAction Stop
         # How many reports exist from runs that started in the last hour: one more is this run's
         # (clocks of coordinator and nodes need not agree to the second).
@@ -372,21 +380,21 @@ if ($operation -eq 'start') {
             ConvertTo-Json | Set-Content -LiteralPath (Join-Path -Path $runDirectory -ChildPath 'reports_before.json') -Encoding UTF8 -ErrorAction Stop
         @{ state = 'starting' } |
             ConvertTo-Json | Set-Content -LiteralPath (Join-Path -Path $runDirectory -ChildPath 'status.json') -Encoding UTF8 -ErrorAction Stop
+        # Runs dot-sourced by the bootstrap of _DetachedWorker.psm1, as SYSTEM, in $WorkerDirectory.
         $worker = @'
-param ([Parameter(Mandatory)][string]$RunDirectory)
 $ErrorActionPreference = 'Stop'
-$statusPath = Join-Path -Path $RunDirectory -ChildPath 'status.json'
+$statusPath = Join-Path -Path $WorkerDirectory -ChildPath 'status.json'
 $status = Get-Content -LiteralPath $statusPath -Raw | ConvertFrom-Json
 $record = @{ state = 'running'; previous_run_id = $status.previous_run_id; pid = $PID; error = $null }
-$record | ConvertTo-Json | Set-Content -LiteralPath $statusPath -Encoding UTF8
+Write-WorkerResult -Name 'status.json' -Result $record
 try {
     Import-Module -Name ClusterAwareUpdating
-    $recoverPath = Join-Path -Path $RunDirectory -ChildPath 'recover.xml'
+    $recoverPath = Join-Path -Path $WorkerDirectory -ChildPath 'recover.xml'
     if (Test-Path -LiteralPath $recoverPath) {
         $recover = Import-Clixml -LiteralPath $recoverPath
         $null = Invoke-CauRun @recover
     }
-    $parameters = Import-Clixml -LiteralPath (Join-Path -Path $RunDirectory -ChildPath 'parameters.xml')
+    $parameters = Import-Clixml -LiteralPath (Join-Path -Path $WorkerDirectory -ChildPath 'parameters.xml')
     $null = Invoke-CauRun @parameters
     $record.state = 'finished'
 }
@@ -394,24 +402,25 @@ catch {
     $record.state = 'failed'
     $record.error = $_.Exception.Message
 }
-$record | ConvertTo-Json | Set-Content -LiteralPath $statusPath -Encoding UTF8
+Write-WorkerResult -Name 'status.json' -Result $record
 '@
-        $workerPath = Join-Path -Path $runDirectory -ChildPath 'worker.ps1'
-        Set-Content -LiteralPath $workerPath -Value $worker -Encoding UTF8 -ErrorAction Stop
-        # A process created through WMI is not part of this session's job object: it keeps
-        # running when the WinRM/PSRP session ends or the connection drops.
-        $commandLine = "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$workerPath`" -RunDirectory `"$runDirectory`""
-        $created = Invoke-CimMethod -ClassName Win32_Process -MethodName Create -Arguments @{ CommandLine = $commandLine } -ErrorAction Stop
+        # A scheduled task outlives this WinRM/PSRP session, which a restarting node or a NIC reset
+        # can end (plugins/module_utils/_DetachedWorker.psm1).
+        $workerArguments = @{
+            TaskName = "$taskPrefix$runId"
+            WorkingDirectory = $runDirectory
+            Worker = $worker
+            Description = 'Cluster-Aware Updating run started by Ansible (winfleet.updates.cau_run); it removes itself when done'
+            ExecutionTimeLimit = 'P3D'
+        }
+        Start-DetachedWorker @workerArguments
     }
     catch {
         $module.FailJson("Could not start the CAU run worker on ${env:COMPUTERNAME}; nothing was started: $($_.Exception.Message)", $_)
     }
-    if ($created.ReturnValue -ne 0) {
-        $module.FailJson("Win32_Process.Create returned $($created.ReturnValue) for the CAU run worker; nothing was started")
-    }
     $module.Result.changed = $true
     $module.Result.run_id = $runId
-    $module.Result.worker_pid = [int]$created.ProcessId
+    $module.Result.worker_task = "$taskPrefix$runId"
     $module.ExitJson()
 }
 
@@ -419,7 +428,7 @@ if ($operation -eq 'poll') {
     $runId = [string]$options.run_id
     $runDirectory = Join-Path -Path $runRoot -ChildPath $runId
     $statusPath = Join-Path -Path $runDirectory -ChildPath 'status.json'
-    $run = @{ run_id = $runId; state = 'running'; status = $null; error = $null; progress = $null; nodes = @() }
+    $run = @{ run_id = $runId; state = 'running'; status = $null; error = $null; progress = $null; nodes = @(); transient_error = $null }
     if ($runId -notmatch '^[0-9a-fA-F-]{36}$' -or -not (Test-Path -LiteralPath $statusPath)) {
         $run.state = 'failed'
         $run.error = "no CAU run $runId was started on $env:COMPUTERNAME (the start request did not arrive)"
@@ -427,11 +436,16 @@ if ($operation -eq 'poll') {
         $module.ExitJson()
     }
     $worker = Get-Content -LiteralPath $statusPath -Raw | ConvertFrom-Json
+    # While a node restarts (the cluster service not up yet, the CAU role failing over) the CAU
+    # cmdlets throw; that is not the run's failure. Such a poll answers transient_error and the
+    # controller keeps polling, as after a lost connection, until the run's timeout.
     try {
         $current = Get-CauRun -ClusterName $clusterName -ErrorAction Stop
     }
     catch {
-        $module.FailJson("Get-CauRun -ClusterName $clusterName failed: $($_.Exception.Message)", $_)
+        $run.transient_error = "Get-CauRun -ClusterName $clusterName failed: $($_.Exception.Message)"
+        $module.Result.run = $run
+        $module.ExitJson()
     }
     if (Test-CauRunInProgress -Run $current) {
         $last = @(Get-PropertyValue -InputObject $current -Name @('NodeStatusNotifications')) | Select-Object -Last 1
@@ -472,7 +486,9 @@ if ($operation -eq 'poll') {
         }
     }
     catch {
-        $report = $null
+        $run.transient_error = "Get-CauReport -ClusterName $clusterName failed: $($_.Exception.Message)"
+        $module.Result.run = $run
+        $module.ExitJson()
     }
     if ($null -ne $report) {
         $run.state = 'finished'
@@ -490,14 +506,19 @@ if ($operation -eq 'poll') {
         $module.Result.run = $run
         $module.ExitJson()
     }
-    # 'starting': the worker has not written its first status yet.
-    if ($worker.state -eq 'starting' -or ($worker.pid -and (Get-Process -Id ([int]$worker.pid) -ErrorAction SilentlyContinue))) {
+    $task = Get-DetachedWorkerState -TaskName "$taskPrefix$runId" -WorkingDirectory $runDirectory
+    if ($task.state -eq 'running') {
         $run.status = 'Starting'
         $module.Result.run = $run
         $module.ExitJson()
     }
     $run.state = 'failed'
-    $run.error = "the CAU run worker on $env:COMPUTERNAME ended without a run report for cluster $clusterName; see Get-CauReport -ClusterName $clusterName -Last -Detailed"
+    if ($task.state -eq 'not_started') {
+        $run.error = "the CAU run worker on $env:COMPUTERNAME never started (scheduled task $taskPrefix$runId, last result $($task.last_result)); nothing was run"
+    }
+    else {
+        $run.error = "the CAU run worker on $env:COMPUTERNAME ended without a run report for cluster $clusterName; see Get-CauReport -ClusterName $clusterName -Last -Detailed"
+    }
     $module.Result.run = $run
     $module.ExitJson()
 }

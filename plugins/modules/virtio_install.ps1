@@ -4,6 +4,7 @@
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ..module_utils._FileHash
+#AnsibleRequires -PowerShell ..module_utils._DetachedWorker
 
 # Host half of winfleet.updates.virtio_install. The action plugin decides and drives; this module
 # only does what must run on the host, one operation per call (the ansible.windows win_updates
@@ -24,7 +25,7 @@ $spec = @{
         _source = @{ type = 'str'; choices = @('script', 'package', 'cloud_assistant') }
         _payload = @{ type = 'str' }
         _checksum = @{ type = 'str' }
-        _url = @{ type = 'str' }
+        _url = @{ type = 'str'; no_log = $true }
         _driver_dir = @{ type = 'str' }
         _log_lines = @{ type = 'int'; default = 20 }
     }
@@ -36,59 +37,82 @@ $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $stateRoot = Join-Path -Path $env:ProgramData -ChildPath 'winfleet\virtio_install'
 $taskPrefix = 'winfleet-virtio-install-'
 
-function Invoke-InstallWorker {
-    <#
-    .SYNOPSIS
-    The detached worker. Its body is written to worker.ps1 in the run directory and run by the
-    scheduled task, so it must not use anything defined outside it.
-    #>
-    $ErrorActionPreference = 'Continue'
-    $runDir = Split-Path -Parent $MyInvocation.MyCommand.Path
-    $config = Get-Content -LiteralPath (Join-Path -Path $runDir -ChildPath 'run.json') -Raw | ConvertFrom-Json
-    $log = Join-Path -Path $runDir -ChildPath 'install.log'
-    $exitCode = 1
-    try {
-        "$(Get-Date -Format o) starting the $($config.source) install (run $($config.run_id))" | Add-Content -LiteralPath $log
-        if ($config.source -eq 'script') {
-            $powershell = Join-Path -Path $env:SystemRoot -ChildPath 'System32\WindowsPowerShell\v1.0\powershell.exe'
-            $arguments = @('-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $config.script)
-            & $powershell @arguments *>> $log
+# The detached worker (plugins/module_utils/_DetachedWorker.psm1 runs it as SYSTEM in the run's
+# folder, with $WorkerDirectory and Write-WorkerResult defined). Everything it logs goes through
+# one writer in UTF-8: in Windows PowerShell 5.1, '*>>' appends UTF-16 text, which put NULs into a
+# log that Add-Content had started in the ANSI code page.
+# https://learn.microsoft.com/powershell/module/microsoft.powershell.core/about/about_redirection
+$installWorker = @'
+$ErrorActionPreference = 'Continue'
+$config = Get-Content -LiteralPath (Join-Path -Path $WorkerDirectory -ChildPath 'run.json') -Raw -Encoding UTF8 | ConvertFrom-Json
+$log = Join-Path -Path $WorkerDirectory -ChildPath 'install.log'
+$utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+
+function Write-InstallLog {
+    param ([AllowEmptyString()] [string] $Line)
+    [System.IO.File]::AppendAllText($log, "$(Get-Date -Format o) $Line`r`n", $utf8)
+}
+
+function Invoke-Logged {
+    # The program's output and errors, as text, through the one writer; returns its exit code.
+    param ([string] $FilePath, [string[]] $ArgumentList)
+    Write-InstallLog -Line "running $([System.IO.Path]::GetFileName($FilePath)) $($ArgumentList -join ' ')"
+    & $FilePath @ArgumentList 2>&1 | ForEach-Object { Write-InstallLog -Line ([string]$_) }
+    $LASTEXITCODE
+}
+
+$exitCode = 1
+$infs = $null
+try {
+    Write-InstallLog -Line "starting the $($config.source) install (run $($config.run_id))"
+    if ($config.source -eq 'script') {
+        $powershell = Join-Path -Path $env:SystemRoot -ChildPath 'System32\WindowsPowerShell\v1.0\powershell.exe'
+        $exitCode = Invoke-Logged -FilePath $powershell -ArgumentList @('-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $config.script)
+    }
+    elseif ($config.source -eq 'package') {
+        # One INF at a time, each judged by pnputil's documented return values (0, 3010, and 259 =
+        # no matching device or an equal or better driver installed: not a failure).
+        # https://learn.microsoft.com/windows-hardware/drivers/devtest/pnputil-return-values
+        # /add-driver ... /install exists from Windows 10 1607 / Server 2016 (build 14393):
+        # https://learn.microsoft.com/windows-hardware/drivers/devtest/pnputil-command-syntax
+        $pnputil = Join-Path -Path $env:SystemRoot -ChildPath 'System32\pnputil.exe'
+        $modern = [System.Environment]::OSVersion.Version.Build -ge 14393
+        $infs = @()
+        foreach ($inf in @(Get-ChildItem -LiteralPath $config.inf_dir -Filter '*.inf' | Sort-Object -Property Name)) {
+            $arguments = @('-i', '-a', $inf.FullName)
+            if ($modern) {
+                $arguments = @('/add-driver', $inf.FullName, '/install')
+            }
+            $code = Invoke-Logged -FilePath $pnputil -ArgumentList $arguments
+            $infs += @{ inf = $inf.FullName; exit_code = [int]$code; command = "pnputil.exe $($arguments -join ' ')" }
         }
-        elseif ($config.source -eq 'package') {
-            $pnputil = Join-Path -Path $env:SystemRoot -ChildPath 'System32\pnputil.exe'
-            $arguments = @('-i', '-a', (Join-Path -Path $config.inf_dir -ChildPath '*.inf'))
-            & $pnputil @arguments *>> $log
+        $failures = @($infs | Where-Object { $_.exit_code -notin @(0, 3010, 259) })
+        $exitCode = 0
+        if ($failures.Count -gt 0) {
+            $exitCode = $failures[0].exit_code
         }
-        else {
-            $arguments = @('--exec', '--plugin=UpdateVirtIo')
-            & $config.agent @arguments *>> $log
+        elseif (@($infs | Where-Object { $_.exit_code -eq 3010 }).Count -gt 0) {
+            $exitCode = 3010
         }
-        $exitCode = $LASTEXITCODE
     }
-    catch {
-        ($_ | Out-String) | Add-Content -LiteralPath $log
-        $exitCode = 1
-    }
-    $os = Get-CimInstance -ClassName Win32_OperatingSystem -Property @('LastBootUpTime')
-    $result = @{
-        run_id = $config.run_id
-        exit_code = $exitCode
-        finished = (Get-Date).ToUniversalTime().ToString('o')
-        boot_time = $os.LastBootUpTime.ToFileTime()
-    }
-    $temporary = Join-Path -Path $runDir -ChildPath 'result.json.tmp'
-    ConvertTo-Json -InputObject $result | Set-Content -LiteralPath $temporary -Encoding UTF8
-    Move-Item -LiteralPath $temporary -Destination (Join-Path -Path $runDir -ChildPath 'result.json') -Force
-    "$(Get-Date -Format o) the installer exited with code $exitCode" | Add-Content -LiteralPath $log
-    try {
-        $scheduler = New-Object -ComObject Schedule.Service
-        $scheduler.Connect()
-        $scheduler.GetFolder('\').DeleteTask("winfleet-virtio-install-$($config.run_id)", 0)
-    }
-    catch {
-        "could not remove the scheduled task: $($_.Exception.Message)" | Add-Content -LiteralPath $log
+    else {
+        $exitCode = Invoke-Logged -FilePath $config.agent -ArgumentList @('--exec', '--plugin=UpdateVirtIo')
     }
 }
+catch {
+    Write-InstallLog -Line ($_ | Out-String)
+    $exitCode = 1
+}
+$os = Get-CimInstance -ClassName Win32_OperatingSystem -Property @('LastBootUpTime')
+Write-InstallLog -Line "the installer exited with code $exitCode"
+Write-WorkerResult -Name 'result.json' -Result @{
+    run_id = $config.run_id
+    exit_code = $exitCode
+    infs = $infs
+    finished = (Get-Date).ToUniversalTime().ToString('o')
+    boot_time = $os.LastBootUpTime.ToFileTime()
+}
+'@
 
 function Get-BootTime {
     <#
@@ -102,28 +126,6 @@ function Get-BootTime {
 
     $os = Get-CimInstance -ClassName Win32_OperatingSystem -Property @('LastBootUpTime') -ErrorAction Stop
     $os.LastBootUpTime.ToFileTime()
-}
-
-function Get-WorkerTask {
-    <#
-    .SYNOPSIS
-    The worker's scheduled task, or $null when it does not exist (any more).
-    #>
-    [CmdletBinding()]
-    param (
-        [Parameter(Mandatory)]
-        [string]
-        $RunId
-    )
-
-    $scheduler = New-Object -ComObject Schedule.Service
-    $scheduler.Connect()
-    try {
-        $scheduler.GetFolder('\').GetTask("$taskPrefix$RunId")
-    }
-    catch {
-        $null
-    }
 }
 
 function Get-InstallRun {
@@ -153,7 +155,7 @@ function Get-InstallRun {
     if (-not (Test-Path -LiteralPath $configPath -PathType Leaf)) {
         return $null
     }
-    $config = Get-Content -LiteralPath $configPath -Raw | ConvertFrom-Json
+    $config = Get-Content -LiteralPath $configPath -Raw -Encoding UTF8 | ConvertFrom-Json
     $log = Join-Path -Path $runDir -ChildPath 'install.log'
     $run = @{
         run_id = $RunId
@@ -163,28 +165,36 @@ function Get-InstallRun {
         boot_time = $null
         log_path = $log
         log_excerpt = ''
+        infs = $null
     }
     $resultPath = Join-Path -Path $runDir -ChildPath 'result.json'
+    $note = ''
     if (Test-Path -LiteralPath $resultPath -PathType Leaf) {
-        $result = Get-Content -LiteralPath $resultPath -Raw | ConvertFrom-Json
+        $result = Get-Content -LiteralPath $resultPath -Raw -Encoding UTF8 | ConvertFrom-Json
         $run.state = 'finished'
         $run.exit_code = [int]$result.exit_code
         $run.boot_time = [long]$result.boot_time
+        if ($null -ne $result.infs) {
+            # grouped: on 5.1 an array property is one object until enumerated
+            $run.infs = @(@($result.infs) | ForEach-Object { @{ inf = [string]$_.inf; exit_code = [int]$_.exit_code; command = [string]$_.command } })
+        }
     }
     else {
-        # No result: running, or the worker ended without one (it crashed, or the host restarted
-        # under it). A task that never ran yet reports a LastRunTime before 2000.
-        $task = Get-WorkerTask -RunId $RunId
-        if ($null -eq $task) {
-            $run.state = 'lost'
+        $worker = Get-DetachedWorkerState -TaskName "$taskPrefix$RunId" -WorkingDirectory $runDir
+        if ($worker.state -eq 'not_started') {
+            $run.state = 'not_started'
+            $note = "the scheduled task $taskPrefix$RunId never started the install worker (last result $($worker.last_result)); see docs/windows_requirements.md"
         }
-        elseif ($task.State -ne 4 -and $task.LastRunTime.Year -ge 2000) {
+        elseif ($worker.state -ne 'running') {
+            # it ran and ended without a result: it crashed, or the host restarted under it
             $run.state = 'lost'
-            $run.log_excerpt = "the scheduled task ended with result $($task.LastTaskResult) without writing result.json"
         }
     }
     if (Test-Path -LiteralPath $log -PathType Leaf) {
-        $run.log_excerpt = ((Get-Content -LiteralPath $log -Tail $LogLines) -join "`n")
+        $run.log_excerpt = ((Get-Content -LiteralPath $log -Tail $LogLines -Encoding UTF8) -join "`n")
+    }
+    if ($note) {
+        $run.log_excerpt = (@($run.log_excerpt, $note) | Where-Object { $_ }) -join "`n"
     }
     $run
 }
@@ -209,28 +219,6 @@ function Find-CloudAssistantAgent {
         return (Join-Path -Path $version.FullName -ChildPath 'acs-plugin-manager.exe')
     }
     $null
-}
-
-function New-StateDirectory {
-    <#
-    .SYNOPSIS
-    Create the state root readable and writable by SYSTEM and Administrators only: the worker runs
-    what is staged here as SYSTEM, so no other account may replace a file between check and run.
-    #>
-    [CmdletBinding(SupportsShouldProcess)]
-    param ()
-
-    if (-not (Test-Path -LiteralPath $stateRoot -PathType Container)) {
-        $null = New-Item -Path $stateRoot -ItemType Directory -Force
-    }
-    $acl = New-Object -TypeName System.Security.AccessControl.DirectorySecurity
-    $acl.SetAccessRuleProtection($true, $false)
-    foreach ($sid in @('S-1-5-18', 'S-1-5-32-544')) {
-        $identity = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList $sid
-        $ruleArguments = @($identity, 'FullControl', 'ContainerInherit, ObjectInherit', 'None', 'Allow')
-        $acl.AddAccessRule((New-Object -TypeName System.Security.AccessControl.FileSystemAccessRule -ArgumentList $ruleArguments))
-    }
-    Set-Acl -LiteralPath $stateRoot -AclObject $acl
 }
 
 function Assert-Checksum {
@@ -280,15 +268,13 @@ function Expand-Package {
     )
 
     if (-not (Test-Path -LiteralPath $Destination)) {
+        # .NET Framework 4.5 or later is part of every Windows PowerShell 5.1 host.
         try {
             Add-Type -AssemblyName System.IO.Compression.FileSystem -ErrorAction Stop
             [System.IO.Compression.ZipFile]::ExtractToDirectory($Archive, $Destination)
         }
         catch {
-            # .NET 4.5 is missing on some Server 2008 hosts: the shell can unpack too.
-            $null = New-Item -Path $Destination -ItemType Directory -Force
-            $shell = New-Object -ComObject Shell.Application
-            $shell.NameSpace($Destination).CopyHere($shell.NameSpace($Archive).Items(), 16)
+            $module.FailJson("cannot unpack the package ${Archive}: $($_.Exception.Message)", $_)
         }
     }
     $base = $Destination
@@ -305,40 +291,6 @@ function Expand-Package {
         }
     }
     $module.FailJson("the package has no .inf files in $base\$architecture nor in $base; it does not match this host's Windows version or architecture ($architecture)")
-}
-
-function Start-InstallWorker {
-    <#
-    .SYNOPSIS
-    Register the worker as a scheduled task running as SYSTEM (elevated) and start it now.
-    #>
-    [CmdletBinding(SupportsShouldProcess)]
-    param (
-        [Parameter(Mandatory)]
-        [string]
-        $RunId,
-
-        [Parameter(Mandatory)]
-        [string]
-        $WorkerPath
-    )
-
-    $scheduler = New-Object -ComObject Schedule.Service
-    $scheduler.Connect()
-    $definition = $scheduler.NewTask(0)
-    $definition.RegistrationInfo.Description = 'virtio driver install started by Ansible (winfleet.updates.virtio_install); it removes itself when done'
-    $definition.Settings.AllowDemandStart = $true
-    $definition.Settings.DisallowStartIfOnBatteries = $false
-    $definition.Settings.StopIfGoingOnBatteries = $false
-    $definition.Settings.ExecutionTimeLimit = 'PT4H'
-    $definition.Settings.MultipleInstances = 2
-    $definition.Principal.RunLevel = 1
-    $action = $definition.Actions.Create(0)
-    $action.Path = Join-Path -Path $env:SystemRoot -ChildPath 'System32\WindowsPowerShell\v1.0\powershell.exe'
-    $action.Arguments = "-NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$WorkerPath`""
-    # 6: create or update; 5: service account logon (SYSTEM needs no password)
-    $task = $scheduler.GetFolder('\').RegisterTaskDefinition("$taskPrefix$RunId", $definition, 6, 'SYSTEM', $null, 5)
-    $null = $task.Run($null)
 }
 
 $operation = $module.Params._operation
@@ -367,12 +319,63 @@ if ($module.CheckMode) {
 }
 $runDir = Join-Path -Path $stateRoot -ChildPath $runId
 
-if ($operation -eq 'prepare') {
-    New-StateDirectory
-    if (-not (Test-Path -LiteralPath $runDir -PathType Container)) {
-        $null = New-Item -Path $runDir -ItemType Directory -Force
-        $module.Result.changed = $true
+function Initialize-RunDirectory {
+    <#
+    .SYNOPSIS
+    The run's folder under %ProgramData%\winfleet, owned by Administrators, SYSTEM and
+    Administrators only; a junction or a folder another account created is refused.
+    #>
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param ()
+
+    $created = -not (Test-Path -LiteralPath $runDir -PathType Container)
+    try {
+        New-SecureDirectory -Path $runDir
     }
+    catch {
+        $module.FailJson("the state folder is not safe to run an install from as SYSTEM: $($_.Exception.Message)", $_)
+    }
+    $created
+}
+
+function Get-UrlForMessage {
+    <#
+    .SYNOPSIS
+    The script URL without its path and query: a signed URL carries its token there.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param ([Parameter(Mandatory)] [string] $Url)
+
+    $uri = $null
+    if ([System.Uri]::TryCreate($Url, [System.UriKind]::Absolute, [ref]$uri)) {
+        return "$($uri.Scheme)://$($uri.Authority)/..."
+    }
+    'the script URL'
+}
+
+function Assert-AlibabaSignature {
+    <#
+    .SYNOPSIS
+    Refuse to run the Cloud Assistant agent as SYSTEM unless its Authenticode signature is valid
+    and Alibaba's: https://learn.microsoft.com/powershell/module/microsoft.powershell.security/get-authenticodesignature
+    #>
+    [CmdletBinding()]
+    param ([Parameter(Mandatory)] [string] $Path)
+
+    $signature = Get-AuthenticodeSignature -FilePath $Path
+    if ($signature.Status -ne 'Valid') {
+        $module.FailJson("the Cloud Assistant agent $Path has no valid Authenticode signature (status $($signature.Status)); it is not run as SYSTEM. Reinstall the agent from Alibaba Cloud, or use source=script or source=package")
+    }
+    $subject = [string]$signature.SignerCertificate.Subject
+    if ($subject -notmatch '(^|,\s*)(O|CN)="?Alibaba') {
+        $module.FailJson("the Cloud Assistant agent $Path is signed by '$subject', not by Alibaba; it is not run as SYSTEM. Reinstall the agent from Alibaba Cloud, or use source=script or source=package")
+    }
+}
+
+if ($operation -eq 'prepare') {
+    $module.Result.changed = Initialize-RunDirectory
     $module.Result.run_dir = $runDir
     $module.ExitJson()
 }
@@ -383,10 +386,7 @@ if ($null -ne $existing) {
     $module.Result.run = $existing
     $module.ExitJson()
 }
-New-StateDirectory
-if (-not (Test-Path -LiteralPath $runDir -PathType Container)) {
-    $null = New-Item -Path $runDir -ItemType Directory -Force
-}
+$null = Initialize-RunDirectory
 $source = $module.Params._source
 $config = @{ run_id = $runId; source = $source; requested = (Get-Date).ToUniversalTime().ToString('o') }
 if ($source -eq 'script') {
@@ -399,9 +399,11 @@ if ($source -eq 'script') {
             $client.DownloadFile($module.Params._url, $script)
         }
         catch {
-            $msg = "cannot download $($module.Params._url): $($_.Exception.Message). A host without internet access "
-            $msg += "needs source=package (or source=cloud_assistant, which downloads over the VPC)"
-            $module.FailJson($msg, $_)
+            # the exception text of WebClient can repeat the URL: only its type is reported
+            $shown = Get-UrlForMessage -Url $module.Params._url
+            $msg = "cannot download the script from ${shown} ($($_.Exception.GetType().Name)). A host without internet "
+            $msg += "access needs source=package (or source=cloud_assistant, which downloads over the VPC)"
+            $module.FailJson($msg)
         }
     }
     if ($module.Params._checksum) {
@@ -419,20 +421,26 @@ else {
     if (-not $agent) {
         $module.FailJson('the Cloud Assistant agent is not installed (no acs-plugin-manager.exe under C:\ProgramData\aliyun\assist\<version>\)')
     }
+    Assert-AlibabaSignature -Path $agent
     $config.agent = $agent
 }
 
-$workerPath = Join-Path -Path $runDir -ChildPath 'worker.ps1'
-Set-Content -LiteralPath $workerPath -Value ${function:Invoke-InstallWorker}.ToString() -Encoding UTF8
-ConvertTo-Json -InputObject $config | Set-Content -LiteralPath (Join-Path -Path $runDir -ChildPath 'run.json') -Encoding UTF8
+$utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+[System.IO.File]::WriteAllText((Join-Path -Path $runDir -ChildPath 'run.json'), (ConvertTo-Json -InputObject $config), $utf8)
 try {
-    Start-InstallWorker -RunId $runId -WorkerPath $workerPath
+    $workerArguments = @{
+        TaskName = "$taskPrefix$runId"
+        WorkingDirectory = $runDir
+        Worker = $installWorker
+        Description = 'virtio driver install started by Ansible (winfleet.updates.virtio_install); it removes itself when done'
+    }
+    Start-DetachedWorker @workerArguments
 }
 catch {
     Remove-Item -LiteralPath (Join-Path -Path $runDir -ChildPath 'run.json') -Force -ErrorAction SilentlyContinue
     $module.FailJson("cannot start the install as a scheduled task: $($_.Exception.Message)", $_)
 }
-Set-Content -LiteralPath (Join-Path -Path $stateRoot -ChildPath 'last_run.txt') -Value $runId -Encoding ASCII
+[System.IO.File]::WriteAllText((Join-Path -Path $stateRoot -ChildPath 'last_run.txt'), $runId, $utf8)
 $module.Result.changed = $true
 $module.Result.run = Get-InstallRun -RunId $runId -LogLines $module.Params._log_lines
 $module.ExitJson()

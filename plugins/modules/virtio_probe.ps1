@@ -54,18 +54,32 @@ $module.Result.os = @{
     product_type = [int]$os.ProductType
 }
 
+# A 32-bit PowerShell (a 32-bit endpoint such as Microsoft.PowerShell32) on 64-bit Windows has
+# System32 redirected to SysWOW64, which holds no kernel drivers; Sysnative reaches the real
+# System32: https://learn.microsoft.com/windows/win32/winprog64/file-system-redirector
 $driverDir = Join-Path -Path $env:SystemRoot -ChildPath 'System32\drivers'
+$readDir = $driverDir
+if ([Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProcess) {
+    $readDir = Join-Path -Path $env:SystemRoot -ChildPath 'Sysnative\drivers'
+}
 $module.Result.drivers = @(
     foreach ($name in $module.Params.driver_files) {
         $path = Join-Path -Path $driverDir -ChildPath $name
+        $readPath = Join-Path -Path $readDir -ChildPath $name
         $entry = @{ name = $name; path = $path; present = $false }
-        if (Test-Path -LiteralPath $path -PathType Leaf) {
-            $info = [System.Diagnostics.FileVersionInfo]::GetVersionInfo($path)
+        if (Test-Path -LiteralPath $readPath -PathType Leaf) {
             $entry.present = $true
-            $entry.file_version = $info.FileVersion
-            $entry.product_version = $info.ProductVersion
-            $entry.file_version_parts = Get-VersionPart -Info $info -Kind File
-            $entry.product_version_parts = Get-VersionPart -Info $info -Kind Product
+            try {
+                $info = [System.Diagnostics.FileVersionInfo]::GetVersionInfo($readPath)
+                $entry.file_version = $info.FileVersion
+                $entry.product_version = $info.ProductVersion
+                $entry.file_version_parts = Get-VersionPart -Info $info -Kind File
+                $entry.product_version_parts = Get-VersionPart -Info $info -Kind Product
+            }
+            catch {
+                # reported for this file only; the controller decides whether it matters
+                $entry.error = "cannot read the version of ${path}: $($_.Exception.Message)"
+            }
         }
         $entry
     }

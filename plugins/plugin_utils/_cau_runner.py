@@ -8,7 +8,7 @@ is here, typed and testable with a fake host:
 
 * :func:`scan_cluster` - one ``Invoke-CauScan`` round trip (also what check mode does for a run);
 * :func:`run_cluster` - start the detached ``Invoke-CauRun`` and follow it with
-  :func:`~._cau_poll.follow_run` through connection drops, up to a deadline;
+  :func:`~._host_poll.follow_run` (the loop virtio_install uses too) through connection drops, up to a deadline;
 * :func:`configure_cluster_role` - read ``Get-CauClusterRole``, compare on the controller, then
   ``Add-/Set-/Remove-CauClusterRole`` only when something differs.
 
@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ansible.errors import AnsibleConnectionFailure
 
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins import CauPluginSet
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_role import (
@@ -45,8 +44,8 @@ from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import (
     summarise_nodes,
 )
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed
-from ansible_collections.winfleet.updates.plugins.plugin_utils._cau_poll import (
-    RequestTimeoutException,
+from ansible_collections.winfleet.updates.plugins.plugin_utils._host_poll import (
+    CONNECTION_ERRORS,
     follow_run,
 )
 
@@ -204,7 +203,7 @@ def run_cluster(
     }
     try:
         _checked(execute("start", parameters, options))
-    except (AnsibleConnectionFailure, RequestTimeoutException) as err:
+    except CONNECTION_ERRORS as err:
         warn(f"lost the connection while starting the CAU run ({err}); asking the host whether it started")
         reset()
     poll_options = {"run_id": run_id}
@@ -235,6 +234,7 @@ def run_cluster(
         **totals,
         "polls": outcome.polls,
         "reconnects": outcome.reconnects,
+        "transient_errors": outcome.transient_errors,
         "elapsed_seconds": round(outcome.elapsed, 1),
         "changed": bool(totals["updates_installed"] or totals["reboots"]),
     }

@@ -34,9 +34,10 @@ from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install i
     package_os_folder,
     parse_host_status,
 )
-from ansible_collections.winfleet.updates.plugins.plugin_utils._reconnect import (
+from ansible_collections.winfleet.updates.plugins.plugin_utils._host_poll import (
     CONNECTION_ERRORS,
     Reconnector,
+    follow_run,
 )
 
 __all__ = [
@@ -199,29 +200,47 @@ class InstallFlow:
             )
 
     def wait(self, run_id: str) -> LastRun:
-        """Poll until run ``run_id`` is no longer running, at most ``install_timeout`` seconds."""
-        deadline = self._clock() + self._timeouts.install
-        while True:
-            self._sleep(max(0.0, min(self._timeouts.poll_interval, deadline - self._clock())))
-            run = self.reconnector.call("poll", lambda: self.status(run_id)).last_run
+        """Poll until run ``run_id`` is no longer running, at most ``install_timeout`` seconds.
+
+        The loop is the collection's one poll loop (``plugin_utils._host_poll.follow_run``): a lost
+        connection is reset and retried; a host silent for ``reconnect_timeout`` is unreachable.
+        """
+
+        def poll() -> dict[str, Any]:
+            status = self.status(run_id)
+            run = status.last_run
             if run is None or run.run_id != run_id:
                 raise InstallFailed(
                     f"the host has no record of install run {run_id}; its state directory under "
                     "%ProgramData%\\winfleet\\virtio_install may have been removed",
                     run_id=run_id,
                 )
-            if run.state != "running":
-                return run
-            if self._clock() >= deadline:
-                raise InstallFailed(
-                    f"the install (run {run_id}) is still running after "
-                    f"install_timeout={self._timeouts.install:g} s; it was left running on the host "
-                    f"(scheduled task winfleet-virtio-install-{run_id}). Re-run to wait for it (it is not "
-                    "started twice) or raise install_timeout",
-                    run_id=run_id,
-                    log_excerpt=run.log_excerpt,
-                    log_path=run.log_path,
-                )
+            return {"last_run": run}
+
+        outcome = follow_run(
+            poll,
+            self.reconnector.reset,
+            timeout=self._timeouts.install,
+            interval=self._timeouts.poll_interval,
+            clock=self._clock,
+            sleep=self._sleep,
+            is_final=lambda answer: answer["last_run"].state != "running",
+            silence_timeout=self._timeouts.reconnect,
+            wait_first=True,
+        )
+        self.reconnector.failures += outcome.reconnects
+        run: LastRun | None = (outcome.last or {}).get("last_run")
+        if run is not None and run.state != "running":
+            return run
+        raise InstallFailed(
+            f"the install (run {run_id}) is still running after "
+            f"install_timeout={self._timeouts.install:g} s; it was left running on the host "
+            f"(scheduled task winfleet-virtio-install-{run_id}). Re-run to wait for it (it is not "
+            "started twice) or raise install_timeout",
+            run_id=run_id,
+            log_excerpt=run.log_excerpt if run else "",
+            log_path=run.log_path if run else None,
+        )
 
 
 def payload_work_dir() -> tempfile.TemporaryDirectory[str]:

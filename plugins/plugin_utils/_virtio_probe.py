@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
+from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed
 
 PROBE_MODULE = "winfleet.updates.virtio_probe"
 
@@ -43,5 +44,11 @@ def probe_and_assess(
     Inputs are validated before the host is contacted, so bad options cost no round trip.
     """
     files = _virtio.validate_driver_files(driver_files)
-    raw = run_host_module(PROBE_MODULE, {"driver_files": files}, task_vars)
+    try:
+        raw = run_host_module(PROBE_MODULE, {"driver_files": files}, task_vars)
+    except HostModuleFailed as err:
+        # the bootstrap wrapper's refusal: the host is unsupported, not failed
+        if str(err.result.get("msg", "")).strip() == _virtio.POWERSHELL_TOO_OLD:
+            return _virtio.assess_powershell_too_old(required_capabilities, thresholds)
+        raise
     return _virtio.assess_probe(raw, required_capabilities, thresholds)

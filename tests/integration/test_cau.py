@@ -352,6 +352,22 @@ def test_coordinator_outage_mid_run_is_survived_by_reconnecting(make_lab, tmp_pa
     assert [rows[n]["updates_installed"] for n in ("h1", "h2", "h3")] == [2, 2, 2]
 
 
+def test_cau_cmdlets_throwing_mid_run_are_retried_not_fatal(make_lab, tmp_path):
+    """Get-CauRun / Get-CauReport throw while a node restarts: polled through until the run ends."""
+    updates = {"cau_updates": [software(), software(KB_SOFTWARE_2)]}
+    lab = make_lab({
+        "lab": FAST_LAB,
+        "hosts": {"coord01": {}, "h1": updates, "h2": updates, "h3": updates},
+        "clusters": {"hvcl01": {"mode": "remote_updating", "nodes": ["h1", "h2", "h3"], "coordinator": "coord01",
+                                "cmdlet_errors": {"after": 10, "duration": 200}}},
+    })
+    run = cau(lab, tmp_path)
+    assert run.returncode == 0, run.output
+    assert "The cluster service is not running" in run.output  # warned, then polled again
+    rows = node_rows(run)
+    assert [rows[n]["updates_installed"] for n in ("h1", "h2", "h3")] == [2, 2, 2]
+
+
 def test_a_run_that_outlasts_the_timeout_is_reported_and_left_running(make_lab, tmp_path):
     lab = make_lab({
         "lab": {"time_scale": 0.2},

@@ -103,3 +103,18 @@ def test_check_mode_changes_nothing_and_still_reports(make_lab, tmp_path):
     report = run.report("virtio_audit")
     assert report["check_mode"] is True
     assert report["hosts"][0]["virtio_build"] == 58011
+
+
+def test_a_host_below_powershell_5_1_is_unsupported_with_the_reason_not_failed(make_lab, tmp_path):
+    """ansible-core 2.19's bootstrap wrapper refuses every module below Windows PowerShell 5.1."""
+    lab = make_lab({"hosts": {
+        "old": {"os_version": "6.3.9600", "powershell_version": "4.0", "drivers": {"viostor.sys": "62.77.104.58011"}},
+        "new": {"os_version": "6.3.9600", "powershell_version": "5.1", "drivers": {"viostor.sys": "62.77.104.58017"}},
+    }})
+    run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "reports")
+    assert run.returncode == 0, run.output
+    rows = run.rows("virtio_audit")
+    assert (rows["old"]["status"], rows["old"]["state"], rows["old"]["error"]) == ("ok", "unsupported", None)
+    assert "older than 5.1" in rows["old"]["unsupported_reason"] and "WMF 5.1" in rows["old"]["unsupported_reason"]
+    assert (rows["new"]["status"], rows["new"]["state"]) == ("ok", "compliant")
+    assert run.report("virtio_audit")["summary"]["by_status"]["failed"] == 0

@@ -71,6 +71,8 @@ _DRIVER_KEYS: dict[str, Normaliser] = {
     "product_version": _string,
     "file_version_parts": _version_parts,
     "product_version_parts": _version_parts,
+    # FileVersionInfo.GetVersionInfo throws for this file (access denied, a locked or damaged file)
+    "unreadable": _bool,
 }
 
 
@@ -288,24 +290,65 @@ def _file_server(value: Any, field: str) -> dict[str, Any]:
     return normalise_file_server(value, field, host_name)
 
 
-_ANTIVIRUS_KEYS: dict[str, Normaliser] = {"service": _string, "running": _bool}
+_ANTIVIRUS_KEYS: dict[str, Normaliser] = {
+    "service": _string,
+    "running": _bool,
+    "depends_on": _names,
+    "stop_pending_s": _number,
+}
 
 
 def _antivirus(value: Any, field: str) -> list[dict[str, Any]]:
-    """Third-party antivirus services on the host: [{service: SAVService, running: true}]."""
+    """Third-party antivirus services on the host: [{service: SAVService, running: true}].
+
+    ``depends_on`` names services this one needs (stopping one of those with ``-Force`` stops this
+    one too); ``stop_pending_s`` keeps the service in StopPending that long after a stop request.
+    """
     _expect(isinstance(value, list), field, f"expected a list of {{service, running}}, got {value!r}")
     services = []
     for index, item in enumerate(value):
         entry = _mapping(item, f"{field}[{index}]", _ANTIVIRUS_KEYS)
         _expect("service" in entry, f"{field}[{index}]", "needs service (the Windows service name)")
-        services.append({"service": entry["service"], "running": entry.get("running", True)})
+        service = {"service": entry["service"], "running": entry.get("running", True)}
+        for key in ("depends_on", "stop_pending_s"):
+            if key in entry:
+                service[key] = entry[key]
+        services.append(service)
     return services
+
+
+def _powershell_version(value: Any, field: str) -> str:
+    text = str(value) if isinstance(value, (str, float, int)) and not isinstance(value, bool) else ""
+    _expect(bool(re.fullmatch(r"\d+\.\d+", text)), field, f"expected Major.Minor such as '5.1' or '4.0', got {value!r}")
+    return text
+
+
+def _inf_exit_codes(value: Any, field: str) -> dict[str, int]:
+    """What ``pnputil`` returns for each INF of an offline package: {netkvm.inf: 259}."""
+    _expect(isinstance(value, dict), field, f"expected a mapping of INF file name to exit code, got {value!r}")
+    codes = {}
+    for name, code in value.items():
+        _expect(isinstance(name, str) and name.lower().endswith(".inf"), f"{field}.{name}",
+                "expected an INF file name such as netkvm.inf")
+        codes[name.lower()] = _exit_code(code, f"{field}.{name}")
+    return codes
+
+
+# Get-AuthenticodeSignature of acs-plugin-manager.exe: Status (a SignatureStatus name) and the
+# signer certificate's Subject.
+# https://learn.microsoft.com/dotnet/api/system.management.automation.signaturestatus
+_SIGNATURE_KEYS: dict[str, Normaliser] = {
+    "status": _choice("Valid", "NotSigned", "HashMismatch", "NotTrusted", "UnknownError", "Incompatible"),
+    "signer": _string,
+}
+ALIBABA_SIGNER = "CN=Alibaba Cloud Computing Ltd., O=Alibaba Cloud Computing Ltd., L=Hangzhou, S=Zhejiang, C=CN"
 
 
 _UPDATE_KEYS: dict[str, Normaliser] = {
     "to": _four_part_version,
     "duration_s": _number,
     "exit_code": _exit_code,
+    "inf_exit_codes": _inf_exit_codes,
 }
 # What the vendor installer does when run: the version it leaves on every virtio driver file (after
 # the reboot), how long it takes (default: 30 s + 15 s per data disk, at most 120 s) and its exit code.
@@ -316,7 +359,15 @@ def _update(value: Any, field: str) -> dict[str, Any]:
     return {**UPDATE_DEFAULTS, **_mapping(value, field, _UPDATE_KEYS)}
 
 
-_FAULT_KEYS: dict[str, Normaliser] = {"nic_drop_s": _number, "reboot_s": _number, "never_returns": _bool}
+_FAULT_KEYS: dict[str, Normaliser] = {
+    "nic_drop_s": _number,
+    "reboot_s": _number,
+    "never_returns": _bool,
+    # Task Scheduler does not run the worker (a policy or a broken service; the task's last result
+    # is SCHED_S_TASK_HAS_NOT_RUN, 0x00041303:
+    # https://learn.microsoft.com/windows/win32/taskschd/task-scheduler-error-and-success-constants)
+    "worker_never_starts": _bool,
+}
 # The seed's ~10 s network drop while the NIC driver is replaced; a one-minute reboot.
 FAULT_DEFAULTS: dict[str, Any] = {"nic_drop_s": 10.0, "reboot_s": 60.0, "never_returns": False}
 
@@ -353,8 +404,14 @@ HOST_KEYS: dict[str, Normaliser] = {
     "cau_hotfix_exit_codes": lambda v, f: _exit_codes(v, f),
     "file_server": _file_server,
     # the install path (docs/simlab.md, "Install, NIC drop and reboot")
+    # $PSVersionTable.PSVersion of Windows PowerShell (Major.Minor); below 5.1 ansible-core's bootstrap
+    # wrapper refuses every module (tests/simlab/windows.py)
+    "powershell_version": _powershell_version,
+    # %ProgramData%\winfleet existing before the collection made it: {owner: SID} and/or {junction: true}
+    "winfleet_folder": lambda value, field: _mapping(value, field, {"owner": _string, "junction": _bool}),
     "internet": _bool,
     "cloud_assistant": _bool,
+    "cloud_assistant_signature": lambda value, field: _mapping(value, field, _SIGNATURE_KEYS),
     "data_disks": _count,
     "antivirus": _antivirus,
     "update": _update,
@@ -373,6 +430,7 @@ HOST_DEFAULTS: dict[str, Any] = {
     "cau_second_hop": True,
     "internet": True,
     "cloud_assistant": True,
+    "cloud_assistant_signature": {"status": "Valid", "signer": ALIBABA_SIGNER},
     "data_disks": 0,
     "antivirus": [],
     "update": UPDATE_DEFAULTS,
@@ -481,6 +539,8 @@ _CLUSTER_KEYS: dict[str, Normaliser] = {
     "coordinator": _string,
     "vars": _vars,
     "coordinator_outage": _outage,
+    # the CAU cmdlets on the coordinator throw for a while mid-run (tests/simlab/modules/cau_run.py)
+    "cmdlet_errors": _outage,
     "locked": _bool,
 }
 

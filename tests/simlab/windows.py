@@ -16,6 +16,24 @@ DRIVERS_DIR = f"{SYSTEM_ROOT}\\System32\\drivers"
 _PRODUCT_TYPES = {1: "workstation", 2: "domain_controller", 3: "server"}
 
 
+# ansible-core 2.19's bootstrap wrapper, the first thing every PowerShell module runs on the host
+# (lib/ansible/executor/powershell/bootstrap_wrapper.ps1), refuses older hosts with exactly this
+# answer and exit code 1; Ansible documents PowerShell 5.1 as the minimum:
+# https://docs.ansible.com/ansible/latest/os_guide/windows_setup.html
+# WMF 5.1 (which brings PowerShell 5.1) installs on Windows Server 2012 R2, 2012 and 2008 R2 SP1,
+# not on Windows Server 2008: https://learn.microsoft.com/powershell/scripting/windows-powershell/wmf/setup/install-configure
+BOOTSTRAP_REFUSAL = b'{"failed":true,"msg":"Ansible requires PowerShell v5.1"}\r\n'
+DEFAULT_POWERSHELL_VERSION = "5.1"
+
+
+def powershell_refusal(state: dict[str, Any]) -> tuple[int, bytes, bytes] | None:
+    """What the bootstrap wrapper answers a module on this host: None when PowerShell is 5.1 or later."""
+    version = tuple(int(part) for part in str(state.get("powershell_version", DEFAULT_POWERSHELL_VERSION)).split("."))
+    if version < (5, 1):
+        return 1, BOOTSTRAP_REFUSAL, b""
+    return None
+
+
 def driver_at(state: dict[str, Any], path: str) -> dict[str, Any] | None:
     """The driver file of the host at ``path`` (a FileVersionInfo description), or None."""
     normalised = path.replace("/", "\\").lower()

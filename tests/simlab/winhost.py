@@ -14,12 +14,13 @@ State keys this module owns (all optional in a fresh host):
 ``outages``        windows of unreachability ``{from, until (None: forever), reason}``
 ``reboot``         a reboot in progress ``{down_at, up_at (None: never returns)}``
 ``services``       Windows services by lower-case name ``{name, running, boot_running}``
-``antivirus_paused`` the services winfleet.updates.antivirus_services stopped (its marker file)
+``antivirus_record`` the JSON text of antivirus_services' record file (tests/simlab/modules/antivirus_services.py)
 ``logon_ready``    False from a reboot command until the boot finishes (LogonUI's AutoLogonChecked)
 """
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
@@ -54,6 +55,20 @@ def boot_time(state: dict[str, Any]) -> int:
     return state.get("boot_time", INITIAL_BOOT_TIME)
 
 
+# Win32_OperatingSystem.LastBootUpTime is the current time minus the time since boot, which Windows
+# keeps at the resolution of the system timer (10 to 16 ms), so two reads in one boot differ by a
+# little: https://learn.microsoft.com/windows/win32/api/sysinfoapi/nf-sysinfoapi-gettickcount64
+# (Remarks) and https://learn.microsoft.com/windows/win32/cimwin32prov/win32-operatingsystem; the
+# same drift made Auditbeat report false reboots: https://github.com/elastic/beats/pull/12591.
+# The lab returns the boot time moved by up to half a millisecond, either way, at every CIM read.
+WMI_BOOT_TIME_JITTER = 5_000  # FileTime units of 100 ns
+
+
+def wmi_boot_time(state: dict[str, Any]) -> int:
+    """LastBootUpTime as a module reads it through CIM: this boot's time, give or take a little."""
+    return boot_time(state) + random.randint(-WMI_BOOT_TIME_JITTER, WMI_BOOT_TIME_JITTER)
+
+
 def services(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The host's services: its third-party antivirus from the fleet, and Defender on NT 6.2 and later.
 
@@ -68,9 +83,54 @@ def services(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 "name": entry["service"],
                 "running": entry["running"],
                 "boot_running": entry["running"],
+                "depends_on": list(entry.get("depends_on", [])),
+                "stop_pending_s": entry.get("stop_pending_s", 0),
             }
         state["services"] = table
     return state["services"]
+
+
+def service_status(service: dict[str, Any]) -> str:
+    """ServiceController.Status: Running, StopPending (a stop asked for, not done yet) or Stopped.
+
+    https://learn.microsoft.com/dotnet/api/system.serviceprocess.servicecontrollerstatus
+    """
+    if service["running"]:
+        return "Running"
+    if service.get("stop_pending_until", 0) > time.time():
+        return "StopPending"
+    return "Stopped"
+
+
+def dependent_services(table: dict[str, dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """ServiceController.DependentServices: every service that needs ``name``, directly or not,
+    in reverse start order (EnumDependentServices' order).
+
+    https://learn.microsoft.com/windows/win32/api/winsvc/nf-winsvc-enumdependentservicesw
+    """
+    found: list[dict[str, Any]] = []
+    pending = [name.lower()]
+    while pending:
+        current = pending.pop()
+        for service in table.values():
+            needs = [d.lower() for d in service.get("depends_on", [])]
+            if current in needs and service not in found:
+                found.append(service)
+                pending.append(service["name"].lower())
+    return list(reversed(found))
+
+
+def request_stop(table: dict[str, dict[str, Any]], service: dict[str, Any], lab: dict[str, Any]) -> None:
+    """``Stop-Service -Force``: the service and every running dependent stop (a service with
+    ``stop_pending_s`` stays StopPending that long).
+
+    https://learn.microsoft.com/powershell/module/microsoft.powershell.management/stop-service
+    (-Force "stops the service even if it has dependent services"; they are stopped first)
+    """
+    for target in [*dependent_services(table, service["name"]), service]:
+        if target["running"]:
+            target["running"] = False
+            target["stop_pending_until"] = time.time() + target.get("stop_pending_s", 0) * scale(lab)
 
 
 def update_settings(state: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +174,14 @@ def start_install(
     }
     state.setdefault("virtio_runs", {})[run_id] = run
     state["virtio_last_run"] = run_id
+    if fault.get("worker_never_starts"):
+        run["state"] = "not_started"
+        run["log"] = [
+            f"the scheduled task winfleet-virtio-install-{run_id} never started the install worker "
+            "(last result 0x00041303); see docs/windows_requirements.md"
+        ]
+        log(state, "worker_not_started", run_id=run_id)
+        return run
     if fault["nic_drop_s"] > 0:
         drop_at = now + duration / 3
         add_outage(
@@ -126,9 +194,47 @@ def start_install(
     return run
 
 
+# pnputil's documented return values: 0 success, 3010 success with a restart needed, 259
+# (ERROR_NO_MORE_ITEMS) no device matched the INF or the installed driver is as good or better.
+# https://learn.microsoft.com/windows-hardware/drivers/devtest/pnputil-return-values
+_PNPUTIL_STAGED = (0, 3010)
+# `pnputil /add-driver <inf> /install` exists from Windows 10 1607 / Server 2016 (build 14393);
+# earlier pnputil only knows `-i -a <inf>`:
+# https://learn.microsoft.com/windows-hardware/drivers/devtest/pnputil-command-syntax
+PNPUTIL_ADD_DRIVER_BUILD = 14393
+
+
+def pnputil_command(state: dict[str, Any], inf: str) -> str:
+    """The pnputil command line this host's pnputil understands for one INF."""
+    build = int(state["os_version"].split(".")[2]) if state["os_version"].count(".") >= 2 else 0
+    if build >= PNPUTIL_ADD_DRIVER_BUILD:
+        return f"pnputil.exe /add-driver {inf} /install"
+    return f"pnputil.exe -i -a {inf}"
+
+
+def _finish_package_run(state: dict[str, Any], run: dict[str, Any]) -> None:
+    """An offline package install: pnputil once per INF, each with its own documented exit code."""
+    codes = update_settings(state).get("inf_exit_codes") or {}
+    run["infs"] = []
+    for inf in run["inf_files"]:
+        code = codes.get(inf.rsplit("\\", 1)[-1].lower(), 0)
+        command = pnputil_command(state, inf)
+        run["infs"].append({"inf": inf, "exit_code": code, "command": command})
+        run["log"].append(f"{command} exited with code {code}")
+    if any(entry["exit_code"] in _PNPUTIL_STAGED for entry in run["infs"]):
+        state["pending_driver"] = run["to"]
+    failures = [e["exit_code"] for e in run["infs"] if e["exit_code"] not in (*_PNPUTIL_STAGED, 259)]
+    restart = any(e["exit_code"] == 3010 for e in run["infs"])
+    run["exit_code"] = failures[0] if failures else 3010 if restart else 0
+
+
 def _finish_run(state: dict[str, Any], run: dict[str, Any]) -> None:
     run["state"] = "finished"
-    run["boot_time"] = boot_time(state)
+    run["boot_time"] = wmi_boot_time(state)
+    if run.get("inf_files") is not None:
+        _finish_package_run(state, run)
+        log(state, "install_finished", run_id=run["run_id"], exit_code=None, due=round(run["finishes_at"], 3))
+        return
     if run["exit_code"] in _SUCCESS_EXIT_CODES:
         state["pending_driver"] = run["to"]
         run["log"] += [
@@ -217,4 +323,5 @@ def run_view(run: dict[str, Any], log_lines: int) -> dict[str, Any]:
         "boot_time": run["boot_time"] if state == "finished" else None,
         "log_path": f"{STATE_ROOT}\\{run['run_id']}\\install.log",
         "log_excerpt": "\n".join(run["log"][-log_lines:]),
+        "infs": run.get("infs") if state == "finished" else None,
     }

@@ -43,7 +43,7 @@ _REPO_ROOT = str(Path(__file__).resolve().parents[3])
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-from tests.simlab import dispatch, raw  # noqa: E402  (needs the repository root on sys.path)
+from tests.simlab import dispatch, raw, windows  # noqa: E402  (needs the repository root on sys.path)
 from tests.simlab.state import Lab  # noqa: E402
 
 
@@ -92,6 +92,9 @@ class Connection(ConnectionBase):
             complex_args = dispatch.parse_module_payload(in_data)
 
             def handle(state):
+                refusal = windows.powershell_refusal(state)  # the bootstrap wrapper answers first
+                if refusal is not None:
+                    return refusal
                 result = dispatch.run_module(state, complex_args, self._lab.settings, self._lab.root)
                 return 0, json.dumps(result).encode(), b""
         else:

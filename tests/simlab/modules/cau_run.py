@@ -9,6 +9,7 @@ run record as the clock advances (tests/simlab/cau.py).
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from tests.simlab import cau
@@ -40,12 +41,30 @@ def run(call: HostCall) -> dict[str, Any]:
         if operation == "start":
             return _start(call, lab, cluster, parameters, options)
         if operation == "poll":
-            return {"changed": False, "run": cau.poll_run(cluster, str(options.get("run_id")))}
+            return _poll(cluster, str(options.get("run_id")))
         if operation == "preflight":
             return _preflight(call, [str(n) for n in options.get("nodes") or []])
         if operation == "cluster_role_read":
             return _cluster_role_read(cluster)
         return _cluster_role(call, cluster, parameters, str(options.get("action", "")))
+
+
+def _poll(cluster: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """Get-CauRun, then Get-CauReport. While a node restarts, the cluster service of the machine
+    the cmdlets talk to may not answer and they throw ("The cluster service is not running" /
+    "Failed to connect to cluster"): the module reports that as transient, not as the run's end.
+    https://learn.microsoft.com/powershell/module/clusterawareupdating/get-caurun
+    https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-faq
+    """
+    record = cluster["runs"].get(run_id) or {}
+    window = record.get("cmdlet_errors")
+    if window and window[0] <= time.time() < window[1]:
+        return {"changed": False, "run": {
+            "run_id": run_id, "state": "running", "status": None, "progress": None, "nodes": [], "error": None,
+            "transient_error": f"Get-CauRun -ClusterName {cluster['name']} failed: Failed to connect to cluster "
+                               f"{cluster['name']}: The cluster service is not running on this node",
+        }}
+    return {"changed": False, "run": {**cau.poll_run(cluster, run_id), "transient_error": None}}
 
 
 def _unregistered(state: dict[str, Any], parameters: dict[str, Any]) -> list[str]:
@@ -83,10 +102,15 @@ def _start(call: HostCall, lab: Lab, cluster: dict[str, Any], parameters: dict[s
                      "started. Wait for it, or set force_recovery: true if it is a stale run left by a coordinator "
                      "that stopped.")
     record = cau.start_run(lab, call.lab, call.state, cluster, parameters, run_id, False)
+    errors = cluster.get("cmdlet_errors")
+    if errors:
+        scale = float(call.lab.get("time_scale", 1.0))
+        begin = time.time() + errors["after"] * scale
+        record["cmdlet_errors"] = [begin, begin + errors["duration"] * scale]
     cluster["runs"][run_id] = record
     cluster["active_run"] = run_id
     call.log("cau_run_started", cluster=cluster["name"], run_id=run_id, parameters=parameters)
-    return {"changed": True, "run_id": run_id, "worker_pid": 4242}
+    return {"changed": True, "run_id": run_id, "worker_task": f"winfleet-cau-run-{run_id}"}
 
 
 def _preflight(call: HostCall, nodes: list[str]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ dropping the network for ``faults.nic_drop_s`` on the way. Same messages as the 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from typing import Any
 
@@ -34,7 +35,7 @@ def _run(call: HostCall, run_id: str | None) -> dict[str, Any] | None:
 def _poll(call: HostCall) -> dict[str, Any]:
     return {
         "changed": False,
-        "boot_time": winhost.boot_time(call.state),
+        "boot_time": winhost.wmi_boot_time(call.state),
         "run": _run(call, call.args.get("_run_id")),
         "cloud_assistant_agent": winhost.AGENT_PATH if call.state.get("cloud_assistant", True) else None,
     }
@@ -66,18 +67,60 @@ def _package_inf_dir(call: HostCall, path: str, driver_dir: str) -> str | None:
     return None
 
 
+def _package_infs(call: HostCall, path: str, inf_dir: str) -> list[str]:
+    """The INF files of the chosen folder, as host paths under the run's package folder."""
+    data = raw.read_file(call.state, path, Lab(call.lab_dir))
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        names = package.namelist()
+    prefix = f"{inf_dir}/" if inf_dir else ""
+    run_dir = f"{winhost.STATE_ROOT}\\{call.args['_run_id']}\\package"
+    return sorted(
+        f"{run_dir}\\{name.replace('/', chr(92))}"
+        for name in names
+        if name.lower().startswith(prefix) and name.lower().endswith(".inf") and "/" not in name[len(prefix):]
+    )
+
+
+# Any user may create folders in %ProgramData% (its default ACL grants Users "create folders"):
+# a %ProgramData%\winfleet that someone else made first, or a junction, is what the module refuses.
+# https://learn.microsoft.com/windows/win32/fileio/reparse-points
+# https://learn.microsoft.com/dotnet/api/system.security.accesscontrol.objectsecurity.getowner
+_TRUSTED_OWNERS = ("S-1-5-18", "S-1-5-32-544")
+
+
+def _unsafe_state_folder(call: HostCall) -> dict[str, Any] | None:
+    folder = call.state.get("winfleet_folder")
+    if not folder:
+        return None
+    path = "C:\\ProgramData\\winfleet"
+    prefix = "the state folder is not safe to run an install from as SYSTEM: "
+    if folder.get("junction"):
+        return _fail(f"{prefix}the folder {path} is a reparse point (junction or symbolic link); remove it and run "
+                     "again, the collection creates it itself")
+    owner = folder.get("owner", "S-1-5-32-544")
+    if owner not in _TRUSTED_OWNERS:
+        return _fail(f"{prefix}the folder {path} is owned by {owner}, not by SYSTEM or Administrators; another "
+                     "account may have created it: remove it and run again")
+    return None
+
+
 def _start(call: HostCall) -> dict[str, Any]:
     args, state = call.args, call.state
     run_id = args["_run_id"]
     if run_id in state.get("virtio_runs", {}):
         return {"changed": False, "run": _run(call, run_id)}
+    unsafe = _unsafe_state_folder(call)
+    if unsafe:
+        return unsafe
     source = args.get("_source")
     details: dict[str, Any] = {}
     if source == "script":
         if args.get("_url"):
             if not state.get("internet", True):
+                scheme, _, rest = args["_url"].partition("://")
+                host = rest.split("/", 1)[0].split("?", 1)[0]
                 return _fail(
-                    f"cannot download {args['_url']}: Unable to connect to the remote server. A host without "
+                    f"cannot download the script from {scheme}://{host}/... (WebException). A host without "
                     "internet access needs source=package (or source=cloud_assistant, which downloads over "
                     "the VPC)"
                 )
@@ -97,11 +140,25 @@ def _start(call: HostCall) -> dict[str, Any]:
                 "the package has no .inf files for this host's Windows version and architecture (amd64)"
             )
         details["inf_dir"] = inf_dir
+        details["inf_files"] = _package_infs(call, args["_payload"], inf_dir)
     else:
         if not state.get("cloud_assistant", True):
             return _fail(
                 "the Cloud Assistant agent is not installed (no acs-plugin-manager.exe under "
                 "C:\\ProgramData\\aliyun\\assist\\<version>\\)"
+            )
+        signature = {"status": "Valid", "signer": "", **state.get("cloud_assistant_signature", {})}
+        if signature["status"] != "Valid":
+            return _fail(
+                f"the Cloud Assistant agent {winhost.AGENT_PATH} has no valid Authenticode signature (status "
+                f"{signature['status']}); it is not run as SYSTEM. Reinstall the agent from Alibaba Cloud, or use "
+                "source=script or source=package"
+            )
+        if not re.search(r'(^|,\s*)(O|CN)="?Alibaba', signature["signer"]):
+            return _fail(
+                f"the Cloud Assistant agent {winhost.AGENT_PATH} is signed by '{signature['signer']}', not by "
+                "Alibaba; it is not run as SYSTEM. Reinstall the agent from Alibaba Cloud, or use source=script "
+                "or source=package"
             )
         details["agent"] = winhost.AGENT_PATH
     winhost.start_install(state, call.lab, run_id, source, **details)
@@ -119,6 +176,9 @@ def run(call: HostCall) -> dict[str, Any]:
     if not call.args.get("_run_id"):
         return _fail(f"_run_id is required for _operation={operation}")
     if operation == "prepare":
+        unsafe = _unsafe_state_folder(call)
+        if unsafe:
+            return unsafe
         run_dir = f"{winhost.STATE_ROOT}\\{call.args['_run_id']}"
         call.state.setdefault("run_dirs", []).append(run_dir)
         return {"changed": True, "run_dir": run_dir}

@@ -23,7 +23,9 @@ def run(call: HostCall) -> dict[str, Any]:
         path = f"C:\\Windows\\System32\\drivers\\{name}"
         entry: dict[str, Any] = {"name": name, "path": path, "present": False}
         file = state["drivers"].get(name.lower())
-        if file is not None:
+        if file is not None and file.get("unreadable"):
+            entry.update(present=True, error=f"cannot read the version of {path}: Access to the path '{path}' is denied.")
+        elif file is not None:
             entry.update(
                 present=True,
                 file_version=file.get("file_version"),

@@ -35,3 +35,12 @@ def test_malformed_names_are_refused(name):
     with pytest.raises(InputError) as err:
         validate_antivirus_services([name])
     assert err.value.field == "services[0]"
+
+
+@pytest.mark.parametrize("name", ["Win*", "SAV?ervice", "[S]AVService"])
+def test_wildcard_characters_are_refused(name):
+    """Get-Service -Name expands wildcards: Win* would stop WinDefend, WinRM and Winmgmt."""
+    with pytest.raises(InputError) as err:
+        validate_antivirus_services(["ekrn", name])
+    assert err.value.field == "services[1]"
+    assert "wildcard character" in err.value.message

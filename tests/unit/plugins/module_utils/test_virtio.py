@@ -184,3 +184,31 @@ def test_assess_unparseable_string_without_parts_names_the_file():
     with pytest.raises(InputError) as err:
         assess_probe(_raw(viostor="unknown"), ["online_resize"], CAPABILITY_THRESHOLDS)
     assert err.value.field == "viostor.sys.file_version"
+
+
+def test_an_unreadable_secondary_driver_is_reported_for_that_file_only():
+    from ansible_collections.winfleet.updates.plugins.module_utils._virtio import assess_probe
+
+    raw = {
+        "os": {"version": "10.0.17763", "caption": "Windows Server 2019", "product_type": 3},
+        "drivers": [
+            {"name": "viostor.sys", "present": True, "file_version": "62.77.104.58017", "file_version_parts": [62, 77, 104, 58017]},
+            {"name": "netkvm.sys", "present": True, "error": "cannot read the version of C:\\Windows\\System32\\drivers\\netkvm.sys: denied"},
+            {"name": "vioser.sys", "present": True, "file_version": "garbage", "file_version_parts": [0, 0, 0, 0]},
+        ],
+    }
+    assessment = assess_probe(raw, ["online_resize"], {"online_resize": 58011})
+    assert assessment["virtio_build"] == 58017 and assessment["update_needed"] is False
+    by_name = {d["name"]: d for d in assessment["drivers"]}
+    assert by_name["netkvm.sys"]["error"].startswith("cannot read the version of") and by_name["netkvm.sys"]["build"] is None
+    assert "vioser.sys.file_version" in by_name["vioser.sys"]["error"]
+
+
+def test_an_unreadable_storage_driver_still_fails_the_probe():
+    from ansible_collections.winfleet.updates.plugins.module_utils._virtio import assess_probe
+
+    raw = {"os": {"version": "10.0.17763", "product_type": 3},
+           "drivers": [{"name": "viostor.sys", "present": True, "error": "cannot read the version of viostor.sys: denied"}]}
+    with pytest.raises(InputError) as err:
+        assess_probe(raw, ["online_resize"], {"online_resize": 58011})
+    assert err.value.field == "viostor.sys"

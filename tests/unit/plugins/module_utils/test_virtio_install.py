@@ -166,6 +166,9 @@ def _assessment(build: int | None = 58011, virtio: bool = True, supported: bool 
     }
 
 
+SECOND = 10_000_000  # FileTime units
+
+
 def _status(run: dict[str, Any] | None = None, boot_time: int = BOOT) -> HostStatus:
     return parse_host_status({"boot_time": boot_time, "run": run})
 
@@ -187,15 +190,19 @@ def _status(run: dict[str, Any] | None = None, boot_time: int = BOOT) -> HostSta
         # finished, same boot: only the reboot is missing, even when the file on disk is already new
         (_assessment(build=58017), _status(_run()), "reboot_pending", True, "only the reboot is missing"),
         (_assessment(), _status(_run(exit_code=3010)), "reboot_pending", True, "exit code 3010"),
+        # WMI's LastBootUpTime moves by sub-milliseconds between reads without a reboot
+        (_assessment(), _status(_run(), boot_time=BOOT + 4_999), "reboot_pending", True, "only the reboot"),
+        (_assessment(), _status(_run(), boot_time=BOOT - 20_000), "reboot_pending", True, "only the reboot"),
+        (_assessment(), _status(_run(), boot_time=BOOT + 2 * SECOND), "reboot_pending", True, "only the reboot"),
         # finished, rebooted since: the probe decides
         (
             _assessment(build=58017),
-            _status(_run(), boot_time=BOOT + 1),
+            _status(_run(), boot_time=BOOT + 90 * SECOND),
             "compliant",
             False,
             "nothing to install",
         ),
-        (_assessment(), _status(_run(), boot_time=BOOT + 1), "install", True, "lacks serial_query"),
+        (_assessment(), _status(_run(), boot_time=BOOT + 90 * SECOND), "install", True, "lacks serial_query"),
         (
             _assessment(),
             _status(_run(exit_code=1603)),
@@ -280,3 +287,80 @@ def test_a_package_without_the_folder_lists_what_it_has():
     assert (
         "no .inf files under 'Win8'" in err.value.message and "top-level folders: win10" in err.value.message
     )
+
+
+# --- pnputil per INF (https://learn.microsoft.com/windows-hardware/drivers/devtest/pnputil-return-values)
+
+
+def _package_run(*codes: int) -> dict[str, Any]:
+    infs = [
+        {"inf": f"C:\\p\\d{index}.inf", "exit_code": code, "command": f"pnputil.exe /add-driver d{index}.inf /install"}
+        for index, code in enumerate(codes)
+    ]
+    return {**_run(), "source": "package", "infs": infs}
+
+
+@pytest.mark.parametrize(
+    ("codes", "succeeded", "outcomes"),
+    [
+        ((0, 0), True, ["installed", "installed"]),
+        ((0, 3010), True, ["installed", "reboot_required"]),
+        # 259: no matching device, or an equal or better driver already installed: not a failure
+        ((0, 259), True, ["installed", "not_applicable"]),
+        ((259, 259), True, ["not_applicable", "not_applicable"]),
+        ((0, 5), False, ["installed", "failed"]),
+        ((259, 1), False, ["not_applicable", "failed"]),
+    ],
+)
+def test_a_package_run_is_judged_per_inf_by_pnputils_return_values(codes, succeeded, outcomes):
+    run = parse_host_status({"boot_time": BOOT, "run": {**_package_run(*codes), "exit_code": max(codes)}}).last_run
+    assert run_succeeded(run) is succeeded
+    assert [inf.outcome for inf in run.infs] == outcomes
+    assert run.infs[0].as_dict()["command"].startswith("pnputil.exe /add-driver")
+
+
+@pytest.mark.parametrize(
+    ("infs", "field"),
+    [("x", "run.infs"), ([{"exit_code": 0}], "run.infs[0]"), ([{"inf": "a.inf", "exit_code": "0"}], "run.infs[0].exit_code")],
+)
+def test_a_malformed_inf_list_names_its_field(infs, field):
+    with pytest.raises(InputError) as err:
+        parse_host_status({"boot_time": BOOT, "run": {**_run(), "infs": infs}})
+    assert err.value.field == field
+
+
+def test_a_worker_that_never_started_is_installed_again_and_said_so():
+    status = parse_host_status({"boot_time": BOOT, "run": _run(state="not_started", exit_code=None, boot_time=None)})
+    decision = decide(_assessment(), status)
+    assert decision.action == "install" and "never started" in decision.msg
+
+
+# --- a script URL may carry a signature token
+
+
+@pytest.mark.parametrize(
+    ("url", "checksum", "message"),
+    [
+        ("http://example.com/I.ps1?Signature=SECRET", None, "http://example.com/... is plain http: use https"),
+        ("ftp://example.com/I.ps1?Signature=SECRET", None, "got a value starting 'ftp://example.com/...'"),
+    ],
+)
+def test_a_script_url_is_refused_without_repeating_it(url, checksum, message):
+    with pytest.raises(InputError) as err:
+        validate_source("script", script_url=url, script_checksum=checksum)
+    assert err.value.field == "script_url" and message in err.value.message
+    assert "SECRET" not in err.value.message
+
+
+def test_plain_http_is_accepted_with_a_checksum_and_never_described_in_full():
+    source = validate_source("script", script_url="http://example.com/I.ps1?Signature=SECRET", script_checksum=SHA)
+    assert source.script_url.endswith("SECRET")  # the host still needs it
+    assert source.describe() == "script http://example.com/..."
+
+
+def test_a_host_below_powershell_5_1_is_refused_as_unsupported():
+    from ansible_collections.winfleet.updates.plugins.module_utils._virtio import assess_powershell_too_old
+
+    assessment = assess_powershell_too_old(["online_resize"], {"online_resize": 58011})
+    decision = decide(assessment, _status())
+    assert decision.action == "unsupported" and "older than 5.1" in decision.msg

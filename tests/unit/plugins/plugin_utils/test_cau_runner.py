@@ -13,7 +13,7 @@ from ansible.errors import AnsibleConnectionFailure
 
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins import parse_plugins
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed
-from ansible_collections.winfleet.updates.plugins.plugin_utils._cau_poll import follow_run
+from ansible_collections.winfleet.updates.plugins.plugin_utils._host_poll import follow_run
 from ansible_collections.winfleet.updates.plugins.plugin_utils._cau_runner import (
     RunRequest,
     configure_cluster_role,

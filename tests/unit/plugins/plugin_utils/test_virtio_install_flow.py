@@ -17,7 +17,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install i
     Timeouts,
     validate_source,
 )
-from ansible_collections.winfleet.updates.plugins.plugin_utils._reconnect import Reconnector
+from ansible_collections.winfleet.updates.plugins.plugin_utils._host_poll import Reconnector
 from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_install import (
     InstallFailed,
     InstallFlow,
