@@ -27,7 +27,7 @@ def test_force_self_update_is_checked_against_the_installed_cmdlet():
     """Windows Server 2012 R2's Invoke-CauRun has no -ForceSelfUpdate: say so instead of a binding error."""
     block = _start_block()
     assert "(Get-Command -Name Invoke-CauRun).Parameters.ContainsKey('ForceSelfUpdate')" in block
-    assert block.index("ContainsKey('ForceSelfUpdate')") < block.index("Win32_Process")
+    assert block.index("ContainsKey('ForceSelfUpdate')") < block.index("Start-DetachedWorker")
 
 
 def test_this_runs_report_is_found_without_an_undocumented_property():
