@@ -14,6 +14,7 @@ import pytest
 
 from tests.integration.conftest import PlaybookRun, run_playbook
 from tests.simlab.state import Lab
+from tests.unit import hotfix_bases
 
 # Simulated seconds pass 1000 times faster than real ones; polls every 50 ms.
 FAST_LAB = {"time_scale": 0.001}
@@ -129,7 +130,7 @@ def test_prepare_places_plugins_by_mode_is_idempotent_and_self_updating_survives
         node: ("succeeded", 1, 1) for node in ("hv01", "hv02", "sv01", "sv02", "sv03")}
     # sv01 runs the cmdlets of its own cluster and restarts during the run: the poll reconnected
     assert lab.read_host("sv01")["failed_round_trips"] > 0
-    assert "lost the connection while following the CAU run" in updated.output
+    assert "lost the connection while following the run" in updated.output
     # the self-updating run went through the clustered role
     starts = [e for e in lab.read_host("sv01")["events"] if e["event"] == "cau_run_started"]
     assert starts[0]["parameters"]["ForceSelfUpdate"] is True
@@ -462,7 +463,8 @@ def test_firmware_from_the_hotfix_root_goes_from_the_file_server_to_each_nodes_r
     lab = make_lab({
         "lab": FAST_LAB,
         "hosts": {
-            "fs01": {"file_server": {"folders": ["D:\\Data"], "has_cau_schema": True}},
+            "fs01": {"file_server": {"folders": ["D:\\Data"], "cau_tools": {
+                "config": hotfix_bases.PLAIN.decode(), "schema": hotfix_bases.schema().decode()}}},
             "coord01": {},
             "hv01": {},
             "hv02": {"cau_hotfix_exit_codes": {"fw-1.2.exe": 5}},
