@@ -34,7 +34,8 @@ function Get-PausedService {
     if (-not (Test-Path -LiteralPath $markerPath -PathType Leaf)) {
         return , @()
     }
-    , @(Get-Content -LiteralPath $markerPath -Raw | ConvertFrom-Json | ForEach-Object { [string]$_ })
+    # Parenthesised: in Windows PowerShell 5.1 ConvertFrom-Json writes a JSON array as one object.
+    , @((Get-Content -LiteralPath $markerPath -Raw | ConvertFrom-Json) | ForEach-Object { [string]$_ })
 }
 
 function Set-PausedService {

@@ -48,7 +48,9 @@ function Invoke-InstallWorker {
     $log = Join-Path -Path $runDir -ChildPath 'install.log'
     $exitCode = 1
     try {
-        "$(Get-Date -Format o) starting the $($config.source) install (run $($config.run_id))" | Add-Content -LiteralPath $log
+        # -Encoding Unicode everywhere: *>> below writes UTF-16LE in Windows PowerShell 5.1 and the log
+        # must have one encoding (https://learn.microsoft.com/en-us/powershell/module/microsoft.powershell.core/about/about_character_encoding?view=powershell-5.1)
+        "$(Get-Date -Format o) starting the $($config.source) install (run $($config.run_id))" | Add-Content -LiteralPath $log -Encoding Unicode
         if ($config.source -eq 'script') {
             $powershell = Join-Path -Path $env:SystemRoot -ChildPath 'System32\WindowsPowerShell\v1.0\powershell.exe'
             $arguments = @('-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $config.script)
@@ -66,7 +68,7 @@ function Invoke-InstallWorker {
         $exitCode = $LASTEXITCODE
     }
     catch {
-        ($_ | Out-String) | Add-Content -LiteralPath $log
+        ($_ | Out-String) | Add-Content -LiteralPath $log -Encoding Unicode
         $exitCode = 1
     }
     $os = Get-CimInstance -ClassName Win32_OperatingSystem -Property @('LastBootUpTime')
@@ -79,14 +81,14 @@ function Invoke-InstallWorker {
     $temporary = Join-Path -Path $runDir -ChildPath 'result.json.tmp'
     ConvertTo-Json -InputObject $result | Set-Content -LiteralPath $temporary -Encoding UTF8
     Move-Item -LiteralPath $temporary -Destination (Join-Path -Path $runDir -ChildPath 'result.json') -Force
-    "$(Get-Date -Format o) the installer exited with code $exitCode" | Add-Content -LiteralPath $log
+    "$(Get-Date -Format o) the installer exited with code $exitCode" | Add-Content -LiteralPath $log -Encoding Unicode
     try {
         $scheduler = New-Object -ComObject Schedule.Service
         $scheduler.Connect()
         $scheduler.GetFolder('\').DeleteTask("winfleet-virtio-install-$($config.run_id)", 0)
     }
     catch {
-        "could not remove the scheduled task: $($_.Exception.Message)" | Add-Content -LiteralPath $log
+        "could not remove the scheduled task: $($_.Exception.Message)" | Add-Content -LiteralPath $log -Encoding Unicode
     }
 }
 
