@@ -578,7 +578,6 @@ switch ($module.Params._operation) {
     }
     'cleanup' {
         Remove-Incoming -Path $module.Params._incoming
-        $module.Result.removed_incoming = @($module.Params._incoming)
     }
     'apply' {
         $module.Result.done = @()

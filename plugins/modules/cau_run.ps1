@@ -350,7 +350,6 @@ $record | ConvertTo-Json | Set-Content -LiteralPath $statusPath -Encoding UTF8
     }
     $module.Result.changed = $true
     $module.Result.run_id = $runId
-    $module.Result.worker_pid = [int]$created.ProcessId
     $module.ExitJson()
 }
 

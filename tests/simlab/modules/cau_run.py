@@ -78,7 +78,7 @@ def _start(call: HostCall, lab: Lab, cluster: dict[str, Any], parameters: dict[s
     cluster["runs"][run_id] = record
     cluster["active_run"] = run_id
     call.log("cau_run_started", cluster=cluster["name"], run_id=run_id, parameters=parameters)
-    return {"changed": True, "run_id": run_id, "worker_pid": 4242}
+    return {"changed": True, "run_id": run_id}
 
 
 def _cluster_role(call: HostCall, cluster: dict[str, Any], parameters: dict[str, Any], state: str) -> dict[str, Any]:
