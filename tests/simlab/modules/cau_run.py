@@ -58,6 +58,8 @@ def _scan(call: HostCall, lab: Lab, cluster: dict[str, Any], parameters: dict[st
 
 def _start(call: HostCall, lab: Lab, cluster: dict[str, Any], parameters: dict[str, Any],
            options: dict[str, Any]) -> dict[str, Any]:
+    if call.check_mode:  # as the .ps1: starting is the change itself
+        return _fail("_operation=start changes the host; the action plugin never sends it in check mode")
     run_id = str(options.get("run_id", ""))
     if not _GUID.fullmatch(run_id):
         return _fail(f"_operation_options.run_id must be a GUID, got '{run_id}'")
