@@ -236,3 +236,20 @@ def test_known_5_1_defects_are_caught():
     assert codes(antivirus) == ["PS401"]
     log = "'start' | Add-Content -LiteralPath $log\n& $pnputil @arguments *>> $log\n"
     assert codes(log) == ["PS402"]
+
+
+def test_cloud_assistant_powershell_lints_clean_for_powershell_2_0():
+    """What RunCommand runs may land on Windows Server 2008 R2, whose PowerShell is 2.0: the collection's
+    own content and its documented example stay within 2.0."""
+    from ansible_collections.winfleet.updates.plugins.module_utils._ecs_cloud_assistant import VIRTIO_PLUGIN_CONTENT
+    from tests.static.test_module_contract import load_docs
+
+    contents = {"VIRTIO_PLUGIN_CONTENT": VIRTIO_PLUGIN_CONTENT}
+    for index, task in enumerate(yaml.safe_load(load_docs("ecs_cloud_assistant")["EXAMPLES"])):
+        content = task["winfleet.updates.ecs_cloud_assistant"].get("content")
+        if content:
+            contents[f"EXAMPLES[{index}].content"] = content
+    assert len(contents) == 2
+    for where, content in contents.items():
+        findings = ps_lint.lint_source(where, content.encode(), "2.0")
+        assert not findings, "\n".join(map(str, findings))
