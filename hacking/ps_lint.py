@@ -12,7 +12,9 @@ the cmdlet catalogue in ``hacking/ps_catalogue`` (written from Microsoft's refer
 Every rule has a code, a one-line reason and the Microsoft page it rests on (``RULES``). A false
 positive is suppressed on its line, or on a comment line directly above it, with
 ``# ps-lint: disable=CODE[,CODE...] reason``; the reason is mandatory, and a suppression that
-suppresses nothing is itself a finding, so suppressions cannot outlive their cause.
+suppresses nothing is itself a finding, so suppressions cannot outlive their cause. A script
+embedded in a here-string (a worker the module writes out and runs) is linted too when the line
+above the here-string says ``# ps-lint: script``.
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ ALIASES = {
 _KEYWORDS = {"foreach", "where", "if", "return", "throw", "exit", "break", "continue"}
 _STRING_NODES = {"string_literal", "expandable_string_literal", "verbatim_string_characters",
                  "expandable_here_string_literal", "verbatim_here_string_characters", "comment"}
+_SCRIPT_MARKER = re.compile(r"#\s*ps-lint:\s*script\b")
 _SUPPRESSION = re.compile(r"#\s*ps-lint:\s*disable=([A-Z0-9, ]+?)(?:\s+(\S.*))?$")
 
 
@@ -382,7 +385,25 @@ class Linter:
         self.rule_invoke_expression()
         if self.profile < (3, 0):
             self.rule_version_3_syntax()
+        self.lint_embedded_scripts()
         return self._apply_suppressions()
+
+    def lint_embedded_scripts(self) -> None:
+        """A here-string marked ``# ps-lint: script`` on the line above holds a script that the module
+        writes out and runs (a detached worker): lint it as a file of its own."""
+        marked = {_position(self.source, n.start_byte)[0] + 1 for n in _walk(self.tree.root_node)
+                  if n.type == "comment" and _SCRIPT_MARKER.search(_text(n, self.source))}
+        for node in _walk(self.tree.root_node):
+            if node.type != "verbatim_here_string_characters":
+                continue
+            line, _ = _position(self.source, node.start_byte)
+            if line not in marked:
+                continue
+            text = self.source[node.start_byte:node.end_byte]
+            body = text[text.index(b"\n") + 1:text.rindex(b"\n") + 1]
+            for finding in Linter(self.path, body, ".".join(map(str, self.profile)), self.catalogue).run():
+                self.findings.append(Finding(self.path, finding.line + line, finding.column, finding.code,
+                                             f"{finding.message} (in the embedded script)"))
 
     def _unexplained_errors(self) -> list[str]:
         explained = {f.line for f in self.findings}

@@ -315,6 +315,7 @@ if ($operation -eq 'start') {
         }
         @{ state = 'starting'; previous_run_id = [string]$previous } |
             ConvertTo-Json | Set-Content -LiteralPath (Join-Path -Path $runDirectory -ChildPath 'status.json') -Encoding UTF8 -ErrorAction Stop
+        # ps-lint: script
         $worker = @'
 param ([Parameter(Mandatory)][string]$RunDirectory)
 $ErrorActionPreference = 'Stop'

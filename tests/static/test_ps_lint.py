@@ -149,6 +149,20 @@ def test_a_suppression_of_another_code_or_of_nothing_is_reported():
     assert sorted(codes("$x = 1  # ps-lint: disable=PS999 no such rule\n")) == ["PS901", "PS902"]
 
 
+def test_a_marked_embedded_script_is_linted_with_its_own_line_numbers():
+    script = ("$x = 1\n"
+              "# ps-lint: script\n"
+              "$worker = @'\n"
+              "param ($Path)\n"
+              "$items = Get-Content -LiteralPath $Path -Raw | ConvertFrom-Json | ForEach-Object { $_ }\n"
+              "'@\n")
+    findings = ps_lint.lint_source("m.ps1", script.encode())
+    assert [(f.line, f.code) for f in findings] == [(5, "PS401")]
+    assert findings[0].message.endswith("(in the embedded script)")
+    unmarked = script.replace("# ps-lint: script\n", "")
+    assert ps_lint.lint_source("m.ps1", unmarked.encode()) == []
+
+
 # --- command line ------------------------------------------------------------------------------
 
 def _run(*args: str) -> subprocess.CompletedProcess:
