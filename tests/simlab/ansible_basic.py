@@ -124,11 +124,14 @@ def validate(fqcn: str, spec: dict[str, Any], args: dict[str, Any]) -> tuple[str
                     f"to {wanted}: {err}"), args
         if wanted == "list" and option.get("elements") in CONVERTERS:
             element_converter = CONVERTERS[option["elements"]]
-            try:
-                value = [element_converter(item) for item in value]
-            except ConversionError as err:
-                return (f"elements value for option {name} is of type {_python_type(params[name])} and we were "
-                        f"unable to convert to {option['elements']}: {err}"), args
+            elements = []
+            for item in value:
+                try:
+                    elements.append(element_converter(item))
+                except ConversionError as err:
+                    return (f"elements value for option {name} is of type {_python_type(item)} and we were "
+                            f"unable to convert to {option['elements']}: {err}"), args
+            value = elements
         choices = option.get("choices")
         if isinstance(choices, list) and choices:
             values = value if wanted == "list" else [value]

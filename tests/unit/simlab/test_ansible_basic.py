@@ -46,7 +46,7 @@ def test_accepted_and_converted(args, converted):
     ({"name": "x", "force": 2}, "argument for force is of type int and we were unable to convert to bool"),
     ({"name": "x", "state": "gone"}, "value of state must be one of: present, absent. Got no match for: gone"),
     ({"name": "x", "tags": ["a", "c"]}, "value of tags must be one of: a, b. Got no match for: c"),
-    ({"name": "x", "ports": ["http"]}, "elements value for option ports is of type list and we were unable to convert to int"),
+    ({"name": "x", "ports": ["http"]}, "elements value for option ports is of type str and we were unable to convert to int"),
     ({"name": "x", "options": 5}, "argument for options is of type int and we were unable to convert to dict"),
 ])
 def test_refused_with_the_option_named(args, message):
