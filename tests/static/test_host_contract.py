@@ -18,6 +18,7 @@ on the copy, naming the key.
 from __future__ import annotations
 
 import ast
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -103,3 +104,47 @@ def test_mutation_a_renamed_result_key_fails_the_contract(tmp_path, original, re
         assert any(message in problem for problem in problems), (message, problems)
     assert not contract_problems(MODULES_DIR / "virtio_probe.ps1", STAND_INS_DIR / "virtio_probe.py", documented,
                                  controller_reads())
+
+
+# --- which version a key reports ----------------------------------------------------------------
+# FileVersionInfo carries two versions, FileVersion/File*Part and ProductVersion/Product*Part, and a
+# driver may set them differently (https://learn.microsoft.com/en-us/dotnet/api/system.diagnostics.fileversioninfo).
+# A result key named for one of them must be read from that one: the lab cannot see which member a
+# .ps1 reads, so a swap would pass every other test.
+_KIND_MEMBER = re.compile(r"\b(File|Product)(?:Version|MajorPart|MinorPart|BuildPart|PrivatePart)\b|-Kind\s+'?(File|Product)\b")
+_KIND_KEY = re.compile(r"^\s*(?:\$\w+(?:\.Result)?\.)?(file|product)_version\w*\s*=(.*)$", re.I | re.M)
+
+
+def version_kind_problems(script: Path) -> list[str]:
+    problems = []
+    text = script.read_text(encoding="utf-8")
+    for match in _KIND_KEY.finditer(text):
+        kind, value = match.group(1).lower(), match.group(2)
+        read = {(a or b).lower() for a, b in _KIND_MEMBER.findall(value)}
+        if read - {kind}:
+            line = text.count("\n", 0, match.start()) + 1
+            problems.append(f"{script.name}:{line}: a {kind}_version key is read from the {'/'.join(sorted(read))} "
+                            f"version of FileVersionInfo: {match.group(0).strip()}")
+    return problems
+
+
+@pytest.mark.parametrize("name", PS_MODULES)
+def test_each_version_key_reads_its_own_version(name):
+    problems = version_kind_problems(MODULES_DIR / f"{name}.ps1")
+    assert not problems, "\n".join(problems)
+
+
+def test_mutation_a_swapped_version_part_is_caught(tmp_path):
+    source = (MODULES_DIR / "virtio_probe.ps1").read_text(encoding="utf-8")
+    original = "$entry.file_version_parts = Get-VersionPart -Info $info -Kind File"
+    assert source.count(original) == 1
+    assert len(_KIND_KEY.findall(source)) == 4, "the check must see all four version keys of virtio_probe"
+    mutant = tmp_path / "virtio_probe.ps1"
+    mutant.write_text(source.replace(original, original.replace("-Kind File", "-Kind Product")), encoding="utf-8")
+    assert [p.split(": ", 1)[1] for p in version_kind_problems(mutant)] == [
+        "a file_version key is read from the product version of FileVersionInfo: "
+        "$entry.file_version_parts = Get-VersionPart -Info $info -Kind Product"]
+    swapped = tmp_path / "swapped.ps1"
+    swapped.write_text(source.replace("$entry.product_version = $info.ProductVersion",
+                                      "$entry.product_version = $info.FileVersion"), encoding="utf-8")
+    assert len(version_kind_problems(swapped)) == 1
