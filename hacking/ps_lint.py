@@ -264,7 +264,6 @@ class Binding:
     named: dict[str, tuple[Parameter, Element, Element | None]]  # lower name -> (param, -Name, value)
     unknown: list[tuple[Element, str]]                           # (-Name, why)
     positional: list[Element]
-    splatted: bool
 
 
 def _resolve(cmdlet: Cmdlet, written: str) -> tuple[Parameter | None, str]:
@@ -289,7 +288,7 @@ def _resolve(cmdlet: Cmdlet, written: str) -> tuple[Parameter | None, str]:
 
 
 def bind(cmdlet: Cmdlet, command: Command) -> Binding:
-    binding = Binding({}, [], [], False)
+    binding = Binding({}, [], [])
     elements = command.elements
     i = 0
     while i < len(elements):
@@ -307,19 +306,10 @@ def bind(cmdlet: Cmdlet, command: Command) -> Binding:
                 binding.unknown.append((element, why))
             else:
                 binding.named[parameter.name.lower()] = (parameter, element, value)
-        elif element.text.startswith("@") and re.fullmatch(r"@\w+", element.text):
-            binding.splatted = True
-        else:
+        elif not re.fullmatch(r"@\w+", element.text):  # @splat: its keys are not known statically
             binding.positional.append(element)
         i += 1
     return binding
-
-
-def _positional_parameter(cmdlet: Cmdlet, binding: Binding, index: int) -> Parameter | None:
-    named = set(binding.named)
-    candidates = sorted((p for p in cmdlet.parameters.values() if p.position is not None and p.name.lower() not in named),
-                        key=lambda p: p.position)
-    return candidates[index] if index < len(candidates) else None
 
 
 def _argument_value(value: Element | None) -> str | None:
@@ -549,8 +539,7 @@ class Linter:
                             "append with Out-File -Append -Encoding <the same encoding>")
 
     def rule_invoke_expression(self) -> None:
-        for stages in [[c] for c in self.commands]:
-            command = stages[0]
+        for command in self.commands:
             cmdlet = self.cmdlet(command)
             if cmdlet is None or cmdlet.name != "Invoke-Expression":
                 continue
