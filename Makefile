@@ -70,6 +70,7 @@ unit: setup
 	$(BIN)/python -m pytest -q -n auto tests/unit
 
 static: setup
+	$(BIN)/python hacking/ps_lint.py $$(find plugins -name '*.ps1' -o -name '*.psm1' | sort)
 	$(BIN)/python -m pytest -q tests/static
 
 e2e: setup

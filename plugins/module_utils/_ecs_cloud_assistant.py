@@ -42,9 +42,11 @@ from ansible_collections.winfleet.updates.plugins.module_utils._errors import In
 VIRTIO_COMMON_COMMAND = "ACS-ECS-InstallVirtioDriver-windows.ps1"
 #: The custom-command alternative the same page gives: the Cloud Assistant plug-in, run from the
 #: newest agent version directory (compared as versions: as strings 1.0.0.99 > 1.0.0.137).
+#: Windows PowerShell 2.0 syntax (Windows Server 2008 R2 ships 2.0): PSIsContainer, not -Directory (3.0).
 VIRTIO_PLUGIN_CONTENT = (
-    "$agent = Get-ChildItem 'C:\\ProgramData\\aliyun\\assist' -Directory |\n"
-    "    Where-Object { $_.Name -as [version] } | Sort-Object { [version]$_.Name } -Descending |\n"
+    "$agent = Get-ChildItem 'C:\\ProgramData\\aliyun\\assist' |\n"
+    "    Where-Object { $_.PSIsContainer -and ($_.Name -as [version]) } |\n"
+    "    Sort-Object { [version]$_.Name } -Descending |\n"
     "    Select-Object -First 1\n"
     "$exe = Join-Path $agent.FullName 'acs-plugin-manager.exe'\n"
     "& $exe '--exec' '--plugin=UpdateVirtIo'\n"

@@ -115,8 +115,9 @@ EXAMPLES = r"""
     instance_ids: ["i-bp67acfmxazb4p****"]
     region_id: cn-hangzhou
     content: |
-      $agent = Get-ChildItem 'C:\ProgramData\aliyun\assist' -Directory |
-          Where-Object { $_.Name -as [version] } | Sort-Object { [version]$_.Name } -Descending |
+      $agent = Get-ChildItem 'C:\ProgramData\aliyun\assist' |
+          Where-Object { $_.PSIsContainer -and ($_.Name -as [version]) } |
+          Sort-Object { [version]$_.Name } -Descending |
           Select-Object -First 1
       $exe = Join-Path $agent.FullName 'acs-plugin-manager.exe'
       & $exe '--exec' '--plugin=UpdateVirtIo'

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.simlab import ansible_basic
 from tests.static.powershell import module_spec
 
 MANIFEST_SEPARATOR = b"\n\0\0\0\0\n"
@@ -98,21 +99,17 @@ def host_spec(fqcn: str) -> dict[str, Any] | None:
 
 
 def check_arguments(fqcn: str, args: dict[str, Any]) -> str | None:
-    """Reject arguments the way ``Ansible.Basic`` would: unknown options and missing required ones."""
+    """Reject arguments the way ``Ansible.Basic`` would: unknown options, missing required ones,
+    values its type conversion or ``choices`` refuse (tests/simlab/ansible_basic.py)."""
+    return validated_arguments(fqcn, args)[0]
+
+
+def validated_arguments(fqcn: str, args: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The refusal message (or None) and the arguments converted as the module's ``Params`` hold them."""
     spec = host_spec(fqcn)
     if spec is None:
-        return None
-    options = spec.get("options", {})
-    aliases = {alias for option in options.values() for alias in (option.get("aliases") or [])}
-    unsupported = sorted(set(args) - set(options) - aliases)
-    if unsupported:
-        return (f"Unsupported parameters for ({fqcn}) module: {', '.join(unsupported)}. "
-                f"Supported parameters include: {', '.join(sorted(options))}")
-    missing = sorted(name for name, option in options.items() if option.get("required")
-                     and all(args.get(key) is None for key in [name, *(option.get("aliases") or [])]))
-    if missing:
-        return f"missing required arguments: {', '.join(missing)}"
-    return None
+        return None, args
+    return ansible_basic.validate(fqcn, spec, args)
 
 
 def _handler(fqcn: str):
@@ -131,7 +128,7 @@ def run_module(state: dict[str, Any], complex_args: dict[str, Any], lab: dict[st
     handler = _handler(fqcn)
     if handler is None:
         return {"failed": True, "msg": f"simlab: module {fqcn!r} is not simulated (add tests/simlab/modules/{fqcn.rsplit('.', 1)[-1]}.py)"}
-    argument_error = check_arguments(fqcn, args)
+    argument_error, args = validated_arguments(fqcn, args)
     if argument_error:
         return {"failed": True, "msg": argument_error}
     check_mode = bool(internal.get("_ansible_check_mode"))

@@ -274,7 +274,7 @@ def run(call: HostCall) -> dict[str, Any]:
         return {"changed": False, **_read(call, server, fs)}
     if operation == "cleanup":
         _remove_incoming(call, call.args.get("_incoming") or [])
-        return {"changed": False, "removed_incoming": list(call.args.get("_incoming") or [])}
+        return {"changed": False}
     if call.check_mode:
         return {"changed": True, "done": []}
     apply = _Apply(call, server, fs)
