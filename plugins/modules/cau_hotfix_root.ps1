@@ -133,8 +133,7 @@ function Get-TreeState {
             $mtime = [string]$child.LastWriteTimeUtc.Ticks
             $sha = if ($entry -and [int64]$entry.size -eq $child.Length -and [string]$entry.mtime -eq $mtime) {
                 $entry.sha256
-            }
-            else {
+            } else {
                 Get-FileSha256 -Path $child.FullName
             }
             $state.files += @{ path = $relative; sha256 = $sha; size = $child.Length }
