@@ -219,7 +219,8 @@ function Read-HotfixRoot {
         $share = Get-SmbShare -Name $params._share_name -ErrorAction SilentlyContinue
         $result.share = @{ name = $params._share_name; exists = [bool]$share }
         if ($share) {
-            $result.share += @{ path = $share.Path; encrypt_data = [bool]$share.EncryptData }
+            $result.share.path = $share.Path
+            $result.share.encrypt_data = [bool]$share.EncryptData
             if (-not $root) {
                 $root = $share.Path
                 foreach ($folder in $params._share_subpath) {
@@ -235,9 +236,10 @@ function Read-HotfixRoot {
     if ($exists) {
         $manifestPath = Join-Path -Path $root -ChildPath $params._manifest_name
         $tree = Get-TreeState -Root $root -Known (Read-Manifest -Path $manifestPath)
-        foreach ($key in $tree.Keys) {
-            $result[$key] = $tree[$key]
-        }
+        $result.folders = $tree.folders
+        $result.files = $tree.files
+        $result.reparse_points = $tree.reparse_points
+        $result.acl = $tree.acl
         $result.config = Get-FileBase64 -Path (Join-Path -Path $root -ChildPath $params._config_name)
         $result.manifest = Get-FileBase64 -Path $manifestPath
     }

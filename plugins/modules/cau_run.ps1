@@ -311,6 +311,10 @@ if ($operation -eq 'scan') {
 }
 
 if ($operation -eq 'start') {
+    if ($module.CheckMode) {
+        # Starting a run is the change itself; in check mode the action plugin scans instead.
+        $module.FailJson("_operation=$operation changes the host; the action plugin never sends it in check mode")
+    }
     $runId = [string]$options.run_id
     if ($runId -notmatch '^[0-9a-fA-F-]{36}$') {
         $module.FailJson("_operation_options.run_id must be a GUID, got '$runId'")
@@ -420,7 +424,6 @@ Write-WorkerResult -Name 'status.json' -Result $record
     }
     $module.Result.changed = $true
     $module.Result.run_id = $runId
-    $module.Result.worker_task = "$taskPrefix$runId"
     $module.ExitJson()
 }
 
@@ -579,5 +582,4 @@ if (-not $module.CheckMode) {
     }
 }
 $module.Result.changed = $true
-$module.Result.action = $action
 $module.ExitJson()

@@ -99,7 +99,7 @@ HOTFIX_CONFIG = "DefaultHotfixConfig.xml"
 
 def _file_server_root(lab_obj: Lab, root_path: str,
                       locked: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], str] | None:
-    """The file server state and local folder behind a UNC hotfix root (``\\server\share\rest``),
+    r"""The file server state and local folder behind a UNC hotfix root (``\\server\share\rest``),
     as Windows resolves it: the server by computer name, the share by name."""
     match = re.fullmatch(r"\\\\([^\\]+)\\([^\\]+)((?:\\[^\\]+)*)\\?", root_path)
     if match is None:

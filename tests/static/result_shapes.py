@@ -126,8 +126,16 @@ def ps1_shape(path: Path) -> Shape:
         elif _unwrap(value).type == "hash_literal_expression":
             shape.add("", _hash(_unwrap(value), source))
 
+    # ``$result = $module.Result`` makes ``$result.key = ...`` a result key too
+    aliases = {
+        left.lower() for _node, left, value in _assignments(root, source)
+        if value is not None and re.fullmatch(r"\$\w+", left) and _text(value, source).strip().lower() == "$module.result"
+    }
     result = Shape()
     for node, left, value in _assignments(root, source):
+        for alias in aliases:
+            if left.lower().startswith(alias) and left[len(alias):len(alias) + 1] in (".", "["):
+                left = "$module.Result" + left[len(alias):]
         match = _RESULT.match(left)
         if not match:
             continue

@@ -87,12 +87,12 @@ SCENARIOS = {
                                "_operation_options": {"run_id": RUN_ID}}, fleet="cau"),
     "cau_run-cluster_role": Scenario("cau_run", "sql01",
                                      {"_operation": "cluster_role", "_parameters": {"ClusterName": "sqlcl01", "MaxRetriesPerNode": 3},
-                                      "_operation_options": {"state": "present"}}, fleet="cau"),
+                                      "_operation_options": {"state": "present", "action": "added"}}, fleet="cau"),
     "cau_run-cluster_role-absent": Scenario(
         "cau_run", "sql01", {"_operation": "cluster_role", "_parameters": {"ClusterName": "sqlcl01"},
-                             "_operation_options": {"state": "absent"}}, fleet="cau",
+                             "_operation_options": {"state": "absent", "action": "removed"}}, fleet="cau",
         before=[("cau_run", {"_operation": "cluster_role", "_parameters": {"ClusterName": "sqlcl01", "MaxRetriesPerNode": 3},
-                             "_operation_options": {"state": "present"}})]),
+                             "_operation_options": {"state": "present", "action": "added"}})]),
 }
 
 
@@ -112,12 +112,14 @@ def _call(lab: Lab, host: str, module: str, args: dict[str, Any], check_mode: bo
 
 
 def _snapshot(lab: Lab) -> dict[str, Any]:
-    """Every host's and cluster's state, without the event log (which records calls, not host state)."""
+    """Every host's and cluster's state, without what the lab records about calls rather than the host:
+    the event log and the list of files a read hashed."""
     snapshot = {}
     for path in sorted(lab.root.rglob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(data, dict):
             data.pop("events", None)
+            data.pop("hashed", None)
         snapshot[str(path.relative_to(lab.root))] = data
     return snapshot
 

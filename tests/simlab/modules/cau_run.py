@@ -81,6 +81,8 @@ def _scan(call: HostCall, lab: Lab, cluster: dict[str, Any], parameters: dict[st
 
 def _start(call: HostCall, lab: Lab, cluster: dict[str, Any], parameters: dict[str, Any],
            options: dict[str, Any]) -> dict[str, Any]:
+    if call.check_mode:  # as the .ps1: starting is the change itself
+        return _fail("_operation=start changes the host; the action plugin never sends it in check mode")
     run_id = str(options.get("run_id", ""))
     if not _GUID.fullmatch(run_id):
         return _fail(f"_operation_options.run_id must be a GUID, got '{run_id}'")
@@ -110,7 +112,7 @@ def _start(call: HostCall, lab: Lab, cluster: dict[str, Any], parameters: dict[s
     cluster["runs"][run_id] = record
     cluster["active_run"] = run_id
     call.log("cau_run_started", cluster=cluster["name"], run_id=run_id, parameters=parameters)
-    return {"changed": True, "run_id": run_id, "worker_task": f"winfleet-cau-run-{run_id}"}
+    return {"changed": True, "run_id": run_id}
 
 
 def _preflight(call: HostCall, nodes: list[str]) -> dict[str, Any]:
@@ -148,4 +150,4 @@ def _cluster_role(call: HostCall, cluster: dict[str, Any], parameters: dict[str,
                              f"{'already exists' if action == 'added' else 'does not exist'}")
             cluster["cluster_role"] = cau.set_cluster_role(cluster.get("cluster_role"), parameters)
         call.log("cau_cluster_role", cluster=cluster["name"], action=action)
-    return {"changed": True, "action": action}
+    return {"changed": True}
