@@ -222,6 +222,7 @@ def run_cluster(
         clock=clock,
         sleep=sleep,
         warn=warn,
+        subject="the CAU run",
     )
     last = outcome.last or {}
     run = dict(last.get("run") or {})

@@ -146,6 +146,7 @@ def follow_run(
     is_final: Callable[[dict[str, Any]], bool] | None = None,
     silence_timeout: float | None = None,
     wait_first: bool = False,
+    subject: str = "the run",
 ) -> PollOutcome:
     """Poll until the answer is final or ``timeout`` seconds have passed.
 
@@ -181,7 +182,7 @@ def follow_run(
                     f"poll: the host has not answered for {now - silent_since:.0f} s "
                     f"(retried for up to {silence_timeout:g} s); last error: {err}"
                 ) from err
-            warn(f"lost the connection while following the run ({err}); reconnecting")
+            warn(f"lost the connection while following {subject} ({err}); reconnecting")
             try:
                 reset()
             except Exception as reset_err:  # pylint: disable=broad-exception-caught  (as _reboot.py)
@@ -194,7 +195,7 @@ def follow_run(
             if problem is not None:
                 transient += 1
                 last_error = problem
-                warn(f"the host could not read the run's state ({problem}); asking again")
+                warn(f"the host could not read the state of {subject} ({problem}); asking again")
             else:
                 last_error = None
                 if final(answer):
