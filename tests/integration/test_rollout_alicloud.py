@@ -62,7 +62,7 @@ def rollout(lab, fake, tmp_path: Path, script: bool = True, **variables: Any) ->
         path.write_text("# stand-in for InstallVirtIo.ps1\n", encoding="utf-8")
         base["virtio_script_src"] = str(path)
     run = run_playbook(
-        ROLLOUT, lab.root / "inventory.yml", tmp_path / "reports", {**base, **variables}, env=ENV, timeout=120
+        ROLLOUT, lab.root / "inventory.yml", tmp_path / "reports", {**base, **variables}, env=ENV, timeout=300
     )
     assert TEST_ACCESS_KEY_SECRET not in run.output
     assert "Traceback" not in run.output
