@@ -11,8 +11,17 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from ansible_collections.winfleet.updates.plugins.module_utils._report import count_by
+from ansible_collections.winfleet.updates.plugins.module_utils._virtio import CAPABILITY_THRESHOLDS
 
-__all__ = ["AUDIT_COLUMNS", "AUDIT_STATES", "AUDIT_STATUSES", "audit_row", "audit_state", "audit_summary"]
+__all__ = [
+    "AUDIT_COLUMNS",
+    "AUDIT_STATES",
+    "AUDIT_STATUSES",
+    "audit_row",
+    "audit_state",
+    "audit_summary",
+    "decision_parameters",
+]
 
 AUDIT_COLUMNS = (
     "host",
@@ -26,6 +35,7 @@ AUDIT_COLUMNS = (
     "capabilities",
     "update_needed",
     "error",
+    "written_at",
 )
 AUDIT_STATUSES = ("ok", "unreachable", "failed")
 # What a change manager does with an ok host: nothing, plan an update, or plan an OS upgrade.
@@ -71,3 +81,21 @@ def audit_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "by_state": count_by(rows, "state", AUDIT_STATES),
         "capability_allowed": capabilities,
     }
+
+
+def decision_parameters(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's parameters with the thresholds the decision used: the defaults with the overrides.
+
+    A report says which minimum builds decided "update needed", not only the overrides given.
+    """
+    typed = dict(extra)
+    if "thresholds" in typed:
+        overrides = typed["thresholds"] if isinstance(typed["thresholds"], Mapping) else {}
+        effective: dict[str, Any] = dict(CAPABILITY_THRESHOLDS)
+        for name, value in overrides.items():
+            try:
+                effective[str(name)] = int(value)
+            except (TypeError, ValueError):
+                effective[str(name)] = value
+        typed["thresholds"] = effective
+    return typed
