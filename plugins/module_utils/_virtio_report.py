@@ -83,6 +83,16 @@ def audit_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _as_mapping(value: Any) -> Mapping[str, Any]:
+    """A thresholds override as given: a mapping, or ``name=build, name=build`` text (an AWX survey)."""
+    if isinstance(value, Mapping):
+        return value
+    if isinstance(value, str):
+        pairs = (item.split("=", 1) for item in value.split(",") if "=" in item)
+        return {name.strip(): build.strip() for name, build in pairs}
+    return {}
+
+
 def decision_parameters(extra: Mapping[str, Any]) -> dict[str, Any]:
     """The run's parameters with the thresholds the decision used: the defaults with the overrides.
 
@@ -90,7 +100,7 @@ def decision_parameters(extra: Mapping[str, Any]) -> dict[str, Any]:
     """
     typed = dict(extra)
     if "thresholds" in typed:
-        overrides = typed["thresholds"] if isinstance(typed["thresholds"], Mapping) else {}
+        overrides = _as_mapping(typed["thresholds"])
         effective: dict[str, Any] = dict(CAPABILITY_THRESHOLDS)
         for name, value in overrides.items():
             try:

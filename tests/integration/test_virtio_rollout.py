@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -610,3 +611,68 @@ def test_the_report_records_ids_times_and_parameters(make_lab, tmp_path, script)
         assert row["rollout_id"] == report["rollout_id"]
         assert row["started_at"] <= row["finished_at"] <= row["written_at"]
         assert isinstance(row["rebooted"], bool) and isinstance(row["build_after"], int)
+
+
+def _task_results(output: str, task: str) -> list[str]:
+    """The result lines (``ok: [a]``, ``changed: [a]``...) printed under every run of a task."""
+    results = []
+    for chunk in output.split("TASK [")[1:]:
+        if chunk.split("]", 1)[0].endswith(task):
+            results += re.findall(r"^(ok|changed|failed|fatal|skipping): \[", chunk, flags=re.MULTILINE)
+    return results
+
+
+def test_check_mode_previews_every_host_of_the_fleet(make_lab, tmp_path):
+    lab = make_lab(
+        {
+            "hosts": {
+                "noagent": guest(cloud_assistant=False),
+                "lost": guest(reachable=False),
+                "a": guest(antivirus=[{"service": "SAVService", "running": True}]),
+                "current": {"drivers": {"viostor.sys": NEW}},
+            }
+        }
+    )
+    run = rollout(lab, tmp_path / "reports", check=True, virtio_source="cloud_assistant",
+                  virtio_antivirus_services=["SAVService"], virtio_reconnect_timeout=1)
+    # serial 1 and max_fail_percentage 0: a real run would stop at "noagent"; the preview goes on
+    assert run.returncode == 0, run.output
+    rows = run.rows("virtio_rollout_preview")
+    assert {host: row["status"] for host, row in rows.items()} == {
+        "noagent": "failed", "lost": "unreachable", "a": "would_update", "current": "compliant"}
+    assert "the Cloud Assistant agent is not installed" in rows["noagent"]["error"]
+    assert "lost is unreachable" in rows["lost"]["error"]
+    assert rows["a"]["steps"] == ["pause antivirus (SAVService)", "install", "resume antivirus", "reboot", "verify"]
+    assert run.report("virtio_rollout_preview")["summary"]["stopped_early"] is False
+    for host in ("noagent", "a", "current"):
+        assert events(lab, host) == [], host
+    # the read-only decision is not a change (PLAY RECAP and AWX count it as ok)
+    assert "changed" not in _task_results(run.output, "Decide what this host needs (read-only)")
+
+
+def test_waves_put_the_canary_first_and_a_failed_canary_stops_the_rest(make_lab, tmp_path, script):
+    # inventory (and AWX's name) order would start with "app01"; the waves start with the canary
+    fleet = {
+        "hosts": {"app01": guest(), "canary": guest(update={"exit_code": 1603}), "web01": guest(), "web02": guest()},
+        "groups": {"web": {"hosts": ["web01", "web02"]}},
+    }
+    waves = ["canary", "web", "all"]
+    lab = make_lab(fleet)
+    run = rollout(lab, tmp_path / "reports", script, virtio_waves=waves)
+    assert run.returncode != 0
+    rows = run.rows("virtio_rollout")
+    assert rows["canary"]["status"] == "failed"
+    assert [rows[h]["status"] for h in ("web01", "web02", "app01")] == ["not_attempted"] * 3
+    assert [lab.read_host(h)["round_trips"] for h in ("web01", "web02", "app01")] == [0, 0, 0]
+
+    healthy = make_lab({**fleet, "hosts": {**fleet["hosts"], "canary": guest()}}, "healthy")
+    # the same from an AWX survey textarea (one pattern per line)
+    run = rollout(healthy, tmp_path / "healthy", script, virtio_waves="canary\nweb\nall\n")
+    assert run.returncode == 0, run.output
+    report = run.report("virtio_rollout")
+    assert [row["host"] for row in report["hosts"]] == ["canary", "web01", "web02", "app01"]
+    assert (report["serial"], report["waves"]) == ([1, 2, 1], waves)
+    started = {host: lab_time for host, lab_time in
+               ((h, [e["at"] for e in healthy.read_host(h)["events"] if e["event"] == "install_started"][0])
+                for h in ("canary", "web01", "app01"))}
+    assert started["canary"] < started["web01"] < started["app01"]

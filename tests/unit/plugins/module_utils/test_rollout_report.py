@@ -240,3 +240,8 @@ def test_csv_and_markdown_render_lists_and_blanks():
     assert lines[0] == ",".join(ROLLOUT_COLUMNS)
     assert lines[1].startswith("a,updated,install,58011,58017,yes,s-1,s-1 kept,SAVService,install; reboot; verify,")
     assert "| b | not_attempted |  |  |  | no |" in render_markdown(report)
+
+
+def test_thresholds_given_as_survey_text_are_read_too():
+    assert rollout_parameters({"thresholds": "serial_query=58015"})["thresholds"] == {
+        "online_resize": 58011, "serial_query": 58015}
