@@ -34,6 +34,7 @@ AUDIT_COLUMNS = (
     "update_supported",
     "capabilities",
     "update_needed",
+    "cloud_assistant_agent",
     "error",
     "written_at",
 )
@@ -64,7 +65,8 @@ def audit_row(host: str, result: Mapping[str, Any] | None) -> dict[str, Any]:
         row.update(status="failed", error=str(result.get("msg", "failed")))
     else:
         row.update({key: result.get(key) for key in AUDIT_COLUMNS if key in result})
-        row.update(status="ok", error=None)
+        # whether the Cloud Assistant agent is there (the cloud_assistant sources need it)
+        row.update(status="ok", error=None, cloud_assistant_agent=bool(result.get("cloud_assistant_agent")))
     row["state"] = audit_state(row)
     return row
 
@@ -80,6 +82,7 @@ def audit_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "by_status": count_by(rows, "status", AUDIT_STATUSES),
         "by_state": count_by(rows, "state", AUDIT_STATES),
         "capability_allowed": capabilities,
+        "cloud_assistant_agent": sum(1 for row in rows if row.get("cloud_assistant_agent")),
     }
 
 
