@@ -22,7 +22,7 @@ EE_TARBALL := $(BUILD_DIR)/ee/winfleet-updates.tar.gz
 EE_CONTEXT := $(BUILD_DIR)/ee-context
 DOCS_DIR := $(BUILD_DIR)/docs
 
-.PHONY: setup demo lab test unit e2e static release-checks molecule sanity lint build ee-context docs clean
+.PHONY: setup browser demo lab test unit e2e static release-checks molecule sanity lint build ee-context docs clean
 
 setup: $(STAMP) $(COLLECTION_LINK)
 
@@ -36,6 +36,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../.. $@
+
+## browser: Debian's Chromium and its WebDriver, for the HTML report's browser test
+## (tests/integration/test_report_html.py); installed with apt-get only when missing
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; else \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; fi
 
 ## demo: build the simulated demo fleet, audit it, then roll the update out on it (a simulation, no real host is touched)
 demo: setup
@@ -73,7 +80,7 @@ static: setup
 	$(BIN)/python hacking/ps_lint.py $$(find plugins -name '*.ps1' -o -name '*.psm1' | sort)
 	$(BIN)/python -m pytest -q tests/static
 
-e2e: setup
+e2e: setup browser
 	$(BIN)/python -m pytest -q -n auto tests/integration
 
 ## release-checks: build the tarball and check what it holds, the EE build context, the generated

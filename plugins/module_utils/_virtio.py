@@ -292,6 +292,7 @@ def assess_probe(
         "update_needed": is_virtio_guest and bool(missing),
         "thresholds": dict(thresholds),
         "drivers": drivers,
+        "cloud_assistant_agent": raw.get("cloud_assistant_agent") or None,
     }
 
 

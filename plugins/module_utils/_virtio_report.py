@@ -11,8 +11,17 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from ansible_collections.winfleet.updates.plugins.module_utils._report import count_by
+from ansible_collections.winfleet.updates.plugins.module_utils._virtio import CAPABILITY_THRESHOLDS
 
-__all__ = ["AUDIT_COLUMNS", "AUDIT_STATES", "AUDIT_STATUSES", "audit_row", "audit_state", "audit_summary"]
+__all__ = [
+    "AUDIT_COLUMNS",
+    "AUDIT_STATES",
+    "AUDIT_STATUSES",
+    "audit_row",
+    "audit_state",
+    "audit_summary",
+    "decision_parameters",
+]
 
 AUDIT_COLUMNS = (
     "host",
@@ -26,7 +35,9 @@ AUDIT_COLUMNS = (
     "capabilities",
     "update_needed",
     "unsupported_reason",
+    "cloud_assistant_agent",
     "error",
+    "written_at",
 )
 AUDIT_STATUSES = ("ok", "unreachable", "failed")
 # What a change manager does with an ok host: nothing, plan an update, or plan an OS upgrade.
@@ -57,7 +68,8 @@ def audit_row(host: str, result: Mapping[str, Any] | None) -> dict[str, Any]:
         row.update(status="failed", error=str(result.get("msg", "failed")))
     else:
         row.update({key: result.get(key) for key in AUDIT_COLUMNS if key in result})
-        row.update(status="ok", error=None)
+        # whether the Cloud Assistant agent is there (the cloud_assistant sources need it)
+        row.update(status="ok", error=None, cloud_assistant_agent=bool(result.get("cloud_assistant_agent")))
     row["state"] = audit_state(row)
     return row
 
@@ -73,4 +85,33 @@ def audit_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "by_status": count_by(rows, "status", AUDIT_STATUSES),
         "by_state": count_by(rows, "state", AUDIT_STATES),
         "capability_allowed": capabilities,
+        "cloud_assistant_agent": sum(1 for row in rows if row.get("cloud_assistant_agent")),
     }
+
+
+def _as_mapping(value: Any) -> Mapping[str, Any]:
+    """A thresholds override as given: a mapping, or ``name=build, name=build`` text (an AWX survey)."""
+    if isinstance(value, Mapping):
+        return value
+    if isinstance(value, str):
+        pairs = (item.split("=", 1) for item in value.split(",") if "=" in item)
+        return {name.strip(): build.strip() for name, build in pairs}
+    return {}
+
+
+def decision_parameters(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's parameters with the thresholds the decision used: the defaults with the overrides.
+
+    A report says which minimum builds decided "update needed", not only the overrides given.
+    """
+    typed = dict(extra)
+    if "thresholds" in typed:
+        overrides = _as_mapping(typed["thresholds"])
+        effective: dict[str, Any] = dict(CAPABILITY_THRESHOLDS)
+        for name, value in overrides.items():
+            try:
+                effective[str(name)] = int(value)
+            except (TypeError, ValueError):
+                effective[str(name)] = value
+        typed["thresholds"] = effective
+    return typed

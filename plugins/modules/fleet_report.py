@@ -4,11 +4,22 @@
 
 DOCUMENTATION = r"""
 module: fleet_report
-short_description: Write a fleet report (JSON, CSV, Markdown) on the controller
+short_description: Write a fleet report (JSON, CSV, Markdown, HTML) on the controller
 version_added: 0.1.0
 description:
-  - Builds rows from each host's registered result and writes C(<kind>.json), C(<kind>.csv) and
-    C(<kind>.md) into O(dest) on the controller.
+  - Builds rows from each host's registered result and writes C(<kind>.json), C(<kind>.csv),
+    C(<kind>.md) and C(<kind>.html) into O(dest) on the controller. The HTML page is self-contained
+    and readable offline, with counts by status that filter the host table, status colours and the run's
+    parameters.
+  - Values a host reported are inert in every file - a CSV cell starting with C(=), C(+), C(-), C(@), tab
+    or carriage return is prefixed with a quote, Markdown escapes C(|), line breaks and HTML, the HTML page
+    escapes everything.
+  - C(virtio_audit) and C(virtio_rollout) merge into the existing report - rows of hosts this run did not
+    write are kept (for the rollout only when the existing report has the same C(rollout_id) in O(extra)),
+    and each row's C(written_at) says when it was written. The files are rewritten under a lock
+    (C(.<kind>.lock) in O(dest)) and replaced atomically, so two runs writing at once never corrupt them.
+  - In check mode, C(virtio_rollout) writes C(virtio_rollout_preview.*), so a preview never overwrites
+    the record of a real rollout.
   - C(virtio_audit) writes one row per host. C(cau_report) writes one row per cluster node from
     each cluster's C(cau_update_result) record (see the C(cau_update) role), including clusters
     that were not run.
@@ -34,16 +45,25 @@ options:
     type: str
     required: true
   extra:
-    description: Additional top-level fields recorded in the report (for example a rollout id).
+    description:
+      - Additional top-level fields recorded in the report (for example C(rollout_id), C(serial),
+        C(max_fail_percentage)); C(serial) and C(max_fail_percentage) are written as numbers.
     type: dict
     default: {}
+  batch:
+    description:
+      - With C(virtio_rollout), the hosts of the play's current batch (C(ansible_play_batch) at its start),
+        so that the summary's C(stopped_early) and C(last_batch) follow Ansible's stop rule.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
     description: The report is written in check mode too and marked C(check_mode=true).
   diff_mode:
     support: none
-    description: Reports are new files each run.
+    description: Reports are rewritten each run.
   platform:
     support: full
     platforms: posix
@@ -71,7 +91,11 @@ paths:
   description: Path of each written file by format (json, csv, md).
   returned: success
   type: dict
-  sample: {json: ./reports/virtio_audit.json, csv: ./reports/virtio_audit.csv, md: ./reports/virtio_audit.md}
+  sample:
+    json: ./reports/virtio_audit.json
+    csv: ./reports/virtio_audit.csv
+    md: ./reports/virtio_audit.md
+    html: ./reports/virtio_audit.html
 rows:
   description: Number of rows written (hosts for C(virtio_audit), cluster nodes for C(cau_report)).
   returned: success

@@ -42,6 +42,32 @@ function Get-VersionPart {
     )
 }
 
+function Find-CloudAssistantAgent {
+    <#
+    .SYNOPSIS
+    Path of acs-plugin-manager.exe in the newest C:\ProgramData\aliyun\assist\<version>, or $null.
+    .DESCRIPTION
+    Where the Cloud Assistant agent installs itself on Windows
+    (https://www.alibabacloud.com/help/en/ecs/user-guide/install-the-cloud-assistant-agent); the
+    rollout's cloud_assistant sources need it, so the audit says whether it is there.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param ()
+
+    $root = Join-Path -Path $env:ProgramData -ChildPath 'aliyun\assist'
+    if (-not (Test-Path -LiteralPath $root -PathType Container)) {
+        return $null
+    }
+    $versions = Get-ChildItem -LiteralPath $root -Directory |
+        Where-Object { Test-Path -LiteralPath (Join-Path -Path $_.FullName -ChildPath 'acs-plugin-manager.exe') } |
+        Sort-Object -Descending -Property @{ Expression = { $version = $null; if ([version]::TryParse($_.Name, [ref]$version)) { $version } else { [version]'0.0' } } }
+    foreach ($version in $versions) {
+        return (Join-Path -Path $version.FullName -ChildPath 'acs-plugin-manager.exe')
+    }
+    $null
+}
+
 try {
     $os = Get-CimInstance -ClassName Win32_OperatingSystem -Property @('Version', 'Caption', 'ProductType') -ErrorAction Stop
 }
@@ -84,5 +110,7 @@ $module.Result.drivers = @(
         $entry
     }
 )
+
+$module.Result.cloud_assistant_agent = Find-CloudAssistantAgent
 
 $module.ExitJson()

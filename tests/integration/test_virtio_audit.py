@@ -118,3 +118,28 @@ def test_a_host_below_powershell_5_1_is_unsupported_with_the_reason_not_failed(m
     assert "older than 5.1" in rows["old"]["unsupported_reason"] and "WMF 5.1" in rows["old"]["unsupported_reason"]
     assert (rows["new"]["status"], rows["new"]["state"]) == ("ok", "compliant")
     assert run.report("virtio_audit")["summary"]["by_status"]["failed"] == 0
+
+
+def test_the_audit_shows_the_cloud_assistant_agent_and_merges_limited_runs(tmp_path):
+    fleet = tmp_path / "fleet.yml"
+    fleet.write_text(
+        "hosts:\n"
+        "  a: {drivers: {viostor.sys: '62.77.104.58011'}}\n"
+        "  b: {drivers: {viostor.sys: '62.77.104.58011'}, cloud_assistant: false}\n",
+        encoding="utf-8",
+    )
+    lab = build_lab(fleet, tmp_path / "lab")
+    first = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "reports",
+                         extra_args=["--limit", "a"])
+    assert first.returncode == 0, first.output
+    written_a = first.rows("virtio_audit")["a"]["written_at"]
+    second = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "reports",
+                          extra_args=["--limit", "b"])
+    assert second.returncode == 0, second.output
+    rows = second.rows("virtio_audit")
+    # the run limited to b kept a's row (and its time) instead of overwriting the report
+    assert list(rows) == ["a", "b"] and rows["a"]["written_at"] == written_a
+    assert (rows["a"]["cloud_assistant_agent"], rows["b"]["cloud_assistant_agent"]) == (True, False)
+    report = second.report("virtio_audit")
+    assert report["summary"]["total"] == 2 and report["summary"]["cloud_assistant_agent"] == 1
+    assert report["check_mode"] is False and report["thresholds"] == {"online_resize": 58011, "serial_query": 58017}

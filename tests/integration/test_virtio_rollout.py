@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -356,15 +357,18 @@ def test_check_mode_reports_the_plan_and_changes_nothing(make_lab, tmp_path, scr
     assert run.returncode == 0, run.output
     for host in ("a", "b"):
         assert without_counters(lab.read_host(host)) == without_counters(before[host]), host
-    report = run.report("virtio_rollout")
+    # a preview has its own file: it never overwrites the record of a real rollout
+    assert not (tmp_path / "reports" / "virtio_rollout.json").exists()
+    report = run.report("virtio_rollout_preview")
     assert report["check_mode"] is True
-    rows = run.rows("virtio_rollout")
+    rows = run.rows("virtio_rollout_preview")
     assert (
         rows["a"]["status"],
         rows["a"]["action"],
         rows["a"]["rebooted"],
         rows["a"]["antivirus_paused"],
-    ) == ("not_attempted", "install", False, [])
+    ) == ("would_update", "install", False, [])
+    assert rows["a"]["steps"] == ["pause antivirus (SAVService)", "install", "resume antivirus", "reboot", "verify"]
     assert rows["a"]["note"].startswith("check mode, nothing changed: would install")
     assert rows["b"]["status"] == "compliant"
 
@@ -379,6 +383,9 @@ def test_serial_batches_and_max_fail_percentage(make_lab, tmp_path, script):
         "failed",
         "not_attempted",
     ]
+    summary = strict.report("virtio_rollout")["summary"]
+    assert (summary["stopped_early"], summary["stopped_after"]) == (True, "b")
+    assert "1 of 2 hosts of this batch failed, more than max_fail_percentage=0 allows, so the rollout stops" in strict.output
     # 1 failed host of a batch of 2 is 50 %: tolerated when the limit is 50 (Ansible stops above it)
     tolerant = rollout(
         make_lab(fleet, "tolerant"),
@@ -392,7 +399,15 @@ def test_serial_batches_and_max_fail_percentage(make_lab, tmp_path, script):
         "failed",
         "updated",
     ]
-    assert tolerant.report("virtio_rollout")["summary"]["needs_attention"] == ["b"]
+    summary = tolerant.report("virtio_rollout")["summary"]
+    assert summary["needs_attention"] == ["b"]
+    # the log and the report follow Ansible's rule: batch 2 ran, so nothing says the rollout stopped
+    assert (summary["stopped_early"], summary["stopped_after"]) == (False, None)
+    assert "which max_fail_percentage=50 tolerates, so the rollout goes on with the next batch" in tolerant.output
+    assert "stops" not in tolerant.output
+    # typed parameters: numbers in JSON even from key=value extra vars
+    report = tolerant.report("virtio_rollout")
+    assert (report["serial"], report["max_fail_percentage"], report["check_mode"]) == (2, 50, False)
 
 
 def test_an_interrupted_rollout_resumes_without_installing_twice(make_lab, tmp_path, script):
@@ -521,3 +536,143 @@ def test_bad_input_fails_the_first_host_with_the_field_and_changes_nothing(
     assert message in rows["a"]["error"], rows["a"]["error"]
     assert rows["b"]["status"] == "not_attempted"
     assert events(lab, "a") == []
+
+
+USER_PLAY = str(REPO_ROOT / "tests" / "integration" / "playbooks" / "user_play_update.yml")
+
+
+@pytest.mark.parametrize(
+    ("update", "message"),
+    [
+        ({"exit_code": 1603}, "the installer exited with code 1603"),
+        ({"to": "62.77.104.58012"}, "verification failed: after the reboot viostor.sys is 62.77.104.58012"),
+    ],
+    ids=["install_exit_1603", "verification_fails_after_reboot"],
+)
+def test_a_failed_host_stops_the_next_batch_of_a_users_own_play(make_lab, tmp_path, script, update, message):
+    # batches [h1, h2] [h3, h4] [h5]; h3 fails in batch 2 (in virtio_update, or in reboot_verify)
+    hosts = {f"h{n}": guest() for n in range(1, 6)}
+    hosts["h3"] = guest(update=update)
+    lab = make_lab({"hosts": hosts})
+    run = run_playbook(USER_PLAY, lab.root / "inventory.yml", tmp_path / "reports", {"user_script": str(script)})
+    assert run.returncode != 0, run.output
+    assert message in run.output
+    for host in ("h1", "h2"):
+        assert events(lab, host)[-1] == "booted", host
+    # max_fail_percentage 0 counted h3: the play stopped before batch 3, h5 was never contacted
+    assert lab.read_host("h5")["round_trips"] == 0 and events(lab, "h5") == []
+    assert "h5" not in run.output
+
+
+def test_a_limited_run_of_the_same_rollout_merges_its_rows_into_the_report(make_lab, tmp_path, script):
+    lab = make_lab({"hosts": {"a": guest(), "b": guest(update={"exit_code": 1603}), "c": guest()}})
+    reports = tmp_path / "reports"
+    first = run_playbook(ROLLOUT, lab.root / "inventory.yml", reports,
+                         {"virtio_script_src": str(script), "virtio_poll_interval": 0.05, "virtio_rollout_id": "CHG-42"})
+    assert first.returncode != 0
+    assert [row["status"] for row in first.rows("virtio_rollout").values()] == ["updated", "failed", "not_attempted"]
+    written_a = first.rows("virtio_rollout")["a"]["written_at"]
+    with lab.host("b") as state:  # the cause of b's failure is fixed
+        state["update"]["exit_code"] = 0
+    # "relaunch on failed hosts" plus the rest: only b and c this time
+    second = run_playbook(ROLLOUT, lab.root / "inventory.yml", reports,
+                          {"virtio_script_src": str(script), "virtio_poll_interval": 0.05, "virtio_rollout_id": "CHG-42"},
+                          extra_args=["--limit", "b,c"])
+    assert second.returncode == 0, second.output
+    report = second.report("virtio_rollout")
+    rows = second.rows("virtio_rollout")
+    assert {host: row["status"] for host, row in rows.items()} == {"a": "updated", "b": "updated", "c": "updated"}
+    assert rows["a"]["written_at"] == written_a and rows["b"]["written_at"] > written_a
+    assert {row["rollout_id"] for row in rows.values()} == {"CHG-42"} and report["rollout_id"] == "CHG-42"
+    assert report["summary"]["by_status"]["updated"] == 3 and len(report["runs"]) == 2
+    assert events(lab, "a").count("install_started") == 1
+    # another rollout id is another rollout: its report replaces the old one
+    third = run_playbook(ROLLOUT, lab.root / "inventory.yml", reports,
+                         {"virtio_script_src": str(script), "virtio_poll_interval": 0.05, "virtio_rollout_id": "CHG-43"},
+                         extra_args=["--limit", "a"])
+    assert list(third.rows("virtio_rollout")) == ["a"] and third.report("virtio_rollout")["rollout_id"] == "CHG-43"
+
+
+def test_the_report_records_ids_times_and_parameters(make_lab, tmp_path, script):
+    lab = make_lab({"hosts": {"a": guest(vars={"ecs_instance_id": "i-abc", "alicloud_region": "cn-shanghai"}), "b": guest()}})
+    run = rollout(lab, tmp_path / "reports", script, virtio_serial="2", virtio_max_fail_percentage="0",
+                  virtio_thresholds={"serial_query": 58017})
+    assert run.returncode == 0, run.output
+    report = run.report("virtio_rollout")
+    assert report["rollout_id"].startswith("winfleet-") and report["check_mode"] is False
+    assert (report["serial"], report["max_fail_percentage"]) == (2, 0)
+    assert report["thresholds"] == {"online_resize": 58011, "serial_query": 58017}
+    assert report["required_capabilities"] == ["online_resize", "serial_query"]
+    assert report["started_at"] <= report["finished_at"]
+    rows = run.rows("virtio_rollout")
+    assert (rows["a"]["ecs_instance_id"], rows["a"]["region"]) == ("i-abc", "cn-shanghai")
+    assert rows["b"]["ecs_instance_id"] is None
+    for row in rows.values():
+        assert row["rollout_id"] == report["rollout_id"]
+        assert row["started_at"] <= row["finished_at"] <= row["written_at"]
+        assert isinstance(row["rebooted"], bool) and isinstance(row["build_after"], int)
+
+
+def _task_results(output: str, task: str) -> list[str]:
+    """The result lines (``ok: [a]``, ``changed: [a]``...) printed under every run of a task."""
+    results = []
+    for chunk in output.split("TASK [")[1:]:
+        if chunk.split("]", 1)[0].endswith(task):
+            results += re.findall(r"^(ok|changed|failed|fatal|skipping): \[", chunk, flags=re.MULTILINE)
+    return results
+
+
+def test_check_mode_previews_every_host_of_the_fleet(make_lab, tmp_path):
+    lab = make_lab(
+        {
+            "hosts": {
+                "noagent": guest(cloud_assistant=False),
+                "lost": guest(reachable=False),
+                "a": guest(antivirus=[{"service": "SAVService", "running": True}]),
+                "current": {"drivers": {"viostor.sys": NEW}},
+            }
+        }
+    )
+    run = rollout(lab, tmp_path / "reports", check=True, virtio_source="cloud_assistant",
+                  virtio_antivirus_services=["SAVService"], virtio_reconnect_timeout=1)
+    # serial 1 and max_fail_percentage 0: a real run would stop at "noagent"; the preview goes on
+    assert run.returncode == 0, run.output
+    rows = run.rows("virtio_rollout_preview")
+    assert {host: row["status"] for host, row in rows.items()} == {
+        "noagent": "failed", "lost": "unreachable", "a": "would_update", "current": "compliant"}
+    assert "the Cloud Assistant agent is not installed" in rows["noagent"]["error"]
+    assert "lost is unreachable" in rows["lost"]["error"]
+    assert rows["a"]["steps"] == ["pause antivirus (SAVService)", "install", "resume antivirus", "reboot", "verify"]
+    assert run.report("virtio_rollout_preview")["summary"]["stopped_early"] is False
+    for host in ("noagent", "a", "current"):
+        assert events(lab, host) == [], host
+    # the read-only decision is not a change (PLAY RECAP and AWX count it as ok)
+    assert "changed" not in _task_results(run.output, "Decide what this host needs (read-only)")
+
+
+def test_waves_put_the_canary_first_and_a_failed_canary_stops_the_rest(make_lab, tmp_path, script):
+    # inventory (and AWX's name) order would start with "app01"; the waves start with the canary
+    fleet = {
+        "hosts": {"app01": guest(), "canary": guest(update={"exit_code": 1603}), "web01": guest(), "web02": guest()},
+        "groups": {"web": {"hosts": ["web01", "web02"]}},
+    }
+    waves = ["canary", "web", "all"]
+    lab = make_lab(fleet)
+    run = rollout(lab, tmp_path / "reports", script, virtio_waves=waves)
+    assert run.returncode != 0
+    rows = run.rows("virtio_rollout")
+    assert rows["canary"]["status"] == "failed"
+    assert [rows[h]["status"] for h in ("web01", "web02", "app01")] == ["not_attempted"] * 3
+    assert [lab.read_host(h)["round_trips"] for h in ("web01", "web02", "app01")] == [0, 0, 0]
+
+    healthy = make_lab({**fleet, "hosts": {**fleet["hosts"], "canary": guest()}}, "healthy")
+    # the same from an AWX survey textarea (one pattern per line)
+    run = rollout(healthy, tmp_path / "healthy", script, virtio_waves="canary\nweb\nall\n")
+    assert run.returncode == 0, run.output
+    report = run.report("virtio_rollout")
+    assert [row["host"] for row in report["hosts"]] == ["canary", "web01", "web02", "app01"]
+    assert (report["serial"], report["waves"]) == ([1, 2, 1], waves)
+    started = {host: lab_time for host, lab_time in
+               ((h, [e["at"] for e in healthy.read_host(h)["events"] if e["event"] == "install_started"][0])
+                for h in ("canary", "web01", "app01"))}
+    assert started["canary"] < started["web01"] < started["app01"]

@@ -10,7 +10,7 @@ to role options or play keywords, with a default, as in
 This module reads those bindings from the playbook YAML (Jinja parsed with Jinja's own parser),
 so surveys, docs and tests are checked against the playbooks themselves rather than against a
 mapping kept by hand. Expressions other than ``{{ var }}`` and ``{{ var | default(literal) }}``
-are reported as computed, and a survey cannot set them.
+(also as the else branch of a conditional) are reported as computed, and a survey cannot set them.
 """
 
 from __future__ import annotations
@@ -70,6 +70,10 @@ def parse_expression(text: Any) -> tuple[str, Any] | None:
     if len(nodes) != 1:
         return None
     node = nodes[0]
+    # ``{{ plan.hosts if plan.waves else var | default(literal) }}``: a play keyword that another
+    # option (virtio_waves) may replace; the variable and its default are the else branch's.
+    if isinstance(node, jinja2.nodes.CondExpr) and node.expr2 is not None:
+        node = node.expr2
     if isinstance(node, jinja2.nodes.Name):
         return node.name, _MISSING
     if (isinstance(node, jinja2.nodes.Filter) and node.name in ("default", "d") and isinstance(node.node, jinja2.nodes.Name)

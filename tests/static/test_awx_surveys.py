@@ -36,6 +36,8 @@ TYPES_FOR_OPTION = {
     "float": {"float", "integer"},
     "bool": {"multiplechoice"},
     "list": {"multiselect", "text", "textarea"},
+    # Ansible's dict check converts "name=value, name=value" (or JSON) text into a mapping.
+    "dict": {"text", "textarea"},
 }
 TYPES_FOR_KEYWORD = {
     "hosts": {"text"},
@@ -73,15 +75,18 @@ def as_option_value(value: Any, option: dict[str, Any]) -> Any:
         return {"true": True, "false": False}.get(value.lower(), value)
     if option.get("type") == "list" and isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
+    if option.get("type") == "dict" and value == "":
+        return {}  # an empty answer of an optional question is not sent: the default applies
     return value
 
 
 def surveyable(binding: Binding) -> bool:
-    """Whether a survey question can set this binding (a mapping cannot be typed into a survey)."""
+    """Whether a survey must ask this binding (a mapping may be asked as name=value text, but need not be)."""
     if binding.keyword:
         return True
     option = argument_spec(binding.role)[binding.option]
-    return option.get("type", "str") in TYPES_FOR_OPTION and (option.get("type") != "list" or bool(option.get("choices")))
+    return (option.get("type", "str") in TYPES_FOR_OPTION and option.get("type") != "dict"
+            and (option.get("type") != "list" or bool(option.get("choices"))))
 
 
 QUESTIONS = [(name, question["variable"]) for name in SURVEYS for question in load_survey(name)["spec"]]

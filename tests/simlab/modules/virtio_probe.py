@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.simlab import winhost
 from tests.simlab.dispatch import HostCall
 
 SUPPORTS_CHECK_MODE = True
@@ -38,4 +39,6 @@ def run(call: HostCall) -> dict[str, Any]:
         "changed": False,
         "os": {"version": state["os_version"], "caption": state["os_caption"], "product_type": state["product_type"]},
         "drivers": drivers,
+        # the agent's acs-plugin-manager.exe where Alibaba's installer puts it (winhost.AGENT_PATH)
+        "cloud_assistant_agent": winhost.AGENT_PATH if state.get("cloud_assistant", True) else None,
     }

@@ -12,7 +12,9 @@ from ansible_collections.winfleet.updates.plugins.module_utils._report import (
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._rollout_report import (
     ROLLOUT_COLUMNS,
+    batch_verdict,
     rollout_action,
+    rollout_parameters,
     rollout_row,
     rollout_status,
     rollout_summary,
@@ -63,7 +65,9 @@ def record(
         (record(error="x is unreachable", update={"unreachable": True}), "unreachable"),
         (record(error="did not come back", verify={"unreachable": True}), "unreachable"),
         (record(update={"unreachable": True}), "unreachable"),
-        (record(check_mode=True), "not_attempted"),
+        (record(check_mode=True), "would_update"),
+        (record("reboot_pending", check_mode=True), "would_update"),
+        (record(None, check_mode=True), "not_attempted"),
         (record("compliant", check_mode=True), "compliant"),
         # an error on a compliant host (the antivirus of an interrupted run could not be restarted)
         (record("compliant", error="Cannot restart the antivirus service"), "failed"),
@@ -101,7 +105,8 @@ def test_rollout_action(decision, action):
 
 
 def test_row_of_an_updated_host():
-    row = rollout_row("web01", record(verify={}))
+    row = rollout_row("web01", {**record(verify={"snapshots_deleted": ["s-1"]}), "rollout_id": "CHG-1",
+                                "ecs_instance_id": "i-1", "region": "cn-hangzhou"})
     assert list(row) == list(ROLLOUT_COLUMNS)
     assert row == {
         "host": "web01",
@@ -111,11 +116,32 @@ def test_row_of_an_updated_host():
         "build_after": 58017,
         "rebooted": True,
         "snapshot_ids": ["s-1"],
+        "snapshots": [{"id": "s-1", "state": "deleted"}],
         "antivirus_paused": ["SAVService"],
+        "steps": ["install", "reboot", "verify"],
+        "started_at": "1970-01-01T00:01:40+00:00",
+        "finished_at": "1970-01-01T00:01:52+00:00",
         "duration_s": 12.3,
+        "ecs_instance_id": "i-1",
+        "region": "cn-hangzhou",
         "error": None,
         "note": "why",
+        "rollout_id": "CHG-1",
+        "written_at": None,
     }
+
+
+def test_snapshots_kept_by_retention_say_so():
+    row = rollout_row("a", record(verify={"snapshots_kept": ["s-1"]}))
+    assert row["snapshots"] == [{"id": "s-1", "state": "kept"}]
+
+
+def test_check_mode_row_lists_the_steps_it_would_take():
+    rec = record(check_mode=True, update={"snapshot_provider": "alicloud_ecs", "antivirus_services": ["SAVService"]})
+    row = rollout_row("a", rec)
+    assert row["status"] == "would_update"
+    assert row["steps"] == ["snapshot (alicloud_ecs)", "pause antivirus (SAVService)", "install",
+                            "resume antivirus", "reboot", "verify"]
 
 
 @pytest.mark.parametrize("decision", ["compliant", "unsupported"])
@@ -137,7 +163,7 @@ def test_row_in_check_mode_says_what_would_happen():
 
 def test_summary_says_where_the_rollout_stopped():
     rows = [rollout_row("a", record(verify={})), rollout_row("b", record(error="x")), rollout_row("c", None)]
-    summary = rollout_summary(rows)
+    summary = rollout_summary(rows, {"batch": ["a", "b"], "max_fail_percentage": 0})
     assert summary["by_status"] == {
         "updated": 1,
         "compliant": 0,
@@ -146,6 +172,7 @@ def test_summary_says_where_the_rollout_stopped():
         "failed": 1,
         "unreachable": 0,
         "not_attempted": 1,
+        "would_update": 0,
     }
     assert (summary["stopped_early"], summary["stopped_after"], summary["needs_attention"]) == (
         True,
@@ -153,8 +180,55 @@ def test_summary_says_where_the_rollout_stopped():
         ["b"],
     )
     assert summary["rebooted"] == 1
-    complete = rollout_summary([rollout_row("a", record(verify={})), rollout_row("b", record(error="x"))])
+    assert "stops after this batch" in summary["last_batch"]["message"]
+    complete = rollout_summary([rollout_row("a", record(verify={})), rollout_row("b", record(error="x"))],
+                               {"batch": ["a", "b"], "max_fail_percentage": 0})
     assert (complete["stopped_early"], complete["stopped_after"]) == (False, None)
+    assert "the last one" in complete["last_batch"]["message"]
+
+
+def test_a_tolerated_failure_does_not_say_the_rollout_stopped():
+    rows = [rollout_row("a", record(verify={})), rollout_row("b", record(error="x")), rollout_row("c", None)]
+    summary = rollout_summary(rows, {"batch": ["a", "b"], "max_fail_percentage": "50"})
+    assert (summary["stopped_early"], summary["stopped_after"]) == (False, None)
+    assert summary["last_batch"]["stops"] is False
+    assert "goes on with the next batch" in summary["last_batch"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("size", "failed", "limit", "stops"),
+    [
+        (2, 0, 0, False),
+        (2, 1, 0, True),
+        (2, 1, 50, False),   # 50 % is not above 50
+        (3, 2, 50, True),
+        (2, 2, 100, True),   # every host of the batch failed: Ansible stops whatever the limit
+        (1, 1, None, True),
+        (4, 1, None, False),  # without max_fail_percentage one failed host does not stop the play
+        (4, 1, 24.9, True),
+    ],
+)
+def test_batch_verdict_is_ansibles_rule(size, failed, limit, stops):
+    batch = [f"h{n}" for n in range(size)]
+    assert batch_verdict(batch, batch[:failed], limit)["stops"] is stops
+
+
+@pytest.mark.parametrize(
+    ("given", "typed"),
+    [
+        ({"serial": "2", "max_fail_percentage": "50"}, {"serial": 2, "max_fail_percentage": 50}),
+        ({"serial": "25%", "max_fail_percentage": "12.5"}, {"serial": "25%", "max_fail_percentage": 12.5}),
+        ({"serial": ["1", "50%"]}, {"serial": [1, "50%"]}),
+        ({"serial": 3}, {"serial": 3}),
+    ],
+)
+def test_parameters_are_typed(given, typed):
+    assert rollout_parameters(given) == typed
+
+
+def test_thresholds_in_the_report_are_the_ones_the_decision_used():
+    assert rollout_parameters({"thresholds": {"serial_query": "58015"}})["thresholds"] == {
+        "online_resize": 58011, "serial_query": 58015}
 
 
 def test_csv_and_markdown_render_lists_and_blanks():
@@ -164,5 +238,10 @@ def test_csv_and_markdown_render_lists_and_blanks():
     )
     lines = render_csv(report).splitlines()
     assert lines[0] == ",".join(ROLLOUT_COLUMNS)
-    assert lines[1].startswith("a,updated,install,58011,58017,yes,s-1,SAVService,12.3,,why")
+    assert lines[1].startswith("a,updated,install,58011,58017,yes,s-1,s-1 kept,SAVService,install; reboot; verify,")
     assert "| b | not_attempted |  |  |  | no |" in render_markdown(report)
+
+
+def test_thresholds_given_as_survey_text_are_read_too():
+    assert rollout_parameters({"thresholds": "serial_query=58015"})["thresholds"] == {
+        "online_resize": 58011, "serial_query": 58015}
