@@ -192,21 +192,20 @@ class EcsWorld:
         }
 
     def describe_instances(self, p: Mapping[str, str]) -> dict[str, Any]:
-        region = _region(p)
-        wanted = json_list(p, "InstanceIds")
-        if wanted is not None and len(wanted) > 100:
-            raise ApiError(
-                "InvalidParameter.InstanceIds", "The number of InstanceIds exceeds the limit of 100."
-            )
-        found = [
-            self.instance_view(name, state)
-            for name, state in self.hosts(region)
-            if wanted is None or state["ecs"]["instance_id"] in wanted
-        ]
-        if p.get("Status"):
-            found = [i for i in found if i["Status"] == p["Status"]]
-        items, paging = page(p, found)
-        return {"Instances": {"Instance": items}, **paging}
+        # Filters, paging and the network/tag fields live in tests/fakeecs/instances.py.
+        from tests.fakeecs import instances
+
+        return instances.describe_instances(self, p)
+
+    def describe_regions(self, p: Mapping[str, str]) -> dict[str, Any]:
+        from tests.fakeecs import instances
+
+        return instances.describe_regions(self, p)
+
+    def describe_cloud_assistant_status(self, p: Mapping[str, str]) -> dict[str, Any]:
+        from tests.fakeecs import instances
+
+        return instances.describe_cloud_assistant_status(self, p)
 
     def reboot_instances(self, p: Mapping[str, str]) -> dict[str, Any]:
         region = _region(p)
@@ -760,6 +759,8 @@ ACTIONS: dict[str, str] = {
     "RunCommand": "run_command",
     "InvokeCommand": "invoke_command",
     "DescribeInvocationResults": "describe_invocation_results",
+    "DescribeRegions": "describe_regions",
+    "DescribeCloudAssistantStatus": "describe_cloud_assistant_status",
 }
 
 
