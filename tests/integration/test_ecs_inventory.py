@@ -154,3 +154,24 @@ def test_ansible_doc_documents_the_plugin():
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "WINFLEET_ECS_ENDPOINT" in done.stdout and "keyed_groups" in done.stdout and "hostnames" in done.stdout
+
+
+def test_make_fake_ecs_prints_exports_first_and_serves_the_inventory(make_lab, tmp_path):
+    lab = make_lab(fleet())
+    process = subprocess.Popen(["make", "fake-ecs", f"LAB={lab.root}"], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        lines = [process.stdout.readline().strip() for _ in range(3)]
+        assert [line.split("=", 1)[0] for line in lines] == [
+            "export ALIBABA_CLOUD_ACCESS_KEY_ID", "export ALIBABA_CLOUD_ACCESS_KEY_SECRET", "export WINFLEET_ECS_ENDPOINT"]
+        exported = dict(line.removeprefix("export ").split("=", 1) for line in lines)
+        source = tmp_path / "make.ecs.yml"
+        source.write_text(yaml.safe_dump({"plugin": "winfleet.updates.ecs", "regions": ["eu-central-1"]}), encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD_", "WINFLEET_"))}
+        env.update(exported, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
+        done = subprocess.run([str(BIN_DIR / "ansible-inventory"), "-i", str(source), "--graph"], cwd=REPO_ROOT, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0 and "i-fra01" in done.stdout, done.stderr
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=30)
