@@ -26,6 +26,7 @@ AUDIT_COLUMNS = (
     "capabilities",
     "update_needed",
     "error",
+    "ecs_instance_id",
 )
 AUDIT_STATUSES = ("ok", "unreachable", "failed")
 # What a change manager does with an ok host: nothing, plan an update, or plan an OS upgrade.
@@ -55,6 +56,8 @@ def audit_row(host: str, result: Mapping[str, Any] | None) -> dict[str, Any]:
     else:
         row.update({key: result.get(key) for key in AUDIT_COLUMNS if key in result})
         row.update(status="ok", error=None)
+    # The ECS API audit names the instance of every row, the failed ones included.
+    row["ecs_instance_id"] = result.get("ecs_instance_id")
     row["state"] = audit_state(row)
     return row
 

@@ -37,6 +37,11 @@ options:
     description: Additional top-level fields recorded in the report (for example a rollout id).
     type: dict
     default: {}
+  results:
+    description:
+      - Host name to its result, instead of reading O(result_var) from each host's variables; for a
+        task that ran once for all hosts (M(winfleet.updates.virtio_probe_ecs)).
+    type: dict
 attributes:
   check_mode:
     support: full

@@ -136,11 +136,13 @@ class EcsWorld:
     def instances(self) -> dict[str, str]:
         """Instance id -> lab host name (the fleet does not change while the fake runs)."""
         if self._instances is None:
-            self._instances = {}
+            # Built aside and published whole: the server answers calls on several threads.
+            found = {}
             for name in self.lab.host_names():
                 ecs = self.lab.peek_host(name).get("ecs")
                 if ecs:
-                    self._instances[ecs["instance_id"]] = name
+                    found[ecs["instance_id"]] = name
+            self._instances = found
         return self._instances
 
     def hosts(self, region: str | None = None) -> list[tuple[str, dict[str, Any]]]:
@@ -607,6 +609,8 @@ class EcsWorld:
                 record = self._execute(state, content, timeout, now)
                 record.update(InvokeId=invoke_id, CommandId=command_id, InstanceId=instance_id)
                 state["ecs"].setdefault("invocations", {})[invoke_id] = record
+        # Which instances an invocation went to, so its results are read from those hosts only.
+        self.__dict__.setdefault("_invocation_instances", {})[invoke_id] = list(ids)
         return {"InvokeId": invoke_id, "CommandId": command_id}
 
     def _execute(self, state: dict[str, Any], content: str, timeout: int, now: float) -> dict[str, Any]:
@@ -621,6 +625,21 @@ class EcsWorld:
                 ErrorInfo="the aliyun service is not running on the instance",
                 ExitCode=None,
                 output="",
+            )
+            return record
+        # A read-only script the lab models (tests/fakeecs/scripts.py) runs script_seconds (real).
+        from tests.fakeecs import latency, scripts
+
+        modelled = scripts.answer(state, content)
+        if modelled is not None:
+            exit_code, output = modelled
+            record.update(
+                ends=now + getattr(self, "script_seconds", latency.SCRIPT_SECONDS),
+                final="Success" if exit_code == 0 else "Failed",
+                ErrorCode="" if exit_code == 0 else "ExitCodeNonzero",
+                ErrorInfo="" if exit_code == 0 else f"the process exited with a non-zero exit code: {exit_code}",
+                ExitCode=exit_code,
+                output=output,
             )
             return record
         install = bool(_INSTALL_RE.search(content))
@@ -682,7 +701,13 @@ class EcsWorld:
         invoke_id = p.get("InvokeId")
         now = self.clock()
         records = []
-        for _name, state in self.hosts(region):
+        known = self.__dict__.get("_invocation_instances", {}).get(invoke_id) if invoke_id else None
+        if known is not None:
+            names = [self.instances()[i] for i in known]
+            searched = [(n, s) for n, s in ((n, self.lab.peek_host(n)) for n in names) if s["ecs"]["region_id"] == region]
+        else:
+            searched = self.hosts(region)
+        for _name, state in searched:
             for record in state["ecs"].get("invocations", {}).values():
                 if invoke_id and record["InvokeId"] != invoke_id:
                     continue
