@@ -213,43 +213,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if regions:
             return regions
         bootstrap = os.environ.get("ALIBABA_CLOUD_REGION_ID") or os.environ.get("ALICLOUD_REGION") or "cn-hangzhou"
-        body = self._client(bootstrap).call("DescribeRegions", {}, context="listing the account's regions")
-        return _ecs_inventory.available_regions(body)
+        return _ecs_inventory.list_regions(self._client(bootstrap))
 
     def _describe(self, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
         instances: list[dict[str, Any]] = []
         for region in self._regions():
             client = self._client(region)
-            found: list[dict[str, Any]] = []
-            for params in _ecs_inventory.describe_instances_requests(region, filters):
-                found.extend(
-                    client.call_paged(
-                        "DescribeInstances",
-                        params,
-                        ("Instances", "Instance"),
-                        context=f"region {region}",
-                        page_size=_ecs_inventory.INSTANCE_PAGE_SIZE,
-                        max_pages=_ecs_inventory.MAX_PAGES,
-                    )
-                )
-            found = [i for i in found if _ecs_inventory.os_type_matches(i, filters["os_type"])]
+            found = _ecs_inventory.list_instances(client, region, filters)
             agents: dict[str, dict[str, Any]] = {}
             if found and self.get_option("cloud_assistant_status"):
-                agents = self._agent_states(client, region)
+                agents = _ecs_inventory.agent_states(client, region)
             instances.extend(_ecs_inventory.host_variables(i, region, agents.get(i["InstanceId"])) for i in found)
         return instances
-
-    @staticmethod
-    def _agent_states(client: EcsClient, region: str) -> dict[str, dict[str, Any]]:
-        records = client.call_paged(
-            "DescribeCloudAssistantStatus",
-            {"RegionId": region},
-            ("InstanceCloudAssistantStatusSet", "InstanceCloudAssistantStatus"),
-            context=f"Cloud Assistant agents in {region}",
-            page_size=_ecs_inventory.AGENT_PAGE_SIZE,
-            max_pages=_ecs_inventory.MAX_PAGES,
-        )
-        return {r["InstanceId"]: r for r in records}
 
     # -- the inventory -----------------------------------------------------------------------
 

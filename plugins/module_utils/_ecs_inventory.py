@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import EcsClient
 
 # https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describeinstances
 # PageSize at most 100; InstanceIds a JSON array of at most 100; Tag.N with N up to 20.
@@ -171,3 +174,31 @@ def host_name(variables: Mapping[str, Any], preference: Sequence[str]) -> str:
         if value:
             return str(value)
     return str(variables["ecs_instance_id"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Driving the API (the plugin passes a client per region).
+# ---------------------------------------------------------------------------------------------
+
+
+def list_regions(client: "EcsClient") -> list[str]:
+    """Every region DescribeRegions reports as available to the account."""
+    return available_regions(client.call("DescribeRegions", {}, context="listing the account's regions"))
+
+
+def list_instances(client: "EcsClient", region: str, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The instances of one region that pass the filters (DescribeInstances, every page)."""
+    found: list[dict[str, Any]] = []
+    for params in describe_instances_requests(region, filters):
+        found.extend(client.call_paged("DescribeInstances", params, ("Instances", "Instance"),
+                                       context=f"region {region}", page_size=INSTANCE_PAGE_SIZE, max_pages=MAX_PAGES))
+    return [i for i in found if os_type_matches(i, filters["os_type"])]
+
+
+def agent_states(client: "EcsClient", region: str) -> dict[str, dict[str, Any]]:
+    """Instance id -> its Cloud Assistant status record (DescribeCloudAssistantStatus, every page)."""
+    records = client.call_paged("DescribeCloudAssistantStatus", {"RegionId": region},
+                                ("InstanceCloudAssistantStatusSet", "InstanceCloudAssistantStatus"),
+                                context=f"Cloud Assistant agents in {region}", page_size=AGENT_PAGE_SIZE,
+                                max_pages=MAX_PAGES)
+    return {r["InstanceId"]: r for r in records}
