@@ -22,7 +22,7 @@ EE_TARBALL := $(BUILD_DIR)/ee/winfleet-updates.tar.gz
 EE_CONTEXT := $(BUILD_DIR)/ee-context
 DOCS_DIR := $(BUILD_DIR)/docs
 
-.PHONY: setup browser demo lab test unit e2e static release-checks molecule sanity lint build ee-context docs clean
+.PHONY: setup browser demo lab fake-ecs test unit e2e static release-checks molecule sanity lint build ee-context docs clean
 
 setup: $(STAMP) $(COLLECTION_LINK)
 
@@ -69,6 +69,11 @@ demo: setup
 ## lab: write LAB/inventory.yml (and the lab state) from the fleet description FLEET
 lab: setup
 	$(BIN)/python -m tests.simlab.build_lab $(FLEET) $(LAB)
+
+## fake-ecs: run the fake ECS endpoint over the lab LAB in the foreground (SIMULATION); prints the
+## export lines first (test credentials, WINFLEET_ECS_ENDPOINT), e.g. make fake-ecs LAB=demo/lab
+fake-ecs: setup
+	@$(BIN)/python -m tests.fakeecs.server $(LAB)
 
 ## test: every test and check
 test: setup static unit e2e release-checks molecule sanity lint

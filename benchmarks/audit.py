@@ -1,15 +1,26 @@
-"""Benchmark: audit simulated fleets and print wall time, round trips per host, controller memory.
+"""Benchmark: audit simulated fleets and print wall time, round trips or API calls, controller memory.
 
-    .venv/bin/python -m benchmarks.audit [--hosts 100 1000] [--round-trip-ms 50] [--forks 50] [--no-naive]
+    .venv/bin/python -m benchmarks.audit [--hosts 100 1000] [--ecs-hosts 1000 10000] [--round-trip-ms 50]
+                                         [--forks 50] [--kinds virtio_audit competent naive ecs_api] [--json FILE]
 
 Not a test: it prints figures for docs/performance.md. For each fleet size it builds a simulated
-lab (tests/simlab) and runs, one after the other on the same fleet, the real
-``winfleet.updates.virtio_audit`` playbook and ``benchmarks/naive_audit.yml`` (the audit an
-administrator would write with the stock Windows modules: fact gathering, then one call per
-driver file). The lab is rebuilt from the same fleet file between the two, so both start from
-the same host states with zeroed counters. It samples the resident memory of the whole
-controller process tree (ansible-playbook and its forked workers) every 100 ms and reads each
-host's round-trip counter from the lab, then prints the naive/collection ratios.
+lab (tests/simlab) and runs, one after the other, each audit on a lab freshly rebuilt from the same
+fleet file (same host states, zeroed counters):
+
+* ``virtio_audit``: the collection's ``winfleet.updates.virtio_audit`` over the (simulated) WinRM
+  connection, one round trip per host;
+* ``competent``: ``benchmarks/competent_audit.yml``, the baseline a competent Windows admin
+  writes: one ``ansible.windows.win_powershell`` call per host reading the OS and every virtio
+  driver version in one script, the report worked out once on the controller;
+* ``naive``: ``benchmarks/naive_audit.yml`` (fact gathering, then one call per driver file),
+  the NAIVE baseline, kept for comparison;
+* ``ecs_api``: ``virtio_audit`` with ``virtio_transport=ecs_api`` against the fake ECS endpoint
+  (tests/fakeecs) at its default latency: 0.3 s per API call, 2 s per script run
+  (tests/fakeecs/latency.py). The endpoint runs in this process, outside the measured tree.
+
+It samples the resident memory of the whole controller process tree (ansible-playbook and its
+forked workers) every 100 ms, reads each host's WinRM round-trip counter from the lab and counts
+the fake's API calls, and records the 1-minute load average before and after each run.
 """
 
 from __future__ import annotations
@@ -29,13 +40,23 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from tests.fakeecs import TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET  # noqa: E402
+from tests.fakeecs.server import FakeEcs  # noqa: E402
 from tests.simlab.build_lab import build_lab  # noqa: E402
+from tests.simlab.state import Lab  # noqa: E402
 
 VERSIONS = ["62.77.104.58011", "62, 77, 104, 58016", "62.77.104.58101 (built by: WinDDK)", "62.77.104.57001"]
 
 
-def fleet(hosts: int, round_trip_ms: float) -> dict:
-    """A fleet of mixed driver builds; every 50th host has no virtio, every 100th is unreachable."""
+ECS_REGIONS = ("cn-hangzhou", "cn-shanghai", "ap-southeast-1")
+
+
+def fleet(hosts: int, round_trip_ms: float, ecs: bool = False) -> dict:
+    """A fleet of mixed driver builds; every 50th host has no virtio, every 100th is unreachable.
+
+    On ECS (``ecs``) the instances are spread over three regions and "unreachable" is an offline
+    Cloud Assistant agent: the same 1 % of hosts without an answer.
+    """
     members = {}
     for index in range(hosts):
         host: dict = {"os_version": "10.0.17763"}
@@ -43,6 +64,10 @@ def fleet(hosts: int, round_trip_ms: float) -> dict:
             host["drivers"] = {"viostor.sys": VERSIONS[index % len(VERSIONS)], "netkvm.sys": VERSIONS[index % len(VERSIONS)]}
         if index % 100 == 99:
             host["reachable"] = False
+            if ecs:
+                host["cloud_assistant"] = False
+        if ecs:
+            host["ecs"] = {"instance_id": f"i-win{index:05d}", "region_id": ECS_REGIONS[index % len(ECS_REGIONS)]}
         members[f"win{index:05d}"] = host
     return {"lab": {"round_trip_ms": round_trip_ms}, "hosts": members}
 
@@ -74,27 +99,37 @@ def _tree_rss_kib(root_pid: int) -> int:
 AUDITS = {
     "virtio_audit": {"playbook": "winfleet.updates.virtio_audit", "report_var": "virtio_report_dir",
                      "report": "virtio_audit.json"},
+    "competent": {"playbook": str(REPO_ROOT / "benchmarks" / "competent_audit.yml"),
+                  "report_var": "competent_report_dir", "report": "competent_audit.csv"},
     "naive": {"playbook": str(REPO_ROOT / "benchmarks" / "naive_audit.yml"), "report_var": "naive_report_dir",
               "report": "naive_audit.csv"},
+    "ecs_api": {"playbook": "winfleet.updates.virtio_audit", "report_var": "virtio_report_dir",
+                "report": "virtio_audit.json", "extra": {"virtio_transport": "ecs_api"}},
 }
 # ansible-playbook's exit code when some hosts were unreachable (the fleet has 1 % of them): the
-# collection's audit reports them and exits 0, the naive audit drops them and exits 4.
-_ACCEPTED_RC = {"virtio_audit": {0}, "naive": {0, 4}}
+# collection's audit reports them and exits 0, the baselines drop them and exit 4.
+_ACCEPTED_RC = {"virtio_audit": {0}, "competent": {0, 4}, "naive": {0, 4}, "ecs_api": {0}}
 
 
 def run_audit(kind: str, hosts: int, round_trip_ms: float, forks: int, workdir: Path) -> dict:
     """Run one audit on a lab freshly built from the fleet file of this size; return its figures."""
-    fleet_file = workdir / f"fleet-{hosts}.yml"
+    ecs = kind == "ecs_api"
+    fleet_file = workdir / f"fleet-{hosts}{'-ecs' if ecs else ''}.yml"
     if not fleet_file.exists():
-        fleet_file.write_text(yaml.safe_dump(fleet(hosts, round_trip_ms)), encoding="utf-8")
+        fleet_file.write_text(yaml.safe_dump(fleet(hosts, round_trip_ms, ecs)), encoding="utf-8")
     lab = build_lab(fleet_file, workdir / f"lab-{hosts}")
     audit = AUDITS[kind]
     report_dir = workdir / f"reports-{kind}-{hosts}"
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_FORKS": str(forks),
            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
            "ANSIBLE_DISPLAY_OK_HOSTS": "false", "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false"}
+    fake = None
+    if ecs:
+        fake = FakeEcs(Lab(lab.root), idle_timeout=600).start()  # default latency: 0.3 s per call, 2 s per script
+        env.update(ALIBABA_CLOUD_ACCESS_KEY_ID=TEST_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET=TEST_ACCESS_KEY_SECRET,
+                   WINFLEET_ECS_ENDPOINT=fake.url)
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.root / "inventory.yml"),
-               audit["playbook"], "-e", json.dumps({audit["report_var"]: str(report_dir)})]
+               audit["playbook"], "-e", json.dumps({audit["report_var"]: str(report_dir), **audit.get("extra", {})})]
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -109,14 +144,19 @@ def run_audit(kind: str, hosts: int, round_trip_ms: float, forks: int, workdir: 
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    _, stderr = process.communicate(timeout=3600)
-    wall = time.perf_counter() - started
-    stop.set()
-    sampler.join()
+    try:
+        _, stderr = process.communicate(timeout=3600)
+    finally:
+        wall = time.perf_counter() - started
+        stop.set()
+        sampler.join()
+        if fake is not None:
+            fake.stop()
     if process.returncode not in _ACCEPTED_RC[kind] or not (report_dir / audit["report"]).exists():
         raise SystemExit(f"{kind} audit of {hosts} hosts failed ({process.returncode}): {stderr[-2000:]}")
     trips = [lab.read_host(name)["round_trips"] for name in lab.host_names()]
     return {"audit": kind, "hosts": hosts, "wall_s": wall, "round_trips": sum(trips),
+            "api_calls": len(fake.calls) if fake is not None else 0,
             "round_trips_per_host": sum(trips) / len(trips), "max_round_trips": max(trips),
             "peak_rss_mib": peak / 1024, "rc": process.returncode, "report_rows": _report_rows(report_dir / audit["report"]),
             # 1-minute load average before and after: other work on the machine shows up here.
@@ -130,28 +170,36 @@ def _report_rows(path: Path) -> int:
     return len([line for line in path.read_text(encoding="utf-8").splitlines()[1:] if line.strip()])
 
 
+def _print_row(row: dict) -> None:
+    per_host = row["api_calls"] / row["hosts"] if row["audit"] == "ecs_api" else row["round_trips_per_host"]
+    unit = "API calls" if row["audit"] == "ecs_api" else "trips"
+    print(f"{row['audit']:<13} {row['hosts']:>6} {row['wall_s']:>8.1f} {row['hosts'] / row['wall_s']:>8.1f} "
+          f"{per_host:>8.3f} {unit:<9} {row['peak_rss_mib']:>8.0f} {row['report_rows']:>6} {row['rc']:>3}"
+          f"  {row['load'][0]:.1f}/{row['load'][1]:.1f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark the virtio audit on simulated fleets.")
-    parser.add_argument("--hosts", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--hosts", type=int, nargs="+", default=[100, 1000], help="fleet sizes of the WinRM audits")
+    parser.add_argument("--ecs-hosts", type=int, nargs="+", default=[1000, 10000], help="fleet sizes of the ECS API audit")
     parser.add_argument("--round-trip-ms", type=float, default=50.0)
     parser.add_argument("--forks", type=int, default=50)
-    parser.add_argument("--no-naive", action="store_true", help="run only the collection's audit")
+    parser.add_argument("--kinds", nargs="+", default=list(AUDITS), choices=list(AUDITS))
+    parser.add_argument("--json", type=Path, help="append every row as a JSON line to this file")
     args = parser.parse_args()
-    kinds = ["virtio_audit"] if args.no_naive else ["virtio_audit", "naive"]
-    print(f"virtio audit on the simulated lab: round trip {args.round_trip_ms:g} ms, forks {args.forks}, {os.cpu_count()} cores")
-    print(f"{'audit':<13} {'hosts':>6} {'wall s':>8} {'hosts/s':>8} {'trips/host':>10} {'peak RSS MiB':>13} {'rows':>6} {'rc':>3}"
-          f"  load before/after")
+    print(f"virtio audit on the simulated lab: round trip {args.round_trip_ms:g} ms, forks {args.forks}, "
+          f"{os.cpu_count()} cores; ECS API: 0.3 s per call, 2 s per script (tests/fakeecs/latency.py)")
+    print(f"{'audit':<13} {'hosts':>6} {'wall s':>8} {'hosts/s':>8} {'per host':>8} {'':<9} {'peak MiB':>8} {'rows':>6} {'rc':>3}"
+          "  load before/after")
+    plan = [(kind, hosts) for hosts in args.hosts for kind in args.kinds if kind != "ecs_api"]
+    plan += [("ecs_api", hosts) for hosts in args.ecs_hosts if "ecs_api" in args.kinds]
     with tempfile.TemporaryDirectory() as tmp:
-        for hosts in args.hosts:
-            rows = {kind: run_audit(kind, hosts, args.round_trip_ms, args.forks, Path(tmp)) for kind in kinds}
-            for row in rows.values():
-                print(f"{row['audit']:<13} {row['hosts']:>6} {row['wall_s']:>8.1f} {row['hosts'] / row['wall_s']:>8.1f} "
-                      f"{row['round_trips_per_host']:>10.2f} {row['peak_rss_mib']:>13.0f} {row['report_rows']:>6} {row['rc']:>3}"
-                      f"  {row['load'][0]:.1f}/{row['load'][1]:.1f}")
-            if "naive" in rows:
-                ours, naive = rows["virtio_audit"], rows["naive"]
-                print(f"{'naive/ours':<13} {hosts:>6} {naive['wall_s'] / ours['wall_s']:>7.1f}x {'':>8} "
-                      f"{naive['round_trips'] / ours['round_trips']:>9.1f}x {naive['peak_rss_mib'] / ours['peak_rss_mib']:>12.1f}x")
+        for kind, hosts in plan:
+            row = run_audit(kind, hosts, args.round_trip_ms, args.forks, Path(tmp))
+            _print_row(row)
+            if args.json:
+                with args.json.open("a", encoding="utf-8") as stream:
+                    stream.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":

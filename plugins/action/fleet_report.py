@@ -26,13 +26,16 @@ class ActionModule(WinfleetAction):
         "result_var": {"type": "str", "required": True},
         "extra": {"type": "dict", "default": {}},
         "batch": {"type": "list", "elements": "str", "default": []},
+        "results": {"type": "dict"},
     }
     _requires_connection = False
 
     def run_validated(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         kind = REPORT_KINDS[args["kind"]]
         hostvars = task_vars.get("hostvars", {})
-        rows = [row for host in args["hosts"] for row in kind.rows(host, self._host_result(hostvars, host, args["result_var"]))]
+        given = args.get("results")
+        rows = [row for host in args["hosts"] for row in kind.rows(
+            host, given.get(host) if given is not None else self._host_result(hostvars, host, args["result_var"]))]
         check_mode = bool(self._task.check_mode)
         extra = {**kind.parameters(args["extra"]), "check_mode": check_mode}
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")

@@ -73,6 +73,7 @@ options:
         to stay inside a VPC.
       - V(host[:port]) or V(https://host[:port]). Plain V(http://) is accepted only for a loopback host (a local
         proxy or a test endpoint).
+      - When not set, the environment variable E(WINFLEET_ECS_ENDPOINT) is used (for every region).
     type: str
   api_retries:
     description:

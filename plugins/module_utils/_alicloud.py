@@ -65,6 +65,9 @@ ENV_ROLE_SESSION_NAME = ("ALIBABA_CLOUD_ROLE_SESSION_NAME", "ALICLOUD_ASSUME_ROL
 #: A RAM role to assume (AssumeRole) with whatever credentials were found.
 ENV_ASSUME_ROLE_ARN = ("ALICLOUD_ASSUME_ROLE_ARN",)
 DEFAULT_ROLE_SESSION_NAME = "winfleet-updates"
+# The collection's own: one endpoint for every ECS call when no `endpoint` option is set (a proxy,
+# a VPC endpoint, or the fake endpoint `make fake-ecs` prints).
+ENV_ENDPOINT = "WINFLEET_ECS_ENDPOINT"
 
 _REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
@@ -892,7 +895,7 @@ def ecs_client_from_params(
     """Build the client from module options and the environment (InputError when incomplete)."""
     credentials = resolve_credentials(params, environ)
     region = resolve_region(params, environ)
-    endpoint = resolve_endpoint(params.get("endpoint"), region)
+    endpoint = resolve_endpoint(params.get("endpoint") or environ.get(ENV_ENDPOINT), region)
     client = EcsClient(
         credentials,
         region,

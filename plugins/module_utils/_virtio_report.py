@@ -37,6 +37,7 @@ AUDIT_COLUMNS = (
     "unsupported_reason",
     "cloud_assistant_agent",
     "error",
+    "ecs_instance_id",
     "written_at",
 )
 AUDIT_STATUSES = ("ok", "unreachable", "failed")
@@ -70,6 +71,8 @@ def audit_row(host: str, result: Mapping[str, Any] | None) -> dict[str, Any]:
         row.update({key: result.get(key) for key in AUDIT_COLUMNS if key in result})
         # whether the Cloud Assistant agent is there (the cloud_assistant sources need it)
         row.update(status="ok", error=None, cloud_assistant_agent=bool(result.get("cloud_assistant_agent")))
+    # The ECS API audit names the instance of every row, the failed ones included.
+    row["ecs_instance_id"] = result.get("ecs_instance_id")
     row["state"] = audit_state(row)
     return row
 

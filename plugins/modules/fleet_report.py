@@ -57,6 +57,11 @@ options:
     type: list
     elements: str
     default: []
+  results:
+    description:
+      - Host name to its result, instead of reading O(result_var) from each host's variables; for a
+        task that ran once for all hosts (M(winfleet.updates.virtio_probe_ecs)).
+    type: dict
 attributes:
   check_mode:
     support: full

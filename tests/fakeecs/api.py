@@ -146,11 +146,13 @@ class EcsWorld(SnapshotLifecycle):
     def instances(self) -> dict[str, str]:
         """Instance id -> lab host name (the fleet does not change while the fake runs)."""
         if self._instances is None:
-            self._instances = {}
+            # Built aside and published whole: the server answers calls on several threads.
+            found = {}
             for name in self.lab.host_names():
                 ecs = self.lab.peek_host(name).get("ecs")
                 if ecs:
-                    self._instances[ecs["instance_id"]] = name
+                    found[ecs["instance_id"]] = name
+            self._instances = found
         return self._instances
 
     def hosts(self, region: str | None = None) -> list[tuple[str, dict[str, Any]]]:
@@ -202,21 +204,20 @@ class EcsWorld(SnapshotLifecycle):
         }
 
     def describe_instances(self, p: Mapping[str, str]) -> dict[str, Any]:
-        region = _region(p)
-        wanted = json_list(p, "InstanceIds")
-        if wanted is not None and len(wanted) > 100:
-            raise ApiError(
-                "InvalidParameter.InstanceIds", "The number of InstanceIds exceeds the limit of 100."
-            )
-        found = [
-            self.instance_view(name, state)
-            for name, state in self.hosts(region)
-            if wanted is None or state["ecs"]["instance_id"] in wanted
-        ]
-        if p.get("Status"):
-            found = [i for i in found if i["Status"] == p["Status"]]
-        items, paging = page(p, found)
-        return {"Instances": {"Instance": items}, **paging}
+        # Filters, paging and the network/tag fields live in tests/fakeecs/instances.py.
+        from tests.fakeecs import instances
+
+        return instances.describe_instances(self, p)
+
+    def describe_regions(self, p: Mapping[str, str]) -> dict[str, Any]:
+        from tests.fakeecs import instances
+
+        return instances.describe_regions(self, p)
+
+    def describe_cloud_assistant_status(self, p: Mapping[str, str]) -> dict[str, Any]:
+        from tests.fakeecs import instances
+
+        return instances.describe_cloud_assistant_status(self, p)
 
     def reboot_instances(self, p: Mapping[str, str]) -> dict[str, Any]:
         region = _region(p)
@@ -650,6 +651,8 @@ class EcsWorld(SnapshotLifecycle):
                 record = self._execute(state, content, timeout, now)
                 record.update(InvokeId=invoke_id, CommandId=command_id, InstanceId=instance_id)
                 state["ecs"].setdefault("invocations", {})[invoke_id] = record
+        # Which instances an invocation went to, so its results are read from those hosts only.
+        self.__dict__.setdefault("_invocation_instances", {})[invoke_id] = list(ids)
         return {"InvokeId": invoke_id, "CommandId": command_id}
 
     def _execute(self, state: dict[str, Any], content: str, timeout: int, now: float) -> dict[str, Any]:
@@ -664,6 +667,21 @@ class EcsWorld(SnapshotLifecycle):
                 ErrorInfo="the aliyun service is not running on the instance",
                 ExitCode=None,
                 output="",
+            )
+            return record
+        # A read-only script the lab models (tests/fakeecs/scripts.py) runs script_seconds (real).
+        from tests.fakeecs import latency, scripts
+
+        modelled = scripts.answer(state, content)
+        if modelled is not None:
+            exit_code, output = modelled
+            record.update(
+                ends=now + getattr(self, "script_seconds", latency.SCRIPT_SECONDS),
+                final="Success" if exit_code == 0 else "Failed",
+                ErrorCode="" if exit_code == 0 else "ExitCodeNonzero",
+                ErrorInfo="" if exit_code == 0 else f"the process exited with a non-zero exit code: {exit_code}",
+                ExitCode=exit_code,
+                output=output,
             )
             return record
         install = bool(_INSTALL_RE.search(content))
@@ -724,38 +742,18 @@ class EcsWorld(SnapshotLifecycle):
             run["finishes_at"],
         )
 
-    def describe_cloud_assistant_status(self, p: Mapping[str, str]) -> dict[str, Any]:
-        """Whether each instance's agent is running, "true" / "false" as strings
-        (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describecloudassistantstatus)."""
-        region = _region(p)
-        wanted = indexed(p, "InstanceId")
-        found = []
-        for _name, state in self.hosts(region):
-            instance_id = state["ecs"]["instance_id"]
-            if wanted and instance_id not in wanted:
-                continue
-            running = bool(state.get("cloud_assistant", True))
-            found.append(
-                {
-                    "InstanceId": instance_id,
-                    "CloudAssistantStatus": "true" if running else "false",
-                    "CloudAssistantVersion": "2.5.3.606" if running else "",
-                    "OSType": "Windows",
-                    "SupportSessionManager": running,
-                }
-            )
-        if wanted:  # "MaxResults ... is invalid if the InstanceId parameter is configured"
-            return {"InstanceCloudAssistantStatusSet": {"InstanceCloudAssistantStatus": found},
-                    "TotalCount": len(found)}
-        items, paging = page(p, found, default_size=10, max_size=50)
-        return {"InstanceCloudAssistantStatusSet": {"InstanceCloudAssistantStatus": items}, **paging}
-
     def describe_invocation_results(self, p: Mapping[str, str]) -> dict[str, Any]:
         region = _region(p)
         invoke_id = p.get("InvokeId")
         now = self.clock()
         records = []
-        for _name, state in self.hosts(region):
+        known = self.__dict__.get("_invocation_instances", {}).get(invoke_id) if invoke_id else None
+        if known is not None:
+            names = [self.instances()[i] for i in known]
+            searched = [(n, s) for n, s in ((n, self.lab.peek_host(n)) for n in names) if s["ecs"]["region_id"] == region]
+        else:
+            searched = self.hosts(region)
+        for _name, state in searched:
             for record in state["ecs"].get("invocations", {}).values():
                 if invoke_id and record["InvokeId"] != invoke_id:
                     continue
@@ -834,6 +832,7 @@ ACTIONS: dict[str, str] = {
     "RunCommand": "run_command",
     "InvokeCommand": "invoke_command",
     "DescribeInvocationResults": "describe_invocation_results",
+    "DescribeRegions": "describe_regions",
     "DescribeCloudAssistantStatus": "describe_cloud_assistant_status",
 }
 

@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.fakeecs import TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET, TEST_SECURITY_TOKEN
+from tests.fakeecs import latency
 from tests.fakeecs.api import ACTIONS, ApiError, EcsWorld, request_id
 from tests.fakeecs.signature import SignatureError, verify
 from tests.fakeecs.strict import check_request
@@ -65,8 +66,19 @@ class Fault:
 class FakeEcs:
     """A fake ECS endpoint over a simulated lab."""
 
-    def __init__(self, lab: Lab, idle_timeout: float = 120.0, max_lifetime: float = 1800.0) -> None:
+    def __init__(
+        self,
+        lab: Lab,
+        idle_timeout: float = 120.0,
+        max_lifetime: float = 1800.0,
+        call_delay: float = latency.CALL_DELAY_S,
+        script_seconds: float = latency.SCRIPT_SECONDS,
+    ) -> None:
         self.world = EcsWorld(lab)
+        # Latency (tests/fakeecs/latency.py): every answer waits call_delay real seconds; a
+        # recognised collection script finishes script_seconds after it was sent.
+        self.call_delay = call_delay
+        self.world.script_seconds = script_seconds
         self.idle_timeout = idle_timeout
         self.max_lifetime = max_lifetime
         self.secrets = {TEST_ACCESS_KEY_ID: TEST_ACCESS_KEY_SECRET}
@@ -92,9 +104,9 @@ class FakeEcs:
         assert self._server is not None, "start() the fake first"
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> "FakeEcs":
+    def start(self, port: int = 0) -> "FakeEcs":
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         serve = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="fakeecs", daemon=True
@@ -272,6 +284,7 @@ class FakeEcs:
             params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         with self._lock:
             self.calls.append((action, params))
+        latency.wait(self.call_delay)
         fault = self._forced(action)
         if fault is not None:
             answer = {**_error(rid, fault.code, fault.message), **(fault.extra or {})}
@@ -367,12 +380,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("lab", help="lab directory written by tests/simlab/build_lab.py")
     parser.add_argument("--idle-timeout", type=float, default=600.0, help="stop after this many idle seconds")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--call-delay", type=float, default=latency.CALL_DELAY_S,
+                        help=f"seconds every API call takes (default {latency.CALL_DELAY_S})")
+    parser.add_argument("--script-seconds", type=float, default=latency.SCRIPT_SECONDS,
+                        help=f"seconds a collection script runs on an instance (default {latency.SCRIPT_SECONDS})")
     args = parser.parse_args(argv)
-    fake = FakeEcs(Lab(args.lab), idle_timeout=args.idle_timeout).start()
-    print(f"fake ECS endpoint (SIMULATION) at {fake.url}; stops after {args.idle_timeout:.0f} s idle")
-    print(f"  export ALIBABA_CLOUD_ACCESS_KEY_ID={TEST_ACCESS_KEY_ID}")
-    print("  export ALIBABA_CLOUD_ACCESS_KEY_SECRET=<TEST_ACCESS_KEY_SECRET from tests/fakeecs/__init__.py>")
-    print(f"  -e alicloud_ecs_endpoint={fake.url}")
+    fake = FakeEcs(Lab(args.lab), idle_timeout=args.idle_timeout, max_lifetime=float("inf"),
+                   call_delay=args.call_delay, script_seconds=args.script_seconds).start(args.port)
+    # The export lines first, so `eval "$(make -s fake-ecs LAB=lab | head -3)"` style use works.
+    print(f"export ALIBABA_CLOUD_ACCESS_KEY_ID={TEST_ACCESS_KEY_ID}")
+    print(f"export ALIBABA_CLOUD_ACCESS_KEY_SECRET={TEST_ACCESS_KEY_SECRET}")
+    print(f"export WINFLEET_ECS_ENDPOINT={fake.url}")
+    print(f"# fake ECS endpoint (SIMULATION, test credentials) over the lab {args.lab}; "
+          f"{args.call_delay:g} s per call, {args.script_seconds:g} s per script; stops after "
+          f"{args.idle_timeout:.0f} s idle or Ctrl-C")
     sys.stdout.flush()
     try:
         while not fake._stopping.wait(0.5):

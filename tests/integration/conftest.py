@@ -82,7 +82,8 @@ def ecs_lab(make_lab) -> Iterator[Callable[..., tuple[Lab, FakeEcs]]]:
 
     def factory(fleet: dict[str, Any], name: str = "lab") -> tuple[Lab, FakeEcs]:
         lab = make_lab(fleet, name)
-        fake = FakeEcs(lab, idle_timeout=120).start()
+        # No per-call delay: these tests check behaviour; benchmarks keep the realistic default.
+        fake = FakeEcs(lab, idle_timeout=120, call_delay=0.0).start()
         fakes.append(fake)
         return lab, fake
 

@@ -243,6 +243,16 @@ def _ecs(value: Any, field: str) -> dict[str, Any]:
         "status": _choice("Running", "Stopped"),
         "cloud_assistant": _bool,
         "disks": lambda v, f: _disks(v, f),
+        # What DescribeInstances lists besides (tests/fakeecs/instances.py): all optional.
+        "tags": _ecs_tags,
+        "os_type": _choice("windows", "linux"),
+        "zone_id": _string,
+        "vpc_id": _string,
+        "resource_group_id": _string,
+        "private_ip": _string,
+        "public_ip": _string,
+        "eip": _string,
+        "instance_type": _string,
     })
     _expect("instance_id" in ecs, field, "needs instance_id")
     ecs.setdefault("region_id", "cn-hangzhou")
@@ -250,6 +260,12 @@ def _ecs(value: Any, field: str) -> dict[str, Any]:
     ecs.setdefault("disks", [{"disk_id": f"d-{ecs['instance_id'][2:]}sys", "category": "cloud_essd", "type": "system",
                               "size_gib": 40}])
     return ecs
+
+
+def _ecs_tags(value: Any, field: str) -> dict[str, str]:
+    _expect(isinstance(value, dict) and all(isinstance(k, str) for k in value), field,
+            "expected a mapping of tag key to value")
+    return {key: "" if item is None else str(item) for key, item in value.items()}
 
 
 def _disks(value: Any, field: str) -> list[dict[str, Any]]:

@@ -44,8 +44,48 @@ def _streams(**values: Any) -> dict[str, Any]:
     return {**base, **values}
 
 
+# The competent baseline's one script (benchmarks/competent_audit.yml): Win32_OperatingSystem and
+# every listed driver's VersionInfo in one call, one PSCustomObject out
+# (https://learn.microsoft.com/en-us/windows/win32/cimwin32prov/win32-operatingsystem,
+# https://learn.microsoft.com/en-us/dotnet/api/system.diagnostics.fileversioninfo).
+OS_AND_DRIVERS_SCRIPT = """
+[CmdletBinding()]
+param ([string[]]$Names)
+$os = Get-CimInstance -ClassName Win32_OperatingSystem
+$drivers = foreach ($name in $Names) {
+    $path = Join-Path -Path $env:SystemRoot -ChildPath "System32\\drivers\\$name"
+    if (Test-Path -LiteralPath $path -PathType Leaf) {
+        $info = (Get-Item -LiteralPath $path).VersionInfo
+        [PSCustomObject]@{
+            Name = $name
+            FileVersion = $info.FileVersion
+            FilePrivatePart = $info.FilePrivatePart
+        }
+    }
+}
+[PSCustomObject]@{
+    OsVersion = $os.Version
+    ProductType = $os.ProductType
+    Drivers = @($drivers)
+}
+$Ansible.Changed = $false
+"""
+
+
+def _os_and_drivers(call: HostCall) -> dict[str, Any]:
+    drivers = []
+    for name in (call.args.get("parameters") or {}).get("Names") or []:
+        driver = driver_at(call.state, f"C:\\Windows\\System32\\drivers\\{name}")
+        if driver is not None:
+            drivers.append({"Name": name, "FileVersion": driver.get("file_version"), "FilePrivatePart": version_parts(driver)[3]})
+    return _streams(output=[{"OsVersion": call.state["os_version"], "ProductType": call.state["product_type"],
+                             "Drivers": drivers}])
+
+
 def run(call: HostCall) -> dict[str, Any]:
     script = call.args.get("script") or ""
+    if _normalised(script) == _normalised(OS_AND_DRIVERS_SCRIPT):
+        return _os_and_drivers(call)
     if _normalised(script) != _normalised(VERSION_INFO_SCRIPT):
         return {"failed": True, "msg": f"simlab: win_powershell script not simulated: {script.strip()[:120]!r}"}
     if call.check_mode:

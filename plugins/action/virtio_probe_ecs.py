@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of winfleet.updates.virtio_probe_ecs: the virtio probe through Cloud Assistant, batched."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
+from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import (
+    HAS_SDK,
+    SDK_REQUIREMENT,
+    AlicloudError,
+    EcsClient,
+    Waiting,
+    alicloud_argument_spec,
+    ecs_client_from_params,
+)
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import probe_script
+from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.plugin_utils import _ecs_audit
+from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
+from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_probe import CAPABILITY_OPTIONS
+
+
+class ActionModule(WinfleetAction):
+    ARGUMENT_SPEC = {
+        **alicloud_argument_spec(),
+        "hosts": {"type": "list", "elements": "str", "required": True},
+        "driver_files": {"type": "list", "elements": "str", "default": list(_virtio.DEFAULT_DRIVER_FILES)},
+        **CAPABILITY_OPTIONS,
+        "batch_size": {"type": "int", "default": 50},
+        "concurrency": {"type": "int", "default": 10},
+        "script_timeout": {"type": "int", "default": 300},
+        "wait_timeout": {"type": "float", "default": 600},
+        "poll_interval": {"type": "float", "default": 1.0},
+    }
+    _requires_connection = False
+
+    def run_validated(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        if not HAS_SDK:
+            raise InputError("requirements", f"the Python packages {SDK_REQUIREMENT} are not installed on the controller; "
+                                             "pip install -r requirements.txt")
+        if not 1 <= args["concurrency"] <= 50:
+            raise InputError("concurrency", f"expected 1 to 50 batches in flight, got {args['concurrency']}")
+        settings = _ecs_audit.Settings(
+            required_capabilities=_virtio.normalise_required_capabilities(args["required_capabilities"]),
+            thresholds=_virtio.normalise_thresholds(args["thresholds"]),
+            batch_size=args["batch_size"],
+            concurrency=args["concurrency"],
+            script_timeout=args["script_timeout"],
+            waiting=Waiting(timeout=args["wait_timeout"], interval=args["poll_interval"]),
+        )
+        script = probe_script(args["driver_files"])
+        hostvars = task_vars.get("hostvars", {})
+        default_region = args.get("region_id")
+
+        def variables(host: str) -> Mapping[str, Any]:
+            try:
+                found = hostvars[host]
+            except KeyError:
+                return {}
+            return {"ecs_instance_id": found.get("ecs_instance_id"),
+                    "alicloud_region": found.get("alicloud_region") or default_region}
+
+        targets, results = _ecs_audit.targets_from_hostvars(args["hosts"], variables)
+        batches = _ecs_audit.plan_batches(targets, settings.batch_size)
+        # Credentials and endpoint are checked once, before any call (InputError names the field).
+        if targets:
+            self._client(args, targets[0].region)
+        probed, calls = _ecs_audit.audit(targets, lambda region: self._client(args, region), script, settings)
+        results.update(probed)
+        ordered = {host: results[host] for host in args["hosts"] if host in results}
+        return {"changed": False, "results": ordered, "api_calls": calls, "batches": len(batches)}
+
+    @staticmethod
+    def _client(args: Mapping[str, Any], region: str) -> EcsClient:
+        try:
+            client, _credentials = ecs_client_from_params({**args, "region_id": region}, os.environ)
+        except AlicloudError as err:  # pragma: no cover - building a client makes no call
+            raise InputError("endpoint", str(err)) from err
+        return client

@@ -1,0 +1,73 @@
+"""What the instance prints when Cloud Assistant runs a script the lab models (test code only).
+
+The lab cannot run PowerShell, so, like the lab's ``win_powershell`` stand-in, the fake recognises
+the one read-only script it models and answers it from the host's state:
+
+* the virtio probe: a script that reads ``Win32_OperatingSystem`` with ``Get-WmiObject`` and the
+  ``FileVersionInfo`` of driver files listed as ``$names = @('viostor.sys', ...)``, and prints one
+  line ``WINFLEET-VIRTIO-PROBE {json}``. The facts are what Windows reports: Win32_OperatingSystem
+  Version / Caption / ProductType
+  (https://learn.microsoft.com/en-us/windows/win32/cimwin32prov/win32-operatingsystem) and the
+  FileVersionInfo strings and numeric parts
+  (https://learn.microsoft.com/en-us/dotnet/api/system.diagnostics.fileversioninfo); a driver the
+  fleet describes by its version string only has no fixed version resource, so its parts are 0.
+
+Windows PowerShell's version follows the OS (2008 R2: 2.0, 2012: 3.0, 2012 R2: 4.0, later 5.1,
+https://learn.microsoft.com/en-us/powershell/scripting/windows-powershell/install/windows-powershell-system-requirements):
+a script calling a cmdlet newer than the host's PowerShell fails there the way PowerShell does
+("The term '...' is not recognized"), so a probe that works only on 5.1 is caught.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+PROBE_MARKER = "WINFLEET-VIRTIO-PROBE "
+_PROBE_RE = re.compile(r"Get-WmiObject\s+-Class\s+Win32_OperatingSystem", re.I)
+_NAMES_RE = re.compile(r"^\s*\$names\s*=\s*@\(([^)]*)\)", re.I | re.M)
+_NAME_RE = re.compile(r"'([A-Za-z0-9_.-]+)'")
+_NO_PARTS = [0, 0, 0, 0]
+# Cmdlets that appeared after PowerShell 2.0, with the version that brought them.
+_NEWER_CMDLETS = {"ConvertTo-Json": (3, 0), "ConvertFrom-Json": (3, 0), "Get-CimInstance": (3, 0),
+                  "Invoke-RestMethod": (3, 0)}
+
+
+def powershell_version(os_version: str) -> tuple[int, int]:
+    """The Windows PowerShell an OS ships with (the one Cloud Assistant runs)."""
+    major, minor = (int(x) for x in os_version.split(".")[:2])
+    if (major, minor) <= (6, 1):
+        return (2, 0)
+    return {(6, 2): (3, 0), (6, 3): (4, 0)}.get((major, minor), (5, 1))
+
+
+def answer(state: dict[str, Any], content: str) -> tuple[int, str] | None:
+    """(exit code, output) of a modelled script on this host; None for any other script."""
+    if not _PROBE_RE.search(content) or PROBE_MARKER.strip() not in content:
+        return None
+    shell = powershell_version(state["os_version"])
+    code = "\n".join(line for line in content.splitlines() if not line.lstrip().startswith("#"))  # comments do not run
+    for cmdlet, since in _NEWER_CMDLETS.items():
+        if cmdlet.lower() in code.lower() and shell < since:
+            return 1, (f"The term '{cmdlet}' is not recognized as the name of a cmdlet, function, script file, "
+                       "or operable program.")
+    names_match = _NAMES_RE.search(content)
+    names = _NAME_RE.findall(names_match.group(1)) if names_match else []
+    drivers = []
+    for name in names:
+        path = f"C:\\Windows\\System32\\drivers\\{name}"
+        entry: dict[str, Any] = {"name": name, "path": path, "present": False}
+        file = state["drivers"].get(name.lower())
+        if file is not None:
+            entry.update(
+                present=True,
+                file_version=file.get("file_version"),
+                product_version=file.get("product_version"),
+                file_version_parts=file.get("file_version_parts", _NO_PARTS),
+                product_version_parts=file.get("product_version_parts", _NO_PARTS),
+            )
+        drivers.append(entry)
+    facts = {"os": {"version": state["os_version"], "caption": state["os_caption"],
+                    "product_type": state["product_type"]}, "drivers": drivers}
+    return 0, PROBE_MARKER + json.dumps(facts, separators=(",", ":"))

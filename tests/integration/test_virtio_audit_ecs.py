@@ -1,0 +1,98 @@
+"""The audit with virtio_transport=ecs_api: Cloud Assistant batches, the same report, no WinRM at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.fakeecs import TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET
+from tests.integration.conftest import run_playbook
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO_FLEET = REPO_ROOT / "tests" / "simlab" / "fleets" / "demo.yml"
+# Columns the two transports must agree on (error texts differ: one names a WinRM failure).
+SAME = ("status", "state", "is_virtio_guest", "virtio_build", "file_version", "os_version", "update_supported",
+        "capabilities", "update_needed")
+
+
+def ecs_fleet() -> dict[str, Any]:
+    """The demo fleet on ECS (two regions), a stopped instance and 55 more instances: two batches."""
+    fleet = yaml.safe_load(DEMO_FLEET.read_text(encoding="utf-8"))
+    for index, (name, host) in enumerate(fleet["hosts"].items()):
+        host["ecs"] = {"instance_id": f"i-demo{index}", "region_id": "ap-southeast-1" if index % 2 else "cn-hangzhou"}
+    # lost01 has no WinRM path in the demo; on ECS its agent is offline.
+    fleet["hosts"]["lost01"]["cloud_assistant"] = False
+    fleet["hosts"]["stopped01"] = {"ecs": {"instance_id": "i-stopped01", "status": "Stopped"},
+                                   "drivers": {"viostor.sys": "62.77.104.58011"}}
+    for index in range(55):
+        fleet["hosts"][f"fill{index:02d}"] = {"ecs": {"instance_id": f"i-fill{index:02d}"},
+                                              "drivers": {"viostor.sys": "62.77.104.58017"}}
+    fleet["hosts"]["nonecs01"] = {"drivers": {"viostor.sys": "62.77.104.58017"}}
+    return fleet
+
+
+def env_for(fake) -> dict[str, str]:
+    return {"ALIBABA_CLOUD_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": TEST_ACCESS_KEY_SECRET,
+            "WINFLEET_ECS_ENDPOINT": fake.url}
+
+
+def test_ecs_api_audit_same_rows_batched_and_no_winrm(ecs_lab, make_lab, tmp_path):
+    lab, fake = ecs_lab(ecs_fleet(), "ecs")
+    fake.world.script_seconds = 0.5
+    run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "ecs-reports",
+                       extra_vars={"virtio_transport": "ecs_api"}, env=env_for(fake))
+    assert run.returncode == 0, run.output
+    assert TEST_ACCESS_KEY_SECRET not in run.output
+    rows = run.rows("virtio_audit")
+
+    # Zero WinRM round trips: the lab counts every one of them.
+    assert {name: lab.read_host(name)["round_trips"] for name in lab.host_names() if lab.read_host(name)["round_trips"]} == {}
+
+    # One RunCommand per region and batch of at most 50: cn-hangzhou has 4 demo hosts + stopped01
+    # (not sent: Stopped) + 55 fillers = 59 running -> 2 batches; ap-southeast-1 has 4 -> 1.
+    runs = [params for action, params in fake.calls if action == "RunCommand"]
+    per_region = sorted((p["RegionId"], sum(1 for k in p if k.startswith("InstanceId."))) for p in runs)
+    assert per_region == [("ap-southeast-1", 4), ("cn-hangzhou", 9), ("cn-hangzhou", 50)]
+    assert all(p["Type"] == "RunPowerShellScript" and p["ContentEncoding"] == "Base64" for p in runs)
+
+    # The same rows as the WinRM audit of the same fleet, for every host both can reach.
+    winrm_lab = make_lab(ecs_fleet(), "winrm")
+    winrm = run_playbook("winfleet.updates.virtio_audit", winrm_lab.root / "inventory.yml", tmp_path / "winrm-reports")
+    assert winrm.returncode == 0, winrm.output
+    winrm_rows = winrm.rows("virtio_audit")
+    assert list(rows) == list(winrm_rows)
+    for host in ["web01", "web02", "db01", "app01", "bare01", "legacy01", "odd01", "fill00", "fill54"]:
+        assert {c: rows[host][c] for c in SAME} == {c: winrm_rows[host][c] for c in SAME}, host
+    assert rows["web01"]["ecs_instance_id"] == "i-demo0" and rows["web01"]["virtio_build"] == 58011
+    # Windows Server 2008 R2 (PowerShell 2.0) is audited on this path.
+    assert rows["app01"]["os_version"] == "6.1.7601" and rows["app01"]["virtio_build"] == 57000
+    # The unreadable version fails with the same named message as over WinRM.
+    assert rows["odd01"]["status"] == "failed" and "viostor.sys.file_version" in rows["odd01"]["error"]
+
+    # What only the API path sees: agent offline and stopped instances are unreachable, with the reason.
+    assert rows["lost01"]["status"] == "unreachable" and "Cloud Assistant agent is not running" in rows["lost01"]["error"]
+    assert rows["lost01"]["ecs_instance_id"] == "i-demo6"
+    assert rows["stopped01"]["status"] == "unreachable" and "Stopped" in rows["stopped01"]["error"]
+    assert rows["nonecs01"]["status"] == "failed" and "ecs_instance_id and alicloud_region" in rows["nonecs01"]["error"]
+    summary = run.report("virtio_audit")["summary"]
+    assert summary["total"] == 65
+    assert summary["by_status"] == {"ok": 61, "unreachable": 2, "failed": 2}
+
+
+def test_api_error_for_a_batch_is_a_row_not_a_stop(ecs_lab, tmp_path):
+    fleet = {"hosts": {"a01": {"ecs": {"instance_id": "i-a01"}, "drivers": {"viostor.sys": "62.77.104.58017"}},
+                       "b01": {"ecs": {"instance_id": "i-b01", "region_id": "eu-central-1"},
+                               "drivers": {"viostor.sys": "62.77.104.58011"}}}}
+    lab, fake = ecs_lab(fleet)
+    fake.world.script_seconds = 0.2
+    fake.fail("RunCommand", "InvalidParameter", count=1)
+    run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "reports",
+                       extra_vars={"virtio_transport": "ecs_api", "virtio_audit_ecs_concurrency": 1}, env=env_for(fake))
+    assert run.returncode == 0, run.output
+    rows = run.rows("virtio_audit")
+    statuses = sorted(row["status"] for row in rows.values())
+    assert statuses == ["failed", "ok"]
+    failed = next(row for row in rows.values() if row["status"] == "failed")
+    assert "RunCommand" in failed["error"] and failed["ecs_instance_id"]
