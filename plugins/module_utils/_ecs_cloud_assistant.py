@@ -56,7 +56,7 @@ FINAL_STATUSES = frozenset(
     {"Success", "Failed", "Timeout", "Cancelled", "Stopped", "Terminated", "Error", "Invalid", "Aborted"}
 )
 
-_INSTANCE_ID_RE = re.compile(r"^i-[A-Za-z0-9]+$")
+_INSTANCE_ID_RE = re.compile(r"i-[A-Za-z0-9]+")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,7 +70,7 @@ def validate_instance_ids(instance_ids: Sequence[str]) -> list[str]:
         raise InputError("instance_ids", "expected at least one instance id")
     seen: set[str] = set()
     for index, instance_id in enumerate(instance_ids):
-        if not isinstance(instance_id, str) or not _INSTANCE_ID_RE.match(instance_id):
+        if not isinstance(instance_id, str) or not _INSTANCE_ID_RE.fullmatch(instance_id):
             raise InputError(
                 f"instance_ids[{index}]",
                 f"{instance_id!r} is not an ECS instance id such as 'i-bp67acfmxazb4p****'",

@@ -34,6 +34,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import 
     wait_until,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._strings import check_text
 
 DEFAULT_TAG_KEY = "winfleet:rollout-id"
 #: Disk categories a snapshot-consistent group accepts (the ESSD family).
@@ -64,6 +65,8 @@ def rollout_tags(tag_key: str, rollout_id: str, extra: Mapping[str, Any] | None 
     tags[tag_key] = rollout_id
     for key, value in tags.items():
         field_name = "tag_key" if key == tag_key else f"tags.{key}"
+        check_text(field_name, key)
+        check_text("rollout_id" if key == tag_key else field_name, value)
         if not key or len(key) > 128 or key.lower().startswith(_TAG_FORBIDDEN_PREFIXES) or "://" in key:
             raise InputError(
                 field_name,
@@ -74,6 +77,19 @@ def rollout_tags(tag_key: str, rollout_id: str, extra: Mapping[str, Any] | None 
     if len(tags) > 20:
         raise InputError("tags", f"at most 20 tags per snapshot, got {len(tags)}")
     return tags
+
+
+def validate_description(description: Any) -> str:
+    """A snapshot description as CreateSnapshot and CreateSnapshotGroup take it.
+
+    2 to 256 characters, not starting with ``http://`` or ``https://``
+    (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-createsnapshot);
+    empty means the collection's own description. Control characters are refused.
+    """
+    text = check_text("description", description, max_length=256)
+    if text and (len(text) < 2 or text.lower().startswith(("http://", "https://"))):
+        raise InputError("description", "must be 2 to 256 characters and must not start with http:// or https://")
+    return text
 
 
 def select_disks(disks: Sequence[Mapping[str, Any]], scope: str) -> list[dict[str, Any]]:
@@ -384,6 +400,7 @@ def ensure_snapshots(
     """Snapshot the instance's disks for ``rollout_id`` (or find the ones made already)."""
     waiting = waiting or Waiting()
     tags = rollout_tags(tag_key, rollout_id, extra_tags)
+    description = validate_description(description)
     if wait:
         max_polls(waiting.timeout, waiting.interval)  # bad bounds fail before anything is created
     context = f"instance {instance_id}"

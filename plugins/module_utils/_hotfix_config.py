@@ -116,8 +116,8 @@ _XML_NAMES = {
 # Exit codes are Win32 process exit codes, which the plug-in and our schema (xs:int) treat as
 # signed 32-bit: 0x80240017 is written -2145124329.
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
-_EXTENSION_NAME_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
-_XML_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_EXTENSION_NAME_RE = re.compile(r"[A-Za-z0-9]{1,16}")
+_XML_INT_RE = re.compile(r"[+-]?[0-9]+")
 # Characters refused in a template: control characters (XML cannot carry most of them, and a
 # tab or line break in a command line is a mistake), surrogates and U+FFFE/U+FFFF.
 _XML_INVALID_RE = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -304,7 +304,7 @@ class ExtensionRule:
     extras: Extras = _NO_EXTRAS
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _EXTENSION_NAME_RE.match(self.name):
+        if not isinstance(self.name, str) or not _EXTENSION_NAME_RE.fullmatch(self.name):
             raise InputError("name", f"{self.name!r} must be a file extension without the dot, e.g. MSU")
         _check_rule_parts(self.template, self.exit_conditions)
 
@@ -487,6 +487,15 @@ def _template_from_yaml(data: Any, field_name: str) -> Template:
             f"{field_name}.path", f"is required, e.g. '{UPDATE_PLACEHOLDER}' or the installer's full path"
         )
     parameters = data.get("parameters")
+    # A Windows path cannot contain '"' (https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file),
+    # and the plug-in puts the path in a command line, where a quote would end it early.
+    if isinstance(data["path"], str) and '"' in data["path"]:
+        raise InputError(
+            f"{field_name}.path",
+            "must not contain '\"' (a Windows path cannot, and in the installer's command line it would "
+            "end the path early); write it without quotes, e.g. "
+            "'%systemroot%\\System32\\wusa.exe'",
+        )
     with _within(field_name):
         return Template(data["path"], None if parameters is None else parameters)
 
@@ -778,7 +787,7 @@ def _named(prefix: str) -> Callable[[Any], str]:
 def _code_key(el: Any) -> str:
     """Anchor key of an ExitCode, normalised like render writes it (``+5`` -> ``5``)."""
     text = (el.get(EXIT_CODE_ATTRIBUTE) or "").strip()
-    return f"{EXIT_CODE_ELEMENT}:{int(text) if _XML_INT_RE.match(text) else text}"
+    return f"{EXIT_CODE_ELEMENT}:{int(text) if _XML_INT_RE.fullmatch(text) else text}"
 
 
 def _read_template(reader: _Reader, element: Any, where: str) -> Template:
@@ -811,7 +820,7 @@ def _read_conditions(reader: _Reader, element: Any, where: str) -> ExitCondition
                     code_where, f'must be exactly <{EXIT_CODE_ELEMENT} {EXIT_CODE_ATTRIBUTE}="n"/>'
                 )
             text = code_el.get(EXIT_CODE_ATTRIBUTE).strip()
-            if not _XML_INT_RE.match(text):
+            if not _XML_INT_RE.fullmatch(text):
                 raise reader.error(code_where, f"{EXIT_CODE_ATTRIBUTE}={text!r} is not a decimal integer")
             codes.append(int(text))
         if not codes:

@@ -96,7 +96,7 @@ _MAX_NAME_LENGTH = 255
 # NetBIOS computer names: at most 15 characters. We accept the DNS-compatible subset Windows
 # setup recommends (letters, digits, hyphen, underscore) because the name is also a folder name
 # and a cluster node name; other NetBIOS-legal punctuation only causes trouble downstream.
-_NETBIOS_RE = re.compile(r"^[A-Za-z0-9_-]{1,15}$")
+_NETBIOS_RE = re.compile(r"[A-Za-z0-9_-]{1,15}")
 # Words Windows reserves as computer names (Microsoft KB 909264; the multi-word ones cannot
 # occur because a space is not allowed anyway), and our own all-nodes folder, which a node
 # folder must never shadow.
@@ -192,7 +192,7 @@ def validate_netbios_name(name: Any, field: str = "node") -> str:
         raise InputError(field, f"{name!r} looks like a DNS name; use the NetBIOS name ({short.upper()!r})")
     if len(name) > 15:
         raise InputError(field, f"{name!r} is {len(name)} characters; a NetBIOS name has at most 15")
-    if not _NETBIOS_RE.match(name):
+    if not _NETBIOS_RE.fullmatch(name):
         raise InputError(field, f"{name!r} may contain only letters, digits, '-' and '_'")
     if name.startswith("-"):
         raise InputError(field, f"{name!r} may not start with '-'")
@@ -208,11 +208,11 @@ def validate_netbios_name(name: Any, field: str = "node") -> str:
 # Hotfix root path
 # --------------------------------------------------------------------------------------------
 
-_DNS_LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_DNS_LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _SHARE_INVALID = frozenset('\\/:*?"<>|') | frozenset(chr(c) for c in range(32))
 # Administrative shares expose a whole drive or the IPC channel: ACLs set there would be
 # applied far beyond the hotfix root.
-_ADMIN_SHARE_RE = re.compile(r"^(?:[A-Za-z]\$|ADMIN\$|IPC\$|PRINT\$)$", re.IGNORECASE)
+_ADMIN_SHARE_RE = re.compile(r"(?:[A-Za-z]\$|ADMIN\$|IPC\$|PRINT\$)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -240,7 +240,7 @@ def _validate_server(server: str, field_name: str) -> str:
     except ValueError:
         pass
     labels = server.split(".")
-    if len(server) > 253 or not all(_DNS_LABEL_RE.match(label) for label in labels):
+    if len(server) > 253 or not all(_DNS_LABEL_RE.fullmatch(label) for label in labels):
         raise InputError(
             field_name,
             f"server {server!r} is not a valid host name (letters, digits and '-' per label) or IP address",
@@ -257,7 +257,7 @@ def _validate_share(share: str, field_name: str) -> str:
     bad = sorted({c for c in share if c in _SHARE_INVALID})
     if bad:
         raise InputError(field_name, f"share name {share!r} contains {', '.join(map(repr, bad))}")
-    if _ADMIN_SHARE_RE.match(share):
+    if _ADMIN_SHARE_RE.fullmatch(share):
         raise InputError(
             field_name, f"{share!r} is an administrative share; publish the hotfix root on a dedicated share"
         )
@@ -300,7 +300,7 @@ def validate_hotfix_root(
         folders = tuple(_check_component(p, field, "folder") for p in parts[2:])
         normal = "\\\\" + "\\".join([server, share, *folders])
         return HotfixRoot(normal, "unc", server, share, folders, bool(is_dfs))
-    match = re.match(r"^([A-Za-z]):(\\.*)?$", text)
+    match = re.fullmatch(r"([A-Za-z]):(\\.*)?", text)
     if not match or match.group(2) is None:
         raise InputError(
             field, f"{path!r} is not absolute; use a local path like D:\\CauHotfix or a UNC path"
@@ -633,7 +633,7 @@ _READ_MASK = 0x1 | 0x8 | 0x80 | 0x20000  # ReadData, ReadEA, ReadAttributes, Rea
 _EXECUTE_MASK = 0x20
 # Synchronize is harmless and always present in Windows' own masks.
 _SYNCHRONIZE = 0x100000
-_SID_RE = re.compile(r"^S-1-\d+(?:-\d+)+$", re.IGNORECASE)
+_SID_RE = re.compile(r"S-1-\d+(?:-\d+)+", re.IGNORECASE)
 
 
 def normalise_identity(identity: Any, field: str = "identity") -> str:
@@ -644,7 +644,7 @@ def normalise_identity(identity: Any, field: str = "identity") -> str:
     if not isinstance(identity, str) or not identity.strip():
         raise InputError(field, "must be an account name or SID (e.g. BUILTIN\\Users or S-1-5-32-545)")
     text = identity.strip()
-    if _SID_RE.match(text):
+    if _SID_RE.fullmatch(text):
         return text.upper()
     return WELL_KNOWN_SIDS.get(text.casefold(), text)
 

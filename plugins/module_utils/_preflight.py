@@ -51,7 +51,6 @@ MAX_PATH = 4096
 
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _PERCENT_RE = re.compile(r"(\d+(?:\.\d+)?)%")
-_SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class PreflightError(InputError):

@@ -65,7 +65,7 @@ _PACKAGE_OS_FOLDERS: Mapping[tuple[int, int], str] = {
     (6, 1): "win7",
     (6, 0): "Wlh",
 }
-_SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+_SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
 _RUN_STATES = ("running", "finished", "lost")
 
 
@@ -175,7 +175,7 @@ def validate_source(
             )
         if values["script_url"] is not None:
             _check_url(values["script_url"])
-        if values["script_checksum"] is not None and not _SHA256_RE.match(str(values["script_checksum"])):
+        if values["script_checksum"] is not None and not _SHA256_RE.fullmatch(str(values["script_checksum"])):
             raise InputError(
                 "script_checksum",
                 f"expected a SHA-256 digest of 64 hexadecimal digits, got {script_checksum!r}",
