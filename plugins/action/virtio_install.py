@@ -14,6 +14,7 @@ from typing import Any
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._strings import redact_secrets, url_secrets
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import (
     REFUSALS,
     SOURCES,
@@ -60,6 +61,16 @@ class ActionModule(WinfleetAction):
     }
     # Every user-facing option is consumed here; the host module only receives `_` instructions.
     CONTROLLER_OPTIONS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The result without the credentials or signature a script URL may carry.
+
+        Whatever quotes the URL (our messages, the host's download error, the installer's log, the
+        host module's invocation) is redacted here, before Ansible prints it at any verbosity or a
+        report stores it.
+        """
+        result = super().run(tmp, task_vars)
+        return redact_secrets(result, url_secrets(self._task.args.get("script_url")))
 
     def run_validated(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         source = validate_source(

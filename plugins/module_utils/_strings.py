@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
-__all__ = ["REDACTED", "check_text", "control_character", "redact_url", "redact_urls_in"]
+__all__ = ["REDACTED", "check_text", "control_character", "redact_secrets", "redact_url", "redact_urls_in", "url_secrets"]
 
 REDACTED = "REDACTED"
 
@@ -97,3 +97,46 @@ def redact_url(url: Any) -> str:
 def redact_urls_in(text: Any) -> str:
     """``text`` with every URL in it redacted (for messages that quote what a user gave)."""
     return _URL_IN_TEXT_RE.sub(lambda found: redact_url(found.group(0)), str(text))
+
+
+# Secret parts shorter than this are not replaced on their own (``sv=1`` would mangle every "1");
+# the whole URL they belong to is still replaced.
+_MIN_SECRET = 4
+
+
+def url_secrets(url: Any) -> dict[str, str]:
+    """What must never be shown of ``url``: text -> its replacement.
+
+    The whole URL (becomes :func:`redact_url`), then its password, user name and query values as
+    written and percent-decoded, because a host may echo any of them (an installer printing the
+    URL it fetches, a download error quoting it decoded).
+    """
+    if not isinstance(url, str) or not url:
+        return {}
+    replacements = {url: redact_url(url)}
+    try:
+        parts = urlsplit(url)
+        pieces = [parts.password, parts.username]
+    except ValueError:
+        return replacements
+    pieces += [item.split("=", 1)[1] if "=" in item else item for item in parts.query.split("&") if item]
+    for piece in pieces:
+        for form in {piece, unquote(piece or "")}:
+            if form and len(form) >= _MIN_SECRET:
+                replacements.setdefault(form, REDACTED)
+    return replacements
+
+
+def redact_secrets(value: Any, replacements: dict[str, str]) -> Any:
+    """``value`` (a result: dicts, lists, strings) with every secret of ``replacements`` replaced, longest first."""
+    if not replacements:
+        return value
+    if isinstance(value, str):
+        for secret in sorted(replacements, key=len, reverse=True):
+            value = value.replace(secret, replacements[secret])
+        return value
+    if isinstance(value, dict):
+        return {key: redact_secrets(item, replacements) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_secrets(item, replacements) for item in value]
+    return value

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import urlparse
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._strings import redact_url
 
 __all__ = [
     "DECISIONS",
@@ -83,7 +84,7 @@ class InstallSource:
         """A few words for messages: ``script InstallVirtIo.ps1 (pushed from the controller)``."""
         if self.source == "script":
             return (
-                f"script {self.script_url}"
+                f"script {redact_url(self.script_url)}"
                 if self.script_url
                 else f"script {self.script_src} (pushed from the controller)"
             )
@@ -201,7 +202,7 @@ def _check_url(url: Any) -> None:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise InputError(
             "script_url",
-            f"expected an http or https URL such as 'https://example.com/InstallVirtIo.ps1', got {url!r}",
+            f"expected an http or https URL such as 'https://example.com/InstallVirtIo.ps1', got {redact_url(url)!r}",
         )
 
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
-from ansible_collections.winfleet.updates.plugins.module_utils._strings import check_text, redact_url, redact_urls_in
+from ansible_collections.winfleet.updates.plugins.module_utils._strings import (
+    check_text,
+    redact_secrets,
+    redact_url,
+    redact_urls_in,
+    url_secrets,
+)
 
 
 @pytest.mark.parametrize("value", ["netkvm.sys\n", "a\rb", "tab\there", "nul\x00", "del\x7f", "c1\x85", "sep\u2028"])
@@ -56,3 +62,24 @@ def test_an_unparsable_url_is_not_echoed():
 def test_urls_inside_a_message_are_redacted():
     text = "cannot download https://u:hunter2@h/x.ps1?sig=s3cr3t: 404"
     assert redact_urls_in(text) == "cannot download https://REDACTED@h/x.ps1?sig=REDACTED: 404"
+
+
+def test_every_secret_of_a_url_is_replaced_wherever_it_appears_in_a_result():
+    url = "https://user:hunter2@example.com/x.ps1?sv=1&sig=s3cr%2Bt"
+    result = {
+        "msg": f"cannot download {url}: 404",
+        "log_excerpt": ["GET /x.ps1?sv=1&sig=s3cr+t", "auth user hunter2"],
+        "invocation": {"module_args": {"_url": url}},
+        "exit_code": 1,
+    }
+    redacted = redact_secrets(result, url_secrets(url))
+    text = repr(redacted)
+    assert "hunter2" not in text and "s3cr" not in text, text
+    assert redacted["msg"] == "cannot download https://REDACTED@example.com/x.ps1?sv=REDACTED&sig=REDACTED: 404"
+    assert redacted["exit_code"] == 1
+
+
+@pytest.mark.parametrize("url", [None, "", 5])
+def test_no_url_means_nothing_to_redact(url):
+    assert url_secrets(url) == {}
+    assert redact_secrets({"msg": "x"}, url_secrets(url)) == {"msg": "x"}
