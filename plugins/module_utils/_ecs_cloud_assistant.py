@@ -64,6 +64,22 @@ _INSTANCE_ID_RE = re.compile(r"i-[A-Za-z0-9]+")
 # ---------------------------------------------------------------------------------------------
 
 
+def check_action_options(action: str, *, content: Any = None, command_id: Any = None) -> None:
+    """Refuse a command with ``action=reboot``: RebootInstances runs nothing, so the command would be dropped silently.
+
+    (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-rebootinstances)
+    """
+    if action != "reboot":
+        return
+    for name, value in (("content", content), ("command_id", command_id)):
+        if value not in (None, ""):
+            raise InputError(
+                name,
+                "is only used with action=run; action=reboot only restarts the instances and would not run "
+                "it. Run the command first (action=run), then reboot",
+            )
+
+
 def validate_instance_ids(instance_ids: Sequence[str]) -> list[str]:
     """Instance ids, in order; an empty list, a duplicate or a malformed id is an InputError."""
     if not instance_ids:

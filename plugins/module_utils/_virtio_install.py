@@ -54,8 +54,10 @@ DECISIONS: tuple[str, ...] = ("install", "attach", "reboot_pending", "compliant"
 # Decisions that refuse the host: the update cannot or need not be done there.
 REFUSALS: frozenset[str] = frozenset({"unsupported", "not_virtio"})
 
-# 0 = success, 3010 = success, restart required (the Windows Installer convention pnputil follows).
-SUCCESS_EXIT_CODES: frozenset[int] = frozenset({0, 3010})
+# 0 = success, 3010 = success, restart required, 1641 = success, the installer started the restart
+# (ERROR_SUCCESS_REBOOT_REQUIRED / ERROR_SUCCESS_REBOOT_INITIATED, the Windows Installer convention
+# pnputil follows: https://learn.microsoft.com/en-us/windows/win32/msi/error-codes).
+SUCCESS_EXIT_CODES: frozenset[int] = frozenset({0, 3010, 1641})
 
 # Offline package folders per Windows NT version (DOMAIN.md section 3: win10 for 2016/2019,
 # Win8 for 2012 / 2012 R2, win7 for 2008 R2; the older instdrv package had Wlh for 2008).

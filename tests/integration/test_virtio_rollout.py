@@ -522,3 +522,13 @@ def test_bad_input_fails_before_any_host_with_the_users_variable_and_changes_not
     assert [lab.read_host(h)["round_trips"] for h in ("a", "b")] == [0, 0]
     assert not (tmp_path / "reports" / "virtio_rollout.json").exists()
     assert events(lab, "a") == []
+
+
+def test_exit_code_1641_reboot_initiated_is_success_and_the_host_is_updated(make_lab, tmp_path, script):
+    # ERROR_SUCCESS_REBOOT_INITIATED (https://learn.microsoft.com/en-us/windows/win32/msi/error-codes)
+    lab = make_lab({"hosts": {"a": guest(update={"exit_code": 1641})}})
+    run = rollout(lab, tmp_path / "reports", script)
+    assert run.returncode == 0, run.output
+    row = run.rows("virtio_rollout")["a"]
+    assert (row["status"], row["build_after"], row["rebooted"]) == ("updated", 58017, True), row
+    assert events(lab, "a").count("install_started") == 1
