@@ -23,6 +23,9 @@ import re
 from typing import Any, Mapping, Sequence
 
 from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import (
+    CONNECTION,
+    TRANSIENT,
+    AlicloudError,
     EcsClient,
     Waiting,
     client_token,
@@ -419,13 +422,23 @@ def reboot(
             failed_instance_ids=[i for i in ids if i in skipped],
         )
         return result
+    # RebootInstances is not repeated on a lost answer (a second call could reboot a host that is
+    # already back); whether the lost call rebooted the instances is read from their Status and
+    # StartTime instead, so an instance that did reboot is not reported as failed.
+    lost: str | None = None
     for chunk in result["batches"]:
-        client.call(
-            "RebootInstances",
-            {"RegionId": client.region_id, "InstanceId": chunk, "ForceReboot": force},
-            context=f"{len(chunk)} instance(s)",
-            idempotent=False,
-        )
+        try:
+            client.call(
+                "RebootInstances",
+                {"RegionId": client.region_id, "InstanceId": chunk, "ForceReboot": force},
+                context=f"{len(chunk)} instance(s)",
+                idempotent=False,
+            )
+        except AlicloudError as err:
+            if err.kind not in (TRANSIENT, CONNECTION):
+                raise
+            lost = str(err)
+    wait = wait or lost is not None
     seen_down: set[str] = set()
 
     def poll() -> dict[str, dict[str, Any]]:
@@ -471,8 +484,12 @@ def reboot(
                 "start_time": instance.get("StartTime"),
                 "error_info": None
                 if rebooted or not wait
-                else f"not Running again after {waiting.timeout:g} s; "
-                "raise wait_timeout or check the console",
+                else (
+                    f"the answer to RebootInstances was lost ({lost}) and the instance did not restart within "
+                    f"{waiting.timeout:g} s (its StartTime did not change): it was probably not rebooted; reboot it again"
+                    if lost
+                    else f"not Running again after {waiting.timeout:g} s; raise wait_timeout or check the console"
+                ),
             }
         )
     result["results"] = results
