@@ -218,6 +218,7 @@ class ActionModule(WinfleetAction):
                 "reboot_required": False,
                 "msg": str(err),
                 **err.details,
+                "install_running": self._still_running(flow, run_id),
                 "reconnects": flow.reconnector.failures,
             }
         except HostModuleFailed as err:
@@ -240,6 +241,15 @@ class ActionModule(WinfleetAction):
                 "on on the host; re-run to wait for it and finish (it is not started twice)",
             }
         return self._finished(run, time.monotonic() - started, flow.reconnector.failures)
+
+    @staticmethod
+    def _still_running(flow: InstallFlow, run_id: str) -> bool:
+        """Whether the host says the install is still running (then the antivirus must stay paused)."""
+        try:
+            run = flow.status(run_id).last_run
+        except (AnsibleConnectionFailure, HostModuleFailed, InputError):
+            return True  # unknown: keep the antivirus paused rather than resume it under an install
+        return run is not None and run.run_id == run_id and run.state == "running"
 
     @staticmethod
     def _finished(run: LastRun, elapsed: float, reconnects: int) -> dict[str, Any]:

@@ -532,3 +532,27 @@ def test_exit_code_1641_reboot_initiated_is_success_and_the_host_is_updated(make
     row = run.rows("virtio_rollout")["a"]
     assert (row["status"], row["build_after"], row["rebooted"]) == ("updated", 58017, True), row
     assert events(lab, "a").count("install_started") == 1
+
+
+def test_an_installer_that_outlives_install_timeout_keeps_the_antivirus_paused_and_the_rerun_restores_it(
+    make_lab, tmp_path, script
+):
+    lab = make_lab(
+        {"hosts": {"a": guest(update={"duration_s": 1000}, antivirus=[{"service": "SAVService", "running": True}])}}
+    )
+    # install_timeout is controller seconds: 2 s against a 10 s install (1000 s at the lab's 1/100)
+    first = rollout(lab, tmp_path / "first", script, virtio_antivirus_services=["SAVService"], virtio_install_timeout=2)
+    assert first.returncode != 0
+    row = first.rows("virtio_rollout")["a"]
+    assert row["status"] == "failed" and "is still running after install_timeout=2 s" in row["error"], row
+    assert "(SAVService) stay paused while it runs" in row["error"], row["error"]
+    assert row["antivirus_paused"] == ["SAVService"]
+    state = lab.read_host("a")
+    assert not state["services"]["savservice"]["running"], "the antivirus was not restarted under the running install"
+    assert "service_started" not in events(lab, "a")
+
+    second = rollout(lab, tmp_path / "second", script, virtio_antivirus_services=["SAVService"], virtio_install_timeout=120)
+    assert second.returncode == 0, second.output
+    assert second.rows("virtio_rollout")["a"]["status"] == "updated"
+    assert lab.read_host("a")["services"]["savservice"]["running"]
+    assert events(lab, "a").count("install_started") == 1
