@@ -9,6 +9,7 @@ plugin adds what needs the controller: the files named by ``virtio_script_src`` 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ansible.errors import AnsibleError
@@ -63,6 +64,8 @@ class ActionModule(WinfleetAction):
         path = variables.get(key) if key else None
         field = names.get(key, key) if key else ""
         if not path or not isinstance(path, str) or field in known:
+            return []
+        if os.path.exists(os.path.expanduser(path)):  # as given, relative to where ansible-playbook runs
             return []
         try:
             self._find_needle("files", path)

@@ -8,6 +8,7 @@ The decisions come from ``module_utils._virtio_install``, the control flow from
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -160,6 +161,8 @@ class ActionModule(WinfleetAction):
         """Resolve a controller path the way copy and template do (role files/, playbook dir)."""
         if path in (None, ""):
             return None
+        if os.path.exists(os.path.expanduser(path)):  # as given, relative to where ansible-playbook runs
+            return os.path.abspath(os.path.expanduser(path))
         try:
             return self._find_needle("files", path)
         except AnsibleError:

@@ -7,13 +7,14 @@ trip, so "no host was contacted" is measured, not assumed. Every run here ends i
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import PlaybookRun, run_playbook
+from tests.integration.conftest import REPO_ROOT, PlaybookRun, run_playbook
 from tests.simlab.state import Lab
 
 OLD = {"drivers": {"viostor.sys": "62.77.104.58011", "netkvm.sys": "62.77.104.58011"}}
@@ -161,3 +162,14 @@ def test_a_cau_configuration_error_fails_once_before_any_host(make_lab, tmp_path
     run = run_playbook("winfleet.updates.cau_update", lab.root / "inventory.yml", tmp_path / "reports",
                        {"cau_report_dir": str(tmp_path / "reports"), **variables})
     assert_refused_before_any_host(lab, run, expected)
+
+
+def test_a_script_path_relative_to_where_ansible_playbook_runs_is_found(make_lab, tmp_path, script):
+    # run_playbook runs from the repository root; the path is relative to it, as an operator's ./x.ps1
+    lab = make_lab({"hosts": {"a": OLD}})
+    relative = os.path.relpath(script, REPO_ROOT)
+    assert not os.path.isabs(relative)
+    run = run_playbook("winfleet.updates.virtio_rollout", lab.root / "inventory.yml", tmp_path / "reports",
+                       {"virtio_script_src": relative}, check=True)
+    assert run.returncode == 0, run.output
+    assert run.rows("virtio_rollout")["a"]["action"] == "install"
