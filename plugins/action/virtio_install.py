@@ -8,12 +8,14 @@ The decisions come from ``module_utils._virtio_install``, the control flow from
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._strings import redact_secrets, url_secrets
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import (
     REFUSALS,
     SOURCES,
@@ -61,6 +63,16 @@ class ActionModule(WinfleetAction):
     }
     # Every user-facing option is consumed here; the host module only receives `_` instructions.
     CONTROLLER_OPTIONS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The result without the credentials or signature a script URL may carry.
+
+        Whatever quotes the URL (our messages, the host's download error, the installer's log, the
+        host module's invocation) is redacted here, before Ansible prints it at any verbosity or a
+        report stores it.
+        """
+        result = super().run(tmp, task_vars)
+        return redact_secrets(result, url_secrets(self._task.args.get("script_url")))
 
     def run_validated(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         source = validate_source(
@@ -154,6 +166,8 @@ class ActionModule(WinfleetAction):
         """Resolve a controller path the way copy and template do (role files/, playbook dir)."""
         if path in (None, ""):
             return None
+        if os.path.exists(os.path.expanduser(path)):  # as given, relative to where ansible-playbook runs
+            return os.path.abspath(os.path.expanduser(path))
         try:
             return self._find_needle("files", path)
         except AnsibleError:
@@ -212,6 +226,7 @@ class ActionModule(WinfleetAction):
                 "reboot_required": False,
                 "msg": str(err),
                 **err.details,
+                "install_running": self._still_running(flow, run_id),
                 "reconnects": flow.reconnector.failures,
             }
         except HostModuleFailed as err:
@@ -234,6 +249,15 @@ class ActionModule(WinfleetAction):
                 "on on the host; re-run to wait for it and finish (it is not started twice)",
             }
         return self._finished(run, time.monotonic() - started, flow.reconnector.failures)
+
+    @staticmethod
+    def _still_running(flow: InstallFlow, run_id: str) -> bool:
+        """Whether the host says the install is still running (then the antivirus must stay paused)."""
+        try:
+            run = flow.status(run_id).last_run
+        except (AnsibleConnectionFailure, HostModuleFailed, InputError):
+            return True  # unknown: keep the antivirus paused rather than resume it under an install
+        return run is not None and run.run_id == run_id and run.state == "running"
 
     @staticmethod
     def _finished(run: LastRun, elapsed: float, reconnects: int) -> dict[str, Any]:

@@ -69,8 +69,8 @@ DEFAULT_ROLE_SESSION_NAME = "winfleet-updates"
 # a VPC endpoint, or the fake endpoint `make fake-ecs` prints).
 ENV_ENDPOINT = "WINFLEET_ECS_ENDPOINT"
 
-_REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
-_HOST_RE = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
+_REGION_RE = re.compile(r"[a-z]{2,}(-[a-z0-9]+)+")
+_HOST_RE = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?")
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 # ---------------------------------------------------------------------------------------------
@@ -331,7 +331,7 @@ def resolve_region(params: Mapping[str, Any], environ: Mapping[str, str]) -> str
             "no region given; set region_id (per host: the alicloud_region host variable) "
             f"or {ENV_REGION[0]}",
         )
-    if not _REGION_RE.match(region):
+    if not _REGION_RE.fullmatch(region):
         raise InputError(
             "region_id", f"{region!r} is not a region id such as 'cn-hangzhou' or 'ap-southeast-1'"
         )
@@ -370,7 +370,7 @@ def resolve_endpoint(endpoint: str | None, region_id: str) -> Endpoint:
         raise InputError(
             "endpoint", f"{endpoint!r}: the scheme must be https:// (or http:// for a loopback test endpoint)"
         )
-    if not _HOST_RE.match(rest):
+    if not _HOST_RE.fullmatch(rest):
         raise InputError(
             "endpoint",
             f"{endpoint!r}: expected host[:port] such as 'ecs-vpc.{region_id}.aliyuncs.com', without a path",

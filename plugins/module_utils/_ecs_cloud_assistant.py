@@ -23,6 +23,9 @@ import re
 from typing import Any, Mapping, Sequence
 
 from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import (
+    CONNECTION,
+    TRANSIENT,
+    AlicloudError,
     EcsClient,
     Waiting,
     client_token,
@@ -68,12 +71,28 @@ FINAL_STATUSES = frozenset(
 #: so these two are read from the exit code, not from the status.
 REBOOT_EXIT_CODES = frozenset({3010, 1641})
 
-_INSTANCE_ID_RE = re.compile(r"^i-[A-Za-z0-9]+$")
+_INSTANCE_ID_RE = re.compile(r"i-[A-Za-z0-9]+")
 
 
 # ---------------------------------------------------------------------------------------------
 # Pure parts.
 # ---------------------------------------------------------------------------------------------
+
+
+def check_action_options(action: str, *, content: Any = None, command_id: Any = None) -> None:
+    """Refuse a command with ``action=reboot``: RebootInstances runs nothing, so the command would be dropped silently.
+
+    (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-rebootinstances)
+    """
+    if action != "reboot":
+        return
+    for name, value in (("content", content), ("command_id", command_id)):
+        if value not in (None, ""):
+            raise InputError(
+                name,
+                "is only used with action=run; action=reboot only restarts the instances and would not run "
+                "it. Run the command first (action=run), then reboot",
+            )
 
 
 def validate_instance_ids(instance_ids: Sequence[str]) -> list[str]:
@@ -82,7 +101,7 @@ def validate_instance_ids(instance_ids: Sequence[str]) -> list[str]:
         raise InputError("instance_ids", "expected at least one instance id")
     seen: set[str] = set()
     for index, instance_id in enumerate(instance_ids):
-        if not isinstance(instance_id, str) or not _INSTANCE_ID_RE.match(instance_id):
+        if not isinstance(instance_id, str) or not _INSTANCE_ID_RE.fullmatch(instance_id):
             raise InputError(
                 f"instance_ids[{index}]",
                 f"{instance_id!r} is not an ECS instance id such as 'i-bp67acfmxazb4p****'",
@@ -458,13 +477,23 @@ def reboot(
             failed_instance_ids=[i for i in ids if i in skipped],
         )
         return result
+    # RebootInstances is not repeated on a lost answer (a second call could reboot a host that is
+    # already back); whether the lost call rebooted the instances is read from their Status and
+    # StartTime instead, so an instance that did reboot is not reported as failed.
+    lost: str | None = None
     for chunk in result["batches"]:
-        client.call(
-            "RebootInstances",
-            {"RegionId": client.region_id, "InstanceId": chunk, "ForceReboot": force},
-            context=f"{len(chunk)} instance(s)",
-            idempotent=False,
-        )
+        try:
+            client.call(
+                "RebootInstances",
+                {"RegionId": client.region_id, "InstanceId": chunk, "ForceReboot": force},
+                context=f"{len(chunk)} instance(s)",
+                idempotent=False,
+            )
+        except AlicloudError as err:
+            if err.kind not in (TRANSIENT, CONNECTION):
+                raise
+            lost = str(err)
+    wait = wait or lost is not None
     seen_down: set[str] = set()
 
     def poll() -> dict[str, dict[str, Any]]:
@@ -510,8 +539,12 @@ def reboot(
                 "start_time": instance.get("StartTime"),
                 "error_info": None
                 if rebooted or not wait
-                else f"not Running again after {waiting.timeout:g} s; "
-                "raise wait_timeout or check the console",
+                else (
+                    f"the answer to RebootInstances was lost ({lost}) and the instance did not restart within "
+                    f"{waiting.timeout:g} s (its StartTime did not change): it was probably not rebooted; reboot it again"
+                    if lost
+                    else f"not Running again after {waiting.timeout:g} s; raise wait_timeout or check the console"
+                ),
             }
         )
     result["results"] = results

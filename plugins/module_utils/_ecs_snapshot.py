@@ -40,6 +40,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_limits impor
     limit,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._strings import check_text
 
 DEFAULT_TAG_KEY = "winfleet:rollout-id"
 #: Disk categories a snapshot-consistent group accepts (the ESSD family).
@@ -85,6 +86,8 @@ def rollout_tags(tag_key: str, rollout_id: str, extra: Mapping[str, Any] | None 
     tags[tag_key] = rollout_id
     for key, value in tags.items():
         field_name = "tag_key" if key == tag_key else f"tags.{key}"
+        check_text(field_name, key)
+        check_text("rollout_id" if key == tag_key else field_name, value)
         if not key or len(key) > 128 or key.lower().startswith(_TAG_FORBIDDEN_PREFIXES) or "://" in key:
             raise InputError(
                 field_name,
@@ -95,6 +98,19 @@ def rollout_tags(tag_key: str, rollout_id: str, extra: Mapping[str, Any] | None 
     if len(tags) > 20:
         raise InputError("tags", f"at most 20 tags per snapshot, got {len(tags)}")
     return tags
+
+
+def validate_description(description: Any) -> str:
+    """A snapshot description as CreateSnapshot and CreateSnapshotGroup take it.
+
+    2 to 256 characters, not starting with ``http://`` or ``https://``
+    (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-createsnapshot);
+    empty means the collection's own description. Control characters are refused.
+    """
+    text = check_text("description", description, max_length=256)
+    if text and (len(text) < 2 or text.lower().startswith(("http://", "https://"))):
+        raise InputError("description", "must be 2 to 256 characters and must not start with http:// or https://")
+    return text
 
 
 def select_disks(disks: Sequence[Mapping[str, Any]], scope: str) -> list[dict[str, Any]]:
@@ -525,7 +541,9 @@ def ensure_snapshots(
     waiting = waiting or Waiting()
     tags = rollout_tags(tag_key, rollout_id, extra_tags)
     retention = validate_retention_days(retention_days)
-    max_polls(waiting.timeout, waiting.interval)  # bad bounds fail before anything is created
+    description = validate_description(description)
+    if wait:
+        max_polls(waiting.timeout, waiting.interval)  # bad bounds fail before anything is created
     context = f"instance {instance_id}"
     describe_instance(client, instance_id)
     selected = select_disks(

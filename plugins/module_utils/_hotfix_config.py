@@ -36,7 +36,7 @@ CONDITIONS = (
 )
 _INT32 = (-(2**31), 2**32 - 1)
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
-_EXTENSION_NAME = re.compile(r"^[A-Za-z0-9]{1,16}$")
+_EXTENSION_NAME = re.compile(r"[A-Za-z0-9]{1,16}")  # used with fullmatch: "$" would let "MSI\n" through
 _RULE_KEYS = {"name", "always_reboot", "template", "exit_conditions"}
 
 # Our assumption of the format, used only with base_config: builtin (documented as such).
@@ -118,7 +118,7 @@ def _rule(data: Any, kind: str, where: str) -> Rule:
         raise InputError(where, f"unknown keys {sorted(set(data) - allowed)}; valid keys are "
             f"{', '.join(sorted(allowed))}")
     name = data.get("name")
-    if kind == "Extension" and not (isinstance(name, str) and _EXTENSION_NAME.match(name)):
+    if kind == "Extension" and not (isinstance(name, str) and _EXTENSION_NAME.fullmatch(name)):
         raise InputError(f"{where}.name", f"{name!r} must be a file extension without the dot, e.g. MSU")
     if kind == "Folder":
         validate_folder_name(name, f"{where}.name")
@@ -126,6 +126,11 @@ def _rule(data: Any, kind: str, where: str) -> Rule:
     if not isinstance(template, Mapping):
         raise InputError(f"{where}.template", "must be a mapping with path and parameters")
     path = _text(template.get("path"), f"{where}.template.path", True)
+    # A Windows path cannot contain '"' (https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file),
+    # and the plug-in puts the path in a command line, where a quote would end it early.
+    if '"' in path:
+        raise InputError(f"{where}.template.path", "must not contain '\"' (a Windows path cannot, and in the installer's "
+            "command line it would end the path early); write it without quotes, e.g. '%systemroot%\\System32\\wusa.exe'")
     parameters = _text(template.get("parameters"), f"{where}.template.parameters", False)
     if UPDATE_PLACEHOLDER not in path + parameters:
         raise InputError(

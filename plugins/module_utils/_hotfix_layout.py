@@ -37,8 +37,8 @@ _INVALID_CHARS = frozenset('<>:"/\\|?*') | frozenset(chr(c) for c in range(32))
 _DEVICE_NAMES = frozenset(["CON", "PRN", "AUX", "NUL"] + [f"{p}{d}" for p in ("COM", "LPT") for d in "123456789"])
 # NetBIOS computer names: at most 15 characters ("Naming conventions in Active Directory",
 # https://learn.microsoft.com/en-us/troubleshoot/windows-server/active-directory/naming-conventions-for-computer-domain-site-ou).
-_NETBIOS_RE = re.compile(r"^[A-Za-z0-9_-]{1,15}$")
-_ADMIN_SHARE_RE = re.compile(r"^(?:[A-Za-z]\$|ADMIN\$|IPC\$)$", re.IGNORECASE)
+_NETBIOS_RE = re.compile(r"[A-Za-z0-9_-]{1,15}")  # with fullmatch: "$" matches before a trailing newline
+_ADMIN_SHARE_RE = re.compile(r"(?:[A-Za-z]\$|ADMIN\$|IPC\$)", re.IGNORECASE)
 
 
 def _component(name: Any, field: str, what: str) -> str:
@@ -85,7 +85,7 @@ def validate_netbios_name(name: Any, field: str = "node") -> str:
     if "." in name:
         raise InputError(field, f"{name!r} looks like a DNS name; use the NetBIOS name "
             f"({name.split('.', 1)[0].upper()!r})")
-    if not _NETBIOS_RE.match(name):
+    if not _NETBIOS_RE.fullmatch(name):
         raise InputError(field, f"{name!r} is not a NetBIOS name: 1-15 letters, digits, '-' and '_'")
     return name.upper()
 
@@ -95,7 +95,7 @@ def validate_share_name(name: Any, field: str = "share.name") -> str:
     there would reach far beyond the root)."""
     if not isinstance(name, str) or not 0 < len(name) <= 80 or any(c in _INVALID_CHARS for c in name):
         raise InputError(field, f"share name {name!r} must be 1-80 characters without \\ / : * ? \" < > |")
-    if _ADMIN_SHARE_RE.match(name):
+    if _ADMIN_SHARE_RE.fullmatch(name):
         raise InputError(field, f"{name!r} is an administrative share; publish the hotfix root on a dedicated share")
     return name
 
@@ -123,10 +123,13 @@ def validate_hotfix_root(path: Any, field: str = "path", is_dfs: bool = False) -
         parts = text[2:].rstrip("\\").split("\\")
         if len(parts) < 2 or "" in parts:
             raise InputError(field, f"{path!r} must be \\\\server\\share or \\\\server\\share\\folder")
+        if any(c in _INVALID_CHARS for c in parts[0]):
+            raise InputError(field, f"server {parts[0]!r} contains a character no host name has (control "
+                'characters, : * ? " < > |); give the file server\'s name as DNS knows it')
         share = validate_share_name(parts[1], field)
         folders = tuple(_component(p, field, "folder") for p in parts[2:])
         return HotfixRoot("\\\\" + "\\".join([parts[0], share, *folders]), "unc", parts[0], share, folders)
-    match = re.match(r"^([A-Za-z]):(\\.*)?$", text)
+    match = re.fullmatch(r"([A-Za-z]):(\\.*)?", text)
     if not match or match.group(2) is None:
         raise InputError(field, f"{path!r} is not absolute; use a local path like D:\\CauHotfix or a UNC path")
     parts = [p for p in match.group(2).split("\\") if p]
@@ -249,7 +252,7 @@ def find_ignored_files(
             continue
         scope = parts[0]
         if scope.casefold() != ALL_NODES_FOLDER.casefold():
-            if not _NETBIOS_RE.match(scope):
+            if not _NETBIOS_RE.fullmatch(scope):
                 findings.append(f"{shown}: {scope} is neither {ALL_NODES_FOLDER} nor a NetBIOS node name")
                 continue
             if known is not None and scope.upper() not in known:

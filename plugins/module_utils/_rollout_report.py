@@ -75,11 +75,12 @@ ROLLOUT_STATUSES = (
     "not_virtio",
     "failed",
     "unreachable",
+    "busy",
     "not_attempted",
     "would_update",
 )
 # Statuses that stop the rollout before the next batch and need someone to look at the host.
-FAILING_STATUSES = frozenset({"failed", "unreachable"})
+FAILING_STATUSES = frozenset({"failed", "unreachable", "busy"})
 
 _ACTIONS = {"install": "install", "attach": "install", "reboot_pending": "reboot"}
 
@@ -103,6 +104,8 @@ def rollout_status(record: Mapping[str, Any] | None) -> tuple[str, str | None]:
     update = record.get("update") or {}
     verify = record.get("verify") or {}
     error = record.get("error")
+    if update.get("decision") == "busy":  # another run holds the host's virtio lock
+        return "busy", error or "another rollout holds this host's virtio lock"
     if update.get("unreachable") or verify.get("unreachable"):
         return "unreachable", error or "the host could not be reached"
     if error:

@@ -74,8 +74,8 @@ _DRIVER_VERSION_RE = re.compile(
     (?:\s*$|[\s(].*$)""",
     re.VERBOSE | re.DOTALL,
 )
-_OS_VERSION_RE = re.compile(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?(?:\.(\d+))?\s*$")
-_DRIVER_FILE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\.sys$")
+_OS_VERSION_RE = re.compile(r"\s*(\d+)\.(\d+)(?:\.(\d+))?(?:\.(\d+))?\s*")
+_DRIVER_FILE_RE = re.compile(r"[A-Za-z0-9_-]{1,64}\.sys")
 # VS_FIXEDFILEINFO stores each part in 16 bits.
 _MAX_VERSION_PART = 0xFFFF
 
@@ -154,7 +154,7 @@ def driver_version_from_parts(parts: Any, field: str) -> DriverVersion | None:
 
 def parse_os_version(text: Any, field: str = "os_version") -> OsVersion:
     """Parse Win32_OperatingSystem.Version (``major.minor[.build]``)."""
-    match = _OS_VERSION_RE.match(text) if isinstance(text, str) else None
+    match = _OS_VERSION_RE.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise InputError(field, f"expected a Windows version such as '10.0.17763' or '6.0.6002', got {text!r}")
     major, minor, build = (int(g) if g else 0 for g in match.groups()[:3])
@@ -193,7 +193,7 @@ def validate_driver_files(files: Sequence[Any]) -> list[str]:
     """Driver file names are joined to %SystemRoot%\\System32\\drivers on the host: names only."""
     names = []
     for index, name in enumerate(files):
-        if not isinstance(name, str) or not _DRIVER_FILE_RE.match(name):
+        if not isinstance(name, str) or not _DRIVER_FILE_RE.fullmatch(name):
             raise InputError(f"driver_files[{index}]", f"expected a bare .sys file name such as 'viostor.sys', got {name!r}")
         names.append(name.lower())
     if STORAGE_DRIVER not in names:

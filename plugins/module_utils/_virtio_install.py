@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import urlparse
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._strings import redact_url
 
 __all__ = [
     "DECISIONS",
@@ -60,8 +61,10 @@ DECISIONS: tuple[str, ...] = ("install", "attach", "reboot_pending", "compliant"
 # Decisions that refuse the host: the update cannot or need not be done there.
 REFUSALS: frozenset[str] = frozenset({"unsupported", "not_virtio"})
 
-# 0 = success, 3010 = success, restart required (the Windows Installer convention pnputil follows).
-SUCCESS_EXIT_CODES: frozenset[int] = frozenset({0, 3010})
+# 0 = success, 3010 = success, restart required, 1641 = success, the installer started the restart
+# (ERROR_SUCCESS_REBOOT_REQUIRED / ERROR_SUCCESS_REBOOT_INITIATED, the Windows Installer convention
+# pnputil follows: https://learn.microsoft.com/en-us/windows/win32/msi/error-codes).
+SUCCESS_EXIT_CODES: frozenset[int] = frozenset({0, 3010, 1641})
 
 # pnputil's return values for one INF (an offline package is installed one INF at a time):
 # https://learn.microsoft.com/windows-hardware/drivers/devtest/pnputil-return-values
@@ -78,7 +81,7 @@ _PACKAGE_OS_FOLDERS: Mapping[tuple[int, int], str] = {
     (6, 1): "win7",
     (6, 0): "Wlh",
 }
-_SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+_SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")  # with fullmatch
 # not_started: the scheduled task never ran the worker (Task Scheduler or policy refused it)
 _RUN_STATES = ("running", "finished", "lost", "not_started")
 
@@ -207,7 +210,7 @@ def validate_source(
             )
         if values["script_url"] is not None:
             _check_url(values["script_url"], has_checksum=values["script_checksum"] is not None)
-        if values["script_checksum"] is not None and not _SHA256_RE.match(str(values["script_checksum"])):
+        if values["script_checksum"] is not None and not _SHA256_RE.fullmatch(str(values["script_checksum"])):
             raise InputError(
                 "script_checksum",
                 f"expected a SHA-256 digest of 64 hexadecimal digits, got {script_checksum!r}",
@@ -226,14 +229,6 @@ def validate_source(
         script_checksum=checksum.lower() if isinstance(checksum, str) else None,
         package_src=values["package_src"],
     )
-
-
-def redact_url(url: Any) -> str:
-    """``https://host/...``: a URL without its path and query, where a signed URL carries its token."""
-    parsed = urlparse(str(url))
-    if parsed.scheme and parsed.netloc:
-        return f"{parsed.scheme}://{parsed.hostname or ''}/..."
-    return "the script URL"
 
 
 def _check_url(url: Any, has_checksum: bool) -> None:

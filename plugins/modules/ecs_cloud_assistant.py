@@ -229,6 +229,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud_module 
     waiting_from,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_cloud_assistant import (
+    check_action_options,
     failure_message,
     reboot,
     run_on_instances,
@@ -254,6 +255,7 @@ ARGUMENT_SPEC = argument_spec(
 def work(module: AnsibleModule, client: EcsClient) -> dict[str, Any]:
     """Run or reboot; fail with every instance's reason when asked to."""
     params = module.params
+    check_action_options(params["action"], content=params["content"], command_id=params["command_id"])
     if params["action"] == "reboot":
         result = reboot(
             client,

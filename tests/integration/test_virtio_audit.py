@@ -88,7 +88,7 @@ def test_unknown_capability_fails_with_the_valid_choices(make_lab, tmp_path):
     run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "r",
                        {"virtio_required_capabilities": ["hot_plug"]})
     assert run.returncode != 0
-    assert "virtio_audit_required_capabilities" in run.output
+    assert "virtio_required_capabilities[0]: unknown capability 'hot_plug'" in run.output
     assert "online_resize" in run.output and "serial_query" in run.output
     assert lab.read_host("a")["round_trips"] == 0
 

@@ -512,19 +512,19 @@ def test_a_pending_reboot_is_finished_without_installing_again(make_lab, tmp_pat
 @pytest.mark.parametrize(
     ("variables", "message"),
     [
-        ({"virtio_source": "floppy"}, "virtio_update_source"),
+        ({"virtio_source": "floppy"}, "virtio_source: expected one of script, package"),
         (
             {"virtio_antivirus_services": ["WinDefend"]},
-            "services[0]: 'WinDefend' is part of the built-in Microsoft Defender",
+            "virtio_antivirus_services[0]: 'WinDefend' is part of the built-in Microsoft Defender",
         ),
         (
             {"virtio_script_src": "", "virtio_script_url": ""},
-            "script_src: source=script needs exactly one of",
+            "virtio_script_src: virtio_source=script needs exactly one of",
         ),
     ],
     ids=["unknown_source", "defender", "no_script"],
 )
-def test_bad_input_fails_the_first_host_with_the_field_and_changes_nothing(
+def test_bad_input_fails_before_any_host_with_the_users_variable_and_changes_nothing(
     make_lab, tmp_path, script, variables, message
 ):
     lab = make_lab(
@@ -532,9 +532,10 @@ def test_bad_input_fails_the_first_host_with_the_field_and_changes_nothing(
     )
     run = rollout(lab, tmp_path / "reports", script, **variables)
     assert run.returncode != 0
-    rows = run.rows("virtio_rollout")
-    assert message in rows["a"]["error"], rows["a"]["error"]
-    assert rows["b"]["status"] == "not_attempted"
+    assert message in run.output, run.output
+    # refused by the preflight on the controller: no host contacted, so no report row either
+    assert [lab.read_host(h)["round_trips"] for h in ("a", "b")] == [0, 0]
+    assert not (tmp_path / "reports" / "virtio_rollout.json").exists()
     assert events(lab, "a") == []
 
 
@@ -676,3 +677,37 @@ def test_waves_put_the_canary_first_and_a_failed_canary_stops_the_rest(make_lab,
                ((h, [e["at"] for e in healthy.read_host(h)["events"] if e["event"] == "install_started"][0])
                 for h in ("canary", "web01", "app01"))}
     assert started["canary"] < started["web01"] < started["app01"]
+
+
+def test_exit_code_1641_reboot_initiated_is_success_and_the_host_is_updated(make_lab, tmp_path, script):
+    # ERROR_SUCCESS_REBOOT_INITIATED (https://learn.microsoft.com/en-us/windows/win32/msi/error-codes)
+    lab = make_lab({"hosts": {"a": guest(update={"exit_code": 1641})}})
+    run = rollout(lab, tmp_path / "reports", script)
+    assert run.returncode == 0, run.output
+    row = run.rows("virtio_rollout")["a"]
+    assert (row["status"], row["build_after"], row["rebooted"]) == ("updated", 58017, True), row
+    assert events(lab, "a").count("install_started") == 1
+
+
+def test_an_installer_that_outlives_install_timeout_keeps_the_antivirus_paused_and_the_rerun_restores_it(
+    make_lab, tmp_path, script
+):
+    lab = make_lab(
+        {"hosts": {"a": guest(update={"duration_s": 1000}, antivirus=[{"service": "SAVService", "running": True}])}}
+    )
+    # install_timeout is controller seconds: 2 s against a 10 s install (1000 s at the lab's 1/100)
+    first = rollout(lab, tmp_path / "first", script, virtio_antivirus_services=["SAVService"], virtio_install_timeout=2)
+    assert first.returncode != 0
+    row = first.rows("virtio_rollout")["a"]
+    assert row["status"] == "failed" and "is still running after install_timeout=2 s" in row["error"], row
+    assert "(SAVService) stay paused while it runs" in row["error"], row["error"]
+    assert row["antivirus_paused"] == ["SAVService"]
+    state = lab.read_host("a")
+    assert not state["services"]["savservice"]["running"], "the antivirus was not restarted under the running install"
+    assert "service_started" not in events(lab, "a")
+
+    second = rollout(lab, tmp_path / "second", script, virtio_antivirus_services=["SAVService"], virtio_install_timeout=120)
+    assert second.returncode == 0, second.output
+    assert second.rows("virtio_rollout")["a"]["status"] == "updated"
+    assert lab.read_host("a")["services"]["savservice"]["running"]
+    assert events(lab, "a").count("install_started") == 1

@@ -28,7 +28,9 @@ from tests.simlab.fleet import FAULT_DEFAULTS, UPDATE_DEFAULTS
 
 # FileTime counts 100 ns intervals since 1601-01-01; the Unix epoch is this many of them later.
 _FILETIME_UNIX_EPOCH = 116444736000000000
-_SUCCESS_EXIT_CODES = (0, 3010)
+# Installer exit codes that mean success: 0, 3010 (restart required), 1641 (restart initiated)
+# https://learn.microsoft.com/en-us/windows/win32/msi/error-codes
+_SUCCESS_EXIT_CODES = (0, 3010, 1641)
 STATE_ROOT = "C:\\ProgramData\\winfleet\\virtio_install"
 AGENT_PATH = "C:\\ProgramData\\aliyun\\assist\\2.1.3.857\\acs-plugin-manager.exe"
 

@@ -75,6 +75,8 @@ def record(
         (record(), "failed"),
         (record(verify={"verified": None}), "failed"),
         (record(None, error="Validating arguments against arg spec"), "failed"),
+        # another run holds the host's virtio lock
+        (record("busy", error="a is busy: run x (rollout CHG-A, controller c) holds this host's virtio lock"), "busy"),
     ],
 )
 def test_rollout_status(rec, status):
@@ -171,6 +173,7 @@ def test_summary_says_where_the_rollout_stopped():
         "not_virtio": 0,
         "failed": 1,
         "unreachable": 0,
+        "busy": 0,
         "not_attempted": 1,
         "would_update": 0,
     }
