@@ -68,6 +68,11 @@ SCENARIOS = {
         "virtio_install", "web01",
         {"_operation": "start", "_run_id": "r1", "_source": "cloud_assistant"},
         before=[("virtio_install", {"_operation": "prepare", "_run_id": "r1"})]),
+    "virtio_lock-take": Scenario("virtio_lock", "web01", {"_state": "present", "_run_id": "ctl01:100:555",
+                                                          "_rollout_id": "CHG-1"}),
+    "virtio_lock-release": Scenario(
+        "virtio_lock", "web01", {"_state": "absent", "_run_id": "ctl01:100:555"},
+        before=[("virtio_lock", {"_state": "present", "_run_id": "ctl01:100:555"})]),
     "virtio_install-poll": Scenario("virtio_install", "web01", {"_operation": "poll", "_run_id": "r1"}, changes=False),
     "cau_hotfix_root-read": Scenario("cau_hotfix_root", "fs01", {"_operation": "read", "_root": "D:\\CauHotfix"},
                                      changes=False),
