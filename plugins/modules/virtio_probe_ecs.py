@@ -10,7 +10,7 @@ description:
   - Reads the same facts as M(winfleet.updates.virtio_probe) (OS version, the version of every virtio
     driver file) on ECS instances through the Cloud Assistant API, and judges them with the same code,
     so the results land in the same audit report.
-  - Groups the hosts by region and sends one C(RunCommand) per batch of at most 50 instances (the API's
+  - Groups the hosts by region and sends one C(RunCommand) per batch of at most O(batch_size) instances (100 at most, the API's
     limit), then reads C(DescribeInvocationResults) (paged) until each instance's result is final.
     Batches run concurrently (O(concurrency)); no host is contacted over WinRM.
   - The script uses the PowerShell 2.0 language and cmdlets only (no C(ConvertTo-Json), no CIM
@@ -46,7 +46,7 @@ options:
     type: dict
     default: {online_resize: 58011, serial_query: 58017}
   batch_size:
-    description: Instances per C(RunCommand) call, 1 to 50.
+    description: Instances per C(RunCommand) call, 1 to 100 (the pinned SDK's limit).
     type: int
     default: 50
   concurrency:

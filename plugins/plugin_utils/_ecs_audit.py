@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The virtio audit through the ECS API: Cloud Assistant batches instead of WinRM round trips.
 
-Hosts are grouped by region and cut into batches of at most 50 instances (RunCommand's limit).
+Hosts are grouped by region and cut into batches of at most ``batch_size`` instances (RunCommand takes 100 at most).
 Each batch is one DescribeInstances (who is Running), one RunCommand of the PowerShell 2.0 probe
 script, and DescribeInvocationResults (paged) until every instance of the batch is final; the
 batches run on a small pool of threads, so the API's latency and the script's run time overlap.
@@ -90,7 +90,7 @@ def host_result(target: Target, record: Mapping[str, Any], settings: Settings) -
 
 
 def audit_batch(client: EcsClient, batch: Sequence[Target], script: str, settings: Settings) -> dict[str, dict[str, Any]]:
-    """Probe one batch (one region, at most 50 instances); a result for every host of it."""
+    """Probe one batch (one region, at most ``batch_size`` instances); a result for every host of it."""
     try:
         run = ca.run_on_instances(client, [t.instance_id for t in batch], content=script,
                                   timeout=settings.script_timeout, name="winfleet-virtio-probe", waiting=settings.waiting)

@@ -29,7 +29,7 @@ CASES: list[tuple[str, Callable[[str], Any], str, str]] = [
     ("region_id", lambda v: _alicloud.resolve_region({"region_id": v}, {}), "cn-hangzhou", "region_id"),
     ("endpoint", lambda v: _alicloud.resolve_endpoint(v, "cn-hangzhou"), "ecs.cn-hangzhou.aliyuncs.com", "endpoint"),
     ("netbios", lambda v: _hotfix_layout.validate_netbios_name(v), "NODE1", "node"),
-    ("unc_server", lambda v: _hotfix_layout.validate_hotfix_root(f"\\\\{v}\\share\\hotfix"), "fs01", "cau_hotfix_root_path"),
+    ("unc_server", lambda v: _hotfix_layout.validate_hotfix_root(f"\\\\{v}\\share\\hotfix"), "fs01", "path"),
     # (hotfix root paths and identities are trimmed first, so surrounding blanks are not sent)
     ("extension", lambda v: _hotfix_rules([], [_rule(v)]), "MSI", "extension_rules[0].name"),
 ]

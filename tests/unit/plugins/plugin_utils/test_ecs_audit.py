@@ -31,7 +31,7 @@ def test_batches_per_region_up_to_the_limit(sizes, batch_size, expected):
     assert all(len({t.region for t in b}) == 1 for b in planned)
 
 
-@pytest.mark.parametrize("size", [0, 51])
+@pytest.mark.parametrize("size", [0, 101])
 def test_batch_size_beyond_the_api_limit_is_refused(size):
     with pytest.raises(InputError, match="RunCommand's limit"):
         audit.plan_batches(targets(1, "cn-hangzhou"), size)
