@@ -158,8 +158,10 @@ def test_ansible_doc_documents_the_plugin():
 
 def test_make_fake_ecs_prints_exports_first_and_serves_the_inventory(make_lab, tmp_path):
     lab = make_lab(fleet())
+    # as from the user's shell: no outer make (make test) whose MAKELEVEL would add "Entering directory" lines
+    shell_env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")}
     process = subprocess.Popen(["make", "fake-ecs", f"LAB={lab.root}"], cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+                               stderr=subprocess.PIPE, text=True, start_new_session=True, env=shell_env)
     try:
         lines = [process.stdout.readline().strip() for _ in range(3)]
         assert [line.split("=", 1)[0] for line in lines] == [

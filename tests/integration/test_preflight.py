@@ -172,4 +172,5 @@ def test_a_script_path_relative_to_where_ansible_playbook_runs_is_found(make_lab
     run = run_playbook("winfleet.updates.virtio_rollout", lab.root / "inventory.yml", tmp_path / "reports",
                        {"virtio_script_src": relative}, check=True)
     assert run.returncode == 0, run.output
-    assert run.rows("virtio_rollout")["a"]["action"] == "install"
+    # check mode writes the preview report, never the rollout's own
+    assert run.rows("virtio_rollout_preview")["a"]["action"] == "install"
