@@ -77,10 +77,11 @@ attributes:
     platforms: posix
     description: Runs on the controller.
 notes:
-  - RAM permissions C(ecs:DescribeInstances), C(ecs:RunCommand), C(ecs:DescribeInvocationResults).
+  - RAM permissions C(ecs:DescribeInstances), C(ecs:DescribeCloudAssistantStatus), C(ecs:RunCommand),
+    C(ecs:DescribeInvocationResults).
+  - The role C(winfleet.updates.virtio_audit) runs it with C(virtio_audit_transport=ecs_api) and writes the fleet report.
 seealso:
   - module: winfleet.updates.virtio_probe
-  - role: winfleet.updates.virtio_audit
 author:
   - winfleet.updates maintainers (@winfleet)
 """
