@@ -13,7 +13,10 @@ import os
 from typing import Any
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
-from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import CONFIG_FILE_NAME, FIREWALL_RULE_NAME
+from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import (
+    CONFIG_FILE_NAME,
+    FIREWALL_RULE_NAME,
+)
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
 from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root import HOST_MODULE, describe
 from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root_run import run_build
@@ -21,28 +24,54 @@ from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root_run 
 _CODES = {"type": "list", "elements": "raw"}
 _RULE = {
     "name": {"type": "str", "required": True},
-    "template": {"type": "dict", "required": True, "options": {"path": {"type": "str", "required": True}, "parameters": {"type": "str"}}},
+    "template": {
+        "type": "dict",
+        "required": True,
+        "options": {"path": {"type": "str", "required": True}, "parameters": {"type": "str"}},
+    },
     "exit_conditions": {
         "type": "dict",
         "required": True,
         "options": {
             "success": {**_CODES, "required": True},
-            "success_reboot_required": _CODES, "fail_reboot_required": _CODES, "already_installed": _CODES, "not_applicable": _CODES,
+            "success_reboot_required": _CODES,
+            "fail_reboot_required": _CODES,
+            "already_installed": _CODES,
+            "not_applicable": _CODES,
         },
     },
 }
 # The description of a root, shared with cau_hotfix_root_info.
 DESCRIPTION_SPEC: dict[str, dict[str, Any]] = {
     "path": {"type": "str"},
-    "updates": {"type": "list", "elements": "dict", "default": [], "options": {
-        "src": {"type": "str", "required": True}, "nodes": {"type": "list", "elements": "str"}, "rule": {"type": "str"}}},
-    "folder_rules": {"type": "list", "elements": "dict", "default": [], "options": {**_RULE, "always_reboot": {"type": "bool", "default": False}}},
+    "updates": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "src": {"type": "str", "required": True},
+            "nodes": {"type": "list", "elements": "str"},
+            "rule": {"type": "str"},
+        },
+    },
+    "folder_rules": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {**_RULE, "always_reboot": {"type": "bool", "default": False}},
+    },
     "extension_rules": {"type": "list", "elements": "dict", "default": [], "options": _RULE},
     "base_config": {"type": "str"},
     "nodes": {"type": "list", "elements": "str"},
-    "share": {"type": "dict", "options": {
-        "name": {"type": "str"}, "path": {"type": "str"},
-        "encrypt_data": {"type": "bool", "default": True}, "require_signing": {"type": "bool", "default": False}}},
+    "share": {
+        "type": "dict",
+        "options": {
+            "name": {"type": "str"},
+            "path": {"type": "str"},
+            "encrypt_data": {"type": "bool", "default": True},
+            "require_signing": {"type": "bool", "default": False},
+        },
+    },
     "firewall_rule": {"type": "str", "default": FIREWALL_RULE_NAME},
     "cau_account": {"type": "str"},
     "is_dfs": {"type": "bool", "default": False},
@@ -81,8 +110,11 @@ def resolver(task_vars: dict[str, Any]):
         if field == "stage_dir":
             return found or os.path.abspath(path)
         if not found or not os.path.isfile(found):
-            raise InputError(field, f"{value} was not found on the controller (looked in the playbook directory, the "
-                "inventory directory and the current directory)")
+            raise InputError(
+                field,
+                f"{value} was not found on the controller (looked in the playbook directory, the "
+                "inventory directory and the current directory)",
+            )
         return found
 
     return resolve

@@ -69,6 +69,7 @@ class ActionModule(WinfleetAction):
         except KeyError:
             return None
 
+
 # How many earlier runs a merged report lists (the rows keep their own written_at).
 _RUNS_KEPT = 50
 

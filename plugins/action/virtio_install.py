@@ -284,7 +284,8 @@ class ActionModule(WinfleetAction):
                 "changed": False,
                 "failed": True,
                 "reboot_required": False,
-                "msg": f"the install worker never started on the host: {run.log_excerpt.splitlines()[-1] if run.log_excerpt else 'the scheduled task did not run it'}. "
+                "msg": "the install worker never started on the host: "
+                f"{run.log_excerpt.splitlines()[-1] if run.log_excerpt else 'the scheduled task did not run it'}. "
                 "Nothing was installed; check the Task Scheduler event log and docs/windows_requirements.md, then re-run",
             }
         if run.state == "lost":

@@ -53,7 +53,8 @@ function Format-Parts($Info, [string]$Kind) {
     '[' + [string]::Join(',', [string[]]$parts) + ']'
 }
 $os = Get-WmiObject -Class Win32_OperatingSystem
-$osJson = '{"version":' + (Format-JsonString ([string]$os.Version)) + ',"caption":' + (Format-JsonString ([string]$os.Caption)) + ',"product_type":' + [int]$os.ProductType + '}'
+$osJson = '{"version":' + (Format-JsonString ([string]$os.Version)) +
+    ',"caption":' + (Format-JsonString ([string]$os.Caption)) + ',"product_type":' + [int]$os.ProductType + '}'
 $driverDir = Join-Path -Path $env:SystemRoot -ChildPath 'System32\drivers'
 $entries = @()
 foreach ($name in $names) {

@@ -19,7 +19,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from lxml import etree
+try:
+    from lxml import etree
+except ImportError:  # reported where XML is read (parse_xml), so the module and its callers still import
+    etree = None
+    HAS_LXML = False
+else:
+    HAS_LXML = True
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import validate_folder_name
@@ -115,8 +121,9 @@ def _rule(data: Any, kind: str, where: str) -> Rule:
         raise InputError(where, "must be a mapping with name, template and exit_conditions")
     allowed = _RULE_KEYS if kind == "Folder" else _RULE_KEYS - {"always_reboot"}
     if set(data) - allowed:
-        raise InputError(where, f"unknown keys {sorted(set(data) - allowed)}; valid keys are "
-            f"{', '.join(sorted(allowed))}")
+        raise InputError(
+            where, f"unknown keys {sorted(set(data) - allowed)}; valid keys are " f"{', '.join(sorted(allowed))}"
+        )
     name = data.get("name")
     if kind == "Extension" and not (isinstance(name, str) and _EXTENSION_NAME.fullmatch(name)):
         raise InputError(f"{where}.name", f"{name!r} must be a file extension without the dot, e.g. MSU")
@@ -129,18 +136,23 @@ def _rule(data: Any, kind: str, where: str) -> Rule:
     # A Windows path cannot contain '"' (https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file),
     # and the plug-in puts the path in a command line, where a quote would end it early.
     if '"' in path:
-        raise InputError(f"{where}.template.path", "must not contain '\"' (a Windows path cannot, and in the installer's "
-            "command line it would end the path early); write it without quotes, e.g. '%systemroot%\\System32\\wusa.exe'")
+        raise InputError(
+            f"{where}.template.path",
+            "must not contain '\"' (a Windows path cannot, and in the installer's "
+            "command line it would end the path early); write it without quotes, e.g. '%systemroot%\\System32\\wusa.exe'",
+        )
     parameters = _text(template.get("parameters"), f"{where}.template.parameters", False)
     if UPDATE_PLACEHOLDER not in path + parameters:
         raise InputError(
             f"{where}.template.parameters",
             f"neither path nor parameters contains {UPDATE_PLACEHOLDER}, which the plug-in replaces with the update "
-                "file",
+            "file",
         )
     exits = data.get("exit_conditions")
-    if not isinstance(exits, Mapping) or set(exits) - {k for k, _ in CONDITIONS}:
-        raise InputError(f"{where}.exit_conditions", f"must be a mapping of {', '.join(k for k, _ in CONDITIONS)}")
+    if not isinstance(exits, Mapping) or set(exits) - {key for key, _element in CONDITIONS}:
+        raise InputError(
+            f"{where}.exit_conditions", f"must be a mapping of {', '.join(key for key, _element in CONDITIONS)}"
+        )
     conditions, seen = [], {}
     for key, element in CONDITIONS:
         raw = exits.get(key)
@@ -148,8 +160,10 @@ def _rule(data: Any, kind: str, where: str) -> Rule:
         codes = tuple(_code(v, f"{where}.exit_conditions.{key}[{i}]") for i, v in enumerate(values))
         for code in codes:
             if code in seen:
-                raise InputError(f"{where}.exit_conditions.{key}", f"exit code {code} is also in {seen[code]}; a code "
-                    "may appear in one set only")
+                raise InputError(
+                    f"{where}.exit_conditions.{key}",
+                    f"exit code {code} is also in {seen[code]}; a code " "may appear in one set only",
+                )
             seen[code] = key
         if codes:
             conditions.append((element, codes))
@@ -167,7 +181,10 @@ def rules_from_options(folder_rules: Any, extension_rules: Any, errors: list[Inp
     """Rules from ``folder_rules`` and ``extension_rules``; each problem is appended to
     ``errors`` (so the user sees them all in one run) and the faulty rule skipped."""
     rules: list[Rule] = []
-    for option, kind, value in (("folder_rules", "Folder", folder_rules), ("extension_rules", "Extension", extension_rules)):
+    for option, kind, value in (
+        ("folder_rules", "Folder", folder_rules),
+        ("extension_rules", "Extension", extension_rules),
+    ):
         if not isinstance(value, list):
             errors.append(InputError(option, "must be a list of rules"))
             continue
@@ -179,8 +196,11 @@ def rules_from_options(folder_rules: Any, extension_rules: Any, errors: list[Inp
                 errors.append(err)
                 continue
             if rule.name.casefold() in names:
-                errors.append(InputError(f"{option}[{index}].name", f"{rule.name} is also "
-                    f"{option}[{names[rule.name.casefold()]}]"))
+                errors.append(
+                    InputError(
+                        f"{option}[{index}].name", f"{rule.name} is also " f"{option}[{names[rule.name.casefold()]}]"
+                    )
+                )
                 continue
             names[rule.name.casefold()] = index
             rules.append(rule)
@@ -198,11 +218,19 @@ def _parser() -> etree.XMLParser:
 
 def parse_xml(data: Any, source: str) -> etree._ElementTree:
     """A configuration or schema file as an lxml tree; DTDs refused, nothing resolved."""
+    if not HAS_LXML:
+        raise InputError(
+            source,
+            "the Python library lxml is required on the controller to read and validate it; "
+            "install requirements.txt into the controller's Python (pip install lxml), or under AWX use "
+            "the execution environment built from execution-environment.yml",
+        )
     if not isinstance(data, bytes):
         raise InputError(source, "must be bytes")
     if len(data) > MAX_CONFIG_BYTES:
-        raise InputError(source, f"is {len(data)} bytes; a hotfix configuration is far smaller (limit "
-            f"{MAX_CONFIG_BYTES})")
+        raise InputError(
+            source, f"is {len(data)} bytes; a hotfix configuration is far smaller (limit " f"{MAX_CONFIG_BYTES})"
+        )
     try:
         tree = etree.ElementTree(etree.fromstring(data, _parser()))
     except etree.XMLSyntaxError as err:
@@ -283,12 +311,20 @@ class _Shape:
         self.source = source
         containers = _children(root, "ExtensionRules")
         prototype = next(
-            (e for c in containers for e in _children(c, "Extension") if _children(e, "Template") and _children(e, "ExitConditions")),
+            (
+                e
+                for c in containers
+                for e in _children(c, "Extension")
+                if _children(e, "Template") and _children(e, "ExitConditions")
+            ),
             None,
         )
         if prototype is None:
-            raise InputError(source, "has no <ExtensionRules><Extension> with <Template> and <ExitConditions> to copy "
-                "the shape of rules from")
+            raise InputError(
+                source,
+                "has no <ExtensionRules><Extension> with <Template> and <ExitConditions> to copy "
+                "the shape of rules from",
+            )
         self.root, self.extensions, self.prototype = root, containers[0], prototype
         self.template = _children(prototype, "Template")[0]
         self.exits = _children(prototype, "ExitConditions")[0]
@@ -298,8 +334,10 @@ class _Shape:
         written = next((c for c in self.exits if isinstance(c.tag, str) and len(c)), None)
         code = written[0] if written is not None else None
         if code is None or not isinstance(code.tag, str):
-            raise InputError(source, "does not show how an exit code is written (no element inside a condition of "
-                "<ExitConditions>)")
+            raise InputError(
+                source,
+                "does not show how an exit code is written (no element inside a condition of " "<ExitConditions>)",
+            )
         self.code_tag = code.tag
         self.code_attribute = next((k for k, v in code.attrib.items() if re.fullmatch(r"[+-]?\d+", v.strip())), None)
         if self.code_attribute is None and not re.fullmatch(r"\s*[+-]?\d+\s*", code.text or ""):
@@ -332,9 +370,11 @@ class _Shape:
                         template.set(_attribute(self.template, name) or name, values[name])
                 continue
             exits = etree.SubElement(element, self.exits.tag)
-            documented = [element_name.casefold() for _, element_name in CONDITIONS]
+            documented = [element_name.casefold() for _key, element_name in CONDITIONS]
             rank = {name: i for i, name in enumerate(self.condition_order)}
-            for name, codes in sorted(rule.conditions, key=lambda c: rank.get(c[0].casefold(), len(rank) + documented.index(c[0].casefold()))):
+            for name, codes in sorted(
+                rule.conditions, key=lambda c: rank.get(c[0].casefold(), len(rank) + documented.index(c[0].casefold()))
+            ):
                 condition = etree.SubElement(exits, self.tag(name))
                 for code in codes:
                     node = etree.SubElement(condition, self.code_tag)
@@ -345,7 +385,14 @@ class _Shape:
 
     def place(self, container: Any, rule: Rule, element_name: str, depth: int) -> None:
         """Replace the rule of the same name in ``container`` in place, or append it."""
-        old = next((e for e in _children(container, element_name) if (e.get(_attribute(e, "name") or "name") or "").casefold() == rule.name.casefold()), None)
+        old = next(
+            (
+                e
+                for e in _children(container, element_name)
+                if (e.get(_attribute(e, "name") or "name") or "").casefold() == rule.name.casefold()
+            ),
+            None,
+        )
         new = etree.SubElement(container, self.tag(element_name))
         self.fill(new, rule)
         if self.unit is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
@@ -59,8 +59,11 @@ def _component(name: Any, field: str, what: str) -> str:
         raise InputError(field, f"{name!r} ends with a dot or space, which Windows strips; remove it")
     stem = name.split(".", 1)[0].rstrip(" ").upper()
     if stem in _DEVICE_NAMES:
-        raise InputError(field, f"{name!r} is the reserved device name {stem} (reserved with or without an "
-            "extension); choose another name")
+        raise InputError(
+            field,
+            f"{name!r} is the reserved device name {stem} (reserved with or without an "
+            "extension); choose another name",
+        )
     return name
 
 
@@ -83,8 +86,9 @@ def validate_netbios_name(name: Any, field: str = "node") -> str:
     if not isinstance(name, str) or not name:
         raise InputError(field, "must be a node's NetBIOS name, e.g. NODE1")
     if "." in name:
-        raise InputError(field, f"{name!r} looks like a DNS name; use the NetBIOS name "
-            f"({name.split('.', 1)[0].upper()!r})")
+        raise InputError(
+            field, f"{name!r} looks like a DNS name; use the NetBIOS name " f"({name.split('.', 1)[0].upper()!r})"
+        )
     if not _NETBIOS_RE.fullmatch(name):
         raise InputError(field, f"{name!r} is not a NetBIOS name: 1-15 letters, digits, '-' and '_'")
     return name.upper()
@@ -94,7 +98,7 @@ def validate_share_name(name: Any, field: str = "share.name") -> str:
     """A share the root may be published on: legal, and not an administrative share (ACLs set
     there would reach far beyond the root)."""
     if not isinstance(name, str) or not 0 < len(name) <= 80 or any(c in _INVALID_CHARS for c in name):
-        raise InputError(field, f"share name {name!r} must be 1-80 characters without \\ / : * ? \" < > |")
+        raise InputError(field, f'share name {name!r} must be 1-80 characters without \\ / : * ? " < > |')
     if _ADMIN_SHARE_RE.fullmatch(name):
         raise InputError(field, f"{name!r} is an administrative share; publish the hotfix root on a dedicated share")
     return name
@@ -124,8 +128,11 @@ def validate_hotfix_root(path: Any, field: str = "path", is_dfs: bool = False) -
         if len(parts) < 2 or "" in parts:
             raise InputError(field, f"{path!r} must be \\\\server\\share or \\\\server\\share\\folder")
         if any(c in _INVALID_CHARS for c in parts[0]):
-            raise InputError(field, f"server {parts[0]!r} contains a character no host name has (control "
-                'characters, : * ? " < > |); give the file server\'s name as DNS knows it')
+            raise InputError(
+                field,
+                f"server {parts[0]!r} contains a character no host name has (control "
+                "characters, : * ? \" < > |); give the file server's name as DNS knows it",
+            )
         share = validate_share_name(parts[1], field)
         folders = tuple(_component(p, field, "folder") for p in parts[2:])
         return HotfixRoot("\\\\" + "\\".join([parts[0], share, *folders]), "unc", parts[0], share, folders)
@@ -164,7 +171,11 @@ def _extension(name: str) -> str:
 
 
 def plan_tree(
-    updates: Any, folder_rules: Iterable[str], nodes: Iterable[str] | None, extensions: Iterable[str], errors: list[InputError]
+    updates: Any,
+    folder_rules: Iterable[str],
+    nodes: Iterable[str] | None,
+    extensions: Iterable[str],
+    errors: list[InputError],
 ) -> tuple[list[PlannedFile], list[str]]:
     """Where each update goes, and warnings; every problem is appended to ``errors``.
 
@@ -189,7 +200,7 @@ def plan_tree(
                     raise InputError(
                         f"{where}.rule",
                         f"rule {rule!r} is not defined in folder_rules (defined: {defined}); the plug-in ignores a "
-                            "rule folder without a <Folder> rule",
+                        "rule folder without a <Folder> rule",
                     )
                 rule = rules[rule.casefold()]
                 used.add(rule.casefold())
@@ -204,15 +215,20 @@ def plan_tree(
             for n, node in enumerate(item.get("nodes") or [ALL_NODES_FOLDER]):
                 upper = node if node == ALL_NODES_FOLDER else validate_netbios_name(node, f"{where}.nodes[{n}]")
                 if known is not None and upper != ALL_NODES_FOLDER and upper not in known:
-                    raise InputError(f"{where}.nodes[{n}]", f"{upper} is not a node of the cluster (nodes: "
-                        f"{', '.join(sorted(known))})")
+                    raise InputError(
+                        f"{where}.nodes[{n}]",
+                        f"{upper} is not a node of the cluster (nodes: " f"{', '.join(sorted(known))})",
+                    )
                 scopes.append(upper)
             for scope in dict.fromkeys(scopes):
                 parts = (scope, rule, name) if rule else (scope, name)
                 key = "\\".join(parts).casefold()
                 if key in seen:
-                    raise InputError(where, f"target {chr(92).join(parts)} is also the target of "
-                        f"updates[{seen[key]}]; two files cannot share one path (Windows names are case-insensitive)")
+                    raise InputError(
+                        where,
+                        f"target {chr(92).join(parts)} is also the target of "
+                        f"updates[{seen[key]}]; two files cannot share one path (Windows names are case-insensitive)",
+                    )
                 seen[key] = index
                 files.append(PlannedFile(item["src"], parts, index))
         except InputError as err:
@@ -221,10 +237,16 @@ def plan_tree(
         for depth in range(2, len(f.parts)):
             clash = seen.get("\\".join(f.parts[:depth]).casefold())
             if clash is not None:
-                errors.append(InputError(f"updates[{clash}]", f"target {chr(92).join(f.parts[:depth])} would be both "
-                    "a file and a rule folder; rename the file or the rule"))
-    warnings = [f"folder rule {r} has no files; it is kept in the "
-        "configuration" for k, r in rules.items() if k not in used]
+                errors.append(
+                    InputError(
+                        f"updates[{clash}]",
+                        f"target {chr(92).join(f.parts[:depth])} would be both "
+                        "a file and a rule folder; rename the file or the rule",
+                    )
+                )
+    warnings = [
+        f"folder rule {r} has no files; it is kept in the " "configuration" for k, r in rules.items() if k not in used
+    ]
     everywhere = {f.parts[-1].casefold() for f in files if f.parts[0] == ALL_NODES_FOLDER and len(f.parts) == 2}
     warnings += [
         f"{f.parts[-1]} is both in {ALL_NODES_FOLDER} and in {f.parts[0]}; {f.parts[0]} will run it twice"
@@ -235,7 +257,11 @@ def plan_tree(
 
 
 def find_ignored_files(
-    paths: Iterable[str], folder_rules: Iterable[str] | None, nodes: Iterable[str] | None, extensions: Iterable[str], config_name: str
+    paths: Iterable[str],
+    folder_rules: Iterable[str] | None,
+    nodes: Iterable[str] | None,
+    extensions: Iterable[str],
+    config_name: str,
 ) -> list[str]:
     """Why the plug-in would ignore each observed file (relative to the root). Unknown rules
     (``None``: no readable configuration) leave rule folders unjudged."""
@@ -293,11 +319,25 @@ _USERS_EQUIVALENT = frozenset({SID_USERS, "S-1-1-0", "S-1-5-11"})
 # https://learn.microsoft.com/en-us/dotnet/api/system.security.accesscontrol.filesystemrights):
 # composites first, so a mask reads as the composite it equals. The host sends masks as integers.
 RIGHTS = {
-    "FullControl": 0x1F01FF, "Modify": 0x301BF, "ReadAndExecute": 0x200A9, "Read": 0x20089, "Write": 0x116,
-    "WriteData": 0x2, "AppendData": 0x4, "WriteExtendedAttributes": 0x10, "DeleteSubdirectoriesAndFiles": 0x40,
-    "WriteAttributes": 0x100, "Delete": 0x10000, "ChangePermissions": 0x40000, "TakeOwnership": 0x80000,
-    "ReadData": 0x1, "ReadExtendedAttributes": 0x8, "ExecuteFile": 0x20, "ReadAttributes": 0x80,
-    "ReadPermissions": 0x20000, "Synchronize": 0x100000,
+    "FullControl": 0x1F01FF,
+    "Modify": 0x301BF,
+    "ReadAndExecute": 0x200A9,
+    "Read": 0x20089,
+    "Write": 0x116,
+    "WriteData": 0x2,
+    "AppendData": 0x4,
+    "WriteExtendedAttributes": 0x10,
+    "DeleteSubdirectoriesAndFiles": 0x40,
+    "WriteAttributes": 0x100,
+    "Delete": 0x10000,
+    "ChangePermissions": 0x40000,
+    "TakeOwnership": 0x80000,
+    "ReadData": 0x1,
+    "ReadExtendedAttributes": 0x8,
+    "ExecuteFile": 0x20,
+    "ReadAttributes": 0x80,
+    "ReadPermissions": 0x20000,
+    "Synchronize": 0x100000,
 }
 # Generic rights in inherit-only entries map onto file rights as Windows maps them.
 _GENERIC = {0x10000000: 0x1F01FF, 0x20000000: 0x1200A0, 0x40000000: 0x120116, 0x80000000: 0x120089}
@@ -355,7 +395,7 @@ def check_acl(aces: Iterable[Mapping[str, Any]], has_exe: bool) -> list[AclViola
         if mask & WRITE_CLASS_MASK:
             fix = (
                 "disable inheritance on the hotfix root without copying entries (the module sets the desired ACL), or "
-                    "remove the entry on the parent"
+                "remove the entry on the parent"
                 if ace.get("inherited")
                 else f"remove the entry for {display(sid)} or reduce it to Read"
             )
@@ -363,20 +403,37 @@ def check_acl(aces: Iterable[Mapping[str, Any]], has_exe: bool) -> list[AclViola
             found.append(AclViolation(display(sid), problem, fix))
         elif mask & ~allowed:
             need = "ReadAndExecute" if has_exe else "Read"
-            found.append(AclViolation(display(sid), f"{display(sid)} holds {rights_text(mask)} ({where}); at most "
-                f"{need} is needed here", f"reduce {display(sid)} to {need}", False))
+            found.append(
+                AclViolation(
+                    display(sid),
+                    f"{display(sid)} holds {rights_text(mask)} ({where}); at most " f"{need} is needed here",
+                    f"reduce {display(sid)} to {need}",
+                    False,
+                )
+            )
     need = _READ | (_EXECUTE if has_exe else 0)
     if granted & ~denied & need != need:
         what = "read and execute" if has_exe else "read"
         denial = " (a Deny entry removes it)" if denied & need else ""
-        found.append(AclViolation(display(SID_USERS), f"Users cannot {what} here{denial}", "grant BUILTIN\\Users "
-            f"{'ReadAndExecute' if has_exe else 'Read'} and remove Deny entries for Users"))
+        found.append(
+            AclViolation(
+                display(SID_USERS),
+                f"Users cannot {what} here{denial}",
+                "grant BUILTIN\\Users " f"{'ReadAndExecute' if has_exe else 'Read'} and remove Deny entries for Users",
+            )
+        )
     return found
 
 
 def _entry(sid: str, rights: str, propagation: str = "None") -> dict[str, Any]:
     inheritance = "ContainerInherit, ObjectInherit"
-    return {"identity": sid, "rights": RIGHTS[rights] | _SYNCHRONIZE, "type": "Allow", "inheritance": inheritance, "propagation": propagation}
+    return {
+        "identity": sid,
+        "rights": RIGHTS[rights] | _SYNCHRONIZE,
+        "type": "Allow",
+        "inheritance": inheritance,
+        "propagation": propagation,
+    }
 
 
 def desired_acl(*, root: bool, has_exe: bool = False) -> tuple[bool, list[dict[str, Any]]]:
@@ -418,19 +475,38 @@ def _config_checks(observed: Mapping[str, Any], config_name: str) -> tuple[list[
     state = observed.get("config") or {}
     schema = observed.get("schema") or {}
     if not state.get("present"):
-        checks = [Check("config_file", False, f"{config_name} is missing in the root", "let the module write it "
-            "(Microsoft's DefaultHotfixConfig.xml plus your rules)")]
+        checks = [
+            Check(
+                "config_file",
+                False,
+                f"{config_name} is missing in the root",
+                "let the module write it " "(Microsoft's DefaultHotfixConfig.xml plus your rules)",
+            )
+        ]
         return checks + [Check("windows_schema", True, f"there is no {config_name} to validate", blocking=False)], None
     rules, problems = state.get("rules"), list(state.get("problems") or [])
     fix = "run the module to write it again from the base and your rules"
     state_text = "invalid: " + "; ".join(problems) if problems else "present and well formed"
     checks = [Check("config_file", not problems, f"{config_name} is {state_text}", fix if problems else "")]
     if not schema.get("available"):
-        checks.append(Check("windows_schema", True, "HotfixConfigSchema.xsd is not installed on the server (no CAU "
-            "tools there); not validated against it", blocking=False))
+        checks.append(
+            Check(
+                "windows_schema",
+                True,
+                "HotfixConfigSchema.xsd is not installed on the server (no CAU "
+                "tools there); not validated against it",
+                blocking=False,
+            )
+        )
     elif schema.get("errors"):
-        checks.append(Check("windows_schema", False, f"{config_name} does not validate against {schema.get('path')}: "
-            "" + "; ".join(schema["errors"]), fix))
+        checks.append(
+            Check(
+                "windows_schema",
+                False,
+                f"{config_name} does not validate against {schema.get('path')}: " "" + "; ".join(schema["errors"]),
+                fix,
+            )
+        )
     else:
         checks.append(Check("windows_schema", True, f"{config_name} validates against {schema.get('path')}"))
     return checks, rules
@@ -455,19 +531,39 @@ def preflight(observed: Mapping[str, Any]) -> list[Check]:
         checks.append(Check("root_path", False, err.message, "give a local absolute path or \\\\server\\share\\folder"))
     disable_acl = bool(observed.get("disable_acl_checks"))
     if observed.get("is_dfs") and not disable_acl:
-        checks.append(Check("dfs_acl_checks", False, "the root is a DFS namespace path; the plug-in's ACL check does "
-            "not work through DFS", "pass DisableAclChecks='True' in the HotfixPlugin arguments"))
+        checks.append(
+            Check(
+                "dfs_acl_checks",
+                False,
+                "the root is a DFS namespace path; the plug-in's ACL check does " "not work through DFS",
+                "pass DisableAclChecks='True' in the HotfixPlugin arguments",
+            )
+        )
     else:
-        checks.append(Check("dfs_acl_checks", True, "DFS path with DisableAclChecks='True'" if observed.get("is_dfs") else "not a DFS namespace path"))
+        checks.append(
+            Check(
+                "dfs_acl_checks",
+                True,
+                "DFS path with DisableAclChecks='True'" if observed.get("is_dfs") else "not a DFS namespace path",
+            )
+        )
     config_name = observed.get("config_name") or CONFIG_FILE_NAME
     config_checks, rules = _config_checks(observed, config_name)
     checks += config_checks
 
     files = [str(p) for p in observed.get("files") or []]
-    ignored = find_ignored_files(files, rules[1] if rules else None, observed.get("nodes"), rules[0] if rules else DEFAULT_EXTENSIONS, config_name)
+    ignored = find_ignored_files(
+        files,
+        rules[1] if rules else None,
+        observed.get("nodes"),
+        rules[0] if rules else DEFAULT_EXTENSIONS,
+        config_name,
+    )
     if ignored:
         fix = "move the files into CAUHotfix_All, a node folder or a configured rule folder, or remove them"
-        checks.append(Check("tree_structure", False, "the plug-in will ignore: " + "; ".join(ignored), fix, blocking=False))
+        checks.append(
+            Check("tree_structure", False, "the plug-in will ignore: " + "; ".join(ignored), fix, blocking=False)
+        )
     else:
         checks.append(Check("tree_structure", True, f"{len(files)} file(s), all inside the structure"))
 
@@ -484,19 +580,39 @@ def preflight(observed: Mapping[str, Any]) -> list[Check]:
         detail = "; ".join(v.problem for v in found)
         if disable_acl:
             detail += " (DisableAclChecks='True': the plug-in will not check, the root is still unsafe)"
-        checks.append(Check(name, False, detail, "; ".join(dict.fromkeys(v.fix for v in found)), any(v.blocking for v in found) and not disable_acl))
+        checks.append(
+            Check(
+                name,
+                False,
+                detail,
+                "; ".join(dict.fromkeys(v.fix for v in found)),
+                any(v.blocking for v in found) and not disable_acl,
+            )
+        )
 
     if root is not None and root.kind == "unc":
         share = observed.get("share") or {}
         encrypt, signing = bool(share.get("encrypt_data")), bool(share.get("signing_required"))
         if observed.get("require_smb_encryption") and not encrypt:
-            checks.append(Check("smb_integrity", False, "RequireSMBEncryption='True' but the share does not encrypt "
-                "data: the run will fail", f"Set-SmbShare -Name {root.share} -EncryptData $true"))
+            checks.append(
+                Check(
+                    "smb_integrity",
+                    False,
+                    "RequireSMBEncryption='True' but the share does not encrypt " "data: the run will fail",
+                    f"Set-SmbShare -Name {root.share} -EncryptData $true",
+                )
+            )
         elif encrypt or signing:
             checks.append(Check("smb_integrity", True, "SMB encryption" if encrypt else "SMB signing required"))
         else:
-            checks.append(Check("smb_integrity", False, "the share neither encrypts data nor requires signing; "
-                "updates can be tampered with in transit", f"Set-SmbShare -Name {root.share} -EncryptData $true (or require SMB signing on the server)"))
+            checks.append(
+                Check(
+                    "smb_integrity",
+                    False,
+                    "the share neither encrypts data nor requires signing; " "updates can be tampered with in transit",
+                    f"Set-SmbShare -Name {root.share} -EncryptData $true (or require SMB signing on the server)",
+                )
+            )
         enabled = observed.get("firewall_rule_enabled")
         state = "enabled" if enabled else "disabled" if enabled is False else "not observed"
         fix = "" if enabled else f"Enable-NetFirewallRule -DisplayName '{FIREWALL_RULE_NAME}'"
@@ -514,11 +630,15 @@ def preflight(observed: Mapping[str, Any]) -> list[Check]:
         if account.get("is_local_admin"):
             checks.append(Check("update_account", True, f"{name} is a local administrator on the file server ({how})"))
         else:
-            checks.append(Check(
-                "update_account", False, f"{name} is not a local administrator on the file server ({how})",
-                f"add {name} (or a group it belongs to) to the file server's Administrators group (in self-updating "
+            checks.append(
+                Check(
+                    "update_account",
+                    False,
+                    f"{name} is not a local administrator on the file server ({how})",
+                    f"add {name} (or a group it belongs to) to the file server's Administrators group (in self-updating "
                     "mode, the CAU role's computer account: Get-CauClusterRole ResourceGroupName)",
-            ))
+                )
+            )
     return checks
 
 
@@ -531,4 +651,7 @@ def is_local_admin(account: Mapping[str, Any]) -> tuple[bool, str]:
     if isinstance(groups, list):
         return SID_ADMINISTRATORS in {str(g).upper() for g in groups}, "token groups, nested membership included"
     members = {str(m).upper() for m in account.get("direct_members") or []}
-    return str(account.get("sid") or "").upper() in members, "direct members of Administrators only: no logon token could be built for it"
+    return (
+        str(account.get("sid") or "").upper() in members,
+        "direct members of Administrators only: no logon token could be built for it",
+    )

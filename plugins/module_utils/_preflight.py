@@ -197,7 +197,7 @@ class _Checker:
 
     def renamed(self, err: InputError, mapping: Mapping[str, str]) -> InputError:
         """An error of a helper that names its own option, renamed to the user's variable."""
-        head, _, rest = err.field.partition("[")
+        head, _bracket, rest = err.field.partition("[")
         head, dot, tail = head.partition(".")
         message = err.message
         for option, key in mapping.items():

@@ -121,7 +121,7 @@ def url_secrets(url: Any) -> dict[str, str]:
         return replacements
     pieces += [item.split("=", 1)[1] if "=" in item else item for item in parts.query.split("&") if item]
     for piece in pieces:
-        for form in {piece, unquote(piece or "")}:
+        for form in (piece, unquote(piece or "")):
             if form and len(form) >= _MIN_SECRET:
                 replacements.setdefault(form, REDACTED)
     return replacements

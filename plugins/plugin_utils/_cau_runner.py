@@ -203,7 +203,9 @@ def run_cluster(
     }
     try:
         _checked(execute("start", parameters, options))
-    except CONNECTION_ERRORS as err:
+    except Exception as err:  # pylint infers no class from CONNECTION_ERRORS; test it here (as _host_poll.py)
+        if not isinstance(err, CONNECTION_ERRORS):
+            raise
         warn(f"lost the connection while starting the CAU run ({err}); asking the host whether it started")
         reset()
     poll_options = {"run_id": run_id}

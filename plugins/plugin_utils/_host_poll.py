@@ -59,7 +59,8 @@ def reset_connection(
         try:
             try:
                 connection.close()
-            except Exception as err:  # pylint: disable=broad-exception-caught  (any failure while away)
+            # any failure is expected while the host is away
+            except Exception as err:  # pylint: disable=broad-exception-caught
                 display.vvvv(f"connection close() failed while the host is away: {err}", host=host)
             connection.reset()
             return True
@@ -185,7 +186,8 @@ def follow_run(
             warn(f"lost the connection while following {subject} ({err}); reconnecting")
             try:
                 reset()
-            except Exception as reset_err:  # pylint: disable=broad-exception-caught  (as _reboot.py)
+            # as ansible.windows plugin_utils/_reboot.py: any failure of the reset is tolerated
+            except Exception as reset_err:  # pylint: disable=broad-exception-caught
                 display.vvvv(f"reset failed while the host is away: {reset_err}")
         else:
             polls += 1

@@ -25,12 +25,31 @@ from typing import Any, Callable, Mapping
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_config import (
-    BUILTIN_BASE, Rule, add_rules, read_rules, rules_from_options, schema_errors,
+    BUILTIN_BASE,
+    Rule,
+    add_rules,
+    read_rules,
+    rules_from_options,
+    schema_errors,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import (
-    CONFIG_FILE_NAME, DEFAULT_EXTENSIONS, Check, FIREWALL_RULE_NAME, HotfixRoot, PlannedFile, desired_acl, display,
-    is_local_admin, plan_tree, preflight, rights_mask, rights_text, validate_file_name, validate_hotfix_root,
-    validate_netbios_name, validate_share_name,
+    CONFIG_FILE_NAME,
+    DEFAULT_EXTENSIONS,
+    Check,
+    FIREWALL_RULE_NAME,
+    HotfixRoot,
+    PlannedFile,
+    desired_acl,
+    display,
+    is_local_admin,
+    plan_tree,
+    preflight,
+    rights_mask,
+    rights_text,
+    validate_file_name,
+    validate_hotfix_root,
+    validate_netbios_name,
+    validate_share_name,
 )
 
 HOST_MODULE = "winfleet.updates.cau_hotfix_root"
@@ -77,7 +96,9 @@ def _clean(value: Any) -> Any:
     return [_clean(v) for v in value] if isinstance(value, list) else value
 
 
-def _share(root: HotfixRoot | None, spec: Mapping[str, Any], is_dfs: bool) -> tuple[Share | None, str | None, tuple[str, ...]]:
+def _share(
+    root: HotfixRoot | None, spec: Mapping[str, Any], is_dfs: bool
+) -> tuple[Share | None, str | None, tuple[str, ...]]:
     """The share publishing the root, the root's local path when the options tell it, and the
     folders between share and root. A UNC root is published by its share; a DFS path names a
     namespace, so the folder target's share must be named; a local root only when given."""
@@ -86,10 +107,14 @@ def _share(root: HotfixRoot | None, spec: Mapping[str, Any], is_dfs: bool) -> tu
     if spec.get("path") is not None:
         folder = validate_hotfix_root(spec["path"], "share.path")
         if folder.kind != "local":
-            raise InputError("share.path", f"{spec['path']!r} must be a local folder on the file server, e.g. "
-                "D:\\CauHotfix")
+            raise InputError(
+                "share.path", f"{spec['path']!r} must be a local folder on the file server, e.g. " "D:\\CauHotfix"
+            )
         path = folder.path
-    make = lambda n, p: Share(n, p, spec.get("encrypt_data", True), spec.get("require_signing", False))  # noqa: E731
+
+    def make(name: str, share_path: str) -> Share:
+        return Share(name, share_path, spec.get("encrypt_data", True), spec.get("require_signing", False))
+
     if root is None or root.kind == "local":
         if not spec:
             return None, root.path if root else None, ()
@@ -101,12 +126,17 @@ def _share(root: HotfixRoot | None, spec: Mapping[str, Any], is_dfs: bool) -> tu
         return make(name, folder), root.path if root else None, ()
     if is_dfs:
         if name is None:
-            raise InputError("share.name", "a DFS namespace path does not name this file server's share; give "
-                "share.name (the share of the DFS folder target on this server)")
+            raise InputError(
+                "share.name",
+                "a DFS namespace path does not name this file server's share; give "
+                "share.name (the share of the DFS folder target on this server)",
+            )
         return make(name, path), path, ()
     if name is not None and name.casefold() != root.share.casefold():
-        raise InputError("share.name", f"{name!r} differs from the share in path ({root.path}); the root is published "
-            f"by {root.share}")
+        raise InputError(
+            "share.name",
+            f"{name!r} differs from the share in path ({root.path}); the root is published " f"by {root.share}",
+        )
     return make(root.share, path), ntpath.join(path, *root.folders) if path else None, root.folders
 
 
@@ -114,14 +144,21 @@ def _integrity(share: Share | None, require_encryption: bool) -> None:
     """Refuse what the plug-in rejects: a share neither encrypted nor signed, or not encrypted
     while the run requires encryption."""
     if share is None and require_encryption:
-        raise InputError("require_smb_encryption", "needs a share to encrypt; give share (or a UNC path) or set it to "
-            "false")
+        raise InputError(
+            "require_smb_encryption", "needs a share to encrypt; give share (or a UNC path) or set it to " "false"
+        )
     if share and not share.encrypt_data and not share.require_signing:
-        raise InputError("share.encrypt_data", "the HotfixPlugin needs SMB encryption or signing on the share; set "
-            "encrypt_data: true (recommended) or require_signing: true")
+        raise InputError(
+            "share.encrypt_data",
+            "the HotfixPlugin needs SMB encryption or signing on the share; set "
+            "encrypt_data: true (recommended) or require_signing: true",
+        )
     if share and require_encryption and not share.encrypt_data:
-        raise InputError("share.encrypt_data", "require_smb_encryption: true makes every run fail on a share that "
-            "does not encrypt; set encrypt_data: true")
+        raise InputError(
+            "share.encrypt_data",
+            "require_smb_encryption: true makes every run fail on a share that "
+            "does not encrypt; set encrypt_data: true",
+        )
 
 
 def describe(args: Mapping[str, Any], resolve: ResolvePath) -> Description:
@@ -143,25 +180,40 @@ def describe(args: Mapping[str, Any], resolve: ResolvePath) -> Description:
     if args.get("path"):
         root = attempt(lambda: validate_hotfix_root(args["path"], "path", is_dfs))
     elif not stage_dir:
-        errors.append(InputError("path", "is required: the HotfixRootFolderPath, a local folder on the file server "
-            "(D:\\CauHotfix) or \\\\server\\share\\folder; or give stage_dir to build the tree on the controller"))
-    rules = rules_from_options(_clean(args.get("folder_rules") or []), _clean(args.get("extension_rules") or []), errors)
+        errors.append(
+            InputError(
+                "path",
+                "is required: the HotfixRootFolderPath, a local folder on the file server "
+                "(D:\\CauHotfix) or \\\\server\\share\\folder; or give stage_dir to build the tree on the controller",
+            )
+        )
+    rules = rules_from_options(
+        _clean(args.get("folder_rules") or []), _clean(args.get("extension_rules") or []), errors
+    )
     nodes = None
     if args.get("nodes") is not None:
-        checked = [attempt(lambda n=n, i=i: validate_netbios_name(n, f"nodes[{i}]")) for i, n in enumerate(args["nodes"])]
+        checked = [
+            attempt(lambda n=n, i=i: validate_netbios_name(n, f"nodes[{i}]")) for i, n in enumerate(args["nodes"])
+        ]
         nodes = [n for n in checked if n is not None]
     extensions = list(DEFAULT_EXTENSIONS) + [r.name for r in rules if r.kind == "Extension"]
-    files, warnings = plan_tree(_clean(args.get("updates") or []), [r.name for r in rules if r.kind == "Folder"], nodes, extensions, errors)
+    files, warnings = plan_tree(
+        _clean(args.get("updates") or []), [r.name for r in rules if r.kind == "Folder"], nodes, extensions, errors
+    )
     named = {e.field for e in errors}
     resolved = {}
     for planned in files:
         if planned.src not in resolved and f"updates[{planned.index}].src" not in named:
             resolved[planned.src] = attempt(lambda p=planned: resolve(p.src, f"updates[{p.index}].src"))
     files = [PlannedFile(resolved[f.src], f.parts, f.index) for f in files if resolved.get(f.src)]
-    share, local_root, subpath = attempt(lambda: _share(root, _clean(args.get("share") or {}), is_dfs), (None, None, ()))
+    share, local_root, subpath = attempt(
+        lambda: _share(root, _clean(args.get("share") or {}), is_dfs), (None, None, ())
+    )
     if args.get("path"):
         attempt(lambda: _integrity(share, bool(args.get("require_smb_encryption"))))
-    config_name = attempt(lambda: validate_file_name(args.get("config_name") or CONFIG_FILE_NAME, "config_name"), CONFIG_FILE_NAME)
+    config_name = attempt(
+        lambda: validate_file_name(args.get("config_name") or CONFIG_FILE_NAME, "config_name"), CONFIG_FILE_NAME
+    )
     if config_name.casefold() == MANIFEST_NAME.casefold():
         errors.append(InputError("config_name", f"{MANIFEST_NAME} is the module's own manifest"))
     base = args.get("base_config") or None
@@ -170,13 +222,20 @@ def describe(args: Mapping[str, Any], resolve: ResolvePath) -> Description:
     if stage_dir:
         stage_dir = attempt(lambda: resolve(stage_dir, "stage_dir"))
         if stage_dir and not base:
-            errors.append(InputError("base_config", "is required with stage_dir: the controller has no CAU tools; "
-                f"copy DefaultHotfixConfig.xml from {CAU_MODULE_DIR} on a machine that has them and give its path (or "
-                    "base_config: builtin to use this collection's assumption of the format)"))
+            errors.append(
+                InputError(
+                    "base_config",
+                    "is required with stage_dir: the controller has no CAU tools; "
+                    f"copy DefaultHotfixConfig.xml from {CAU_MODULE_DIR} on a machine that has them and give its path (or "
+                    "base_config: builtin to use this collection's assumption of the format)",
+                )
+            )
     if errors:
         first = errors[0]
         raise InputError(first.field, first.message + "".join(f"; also {e}" for e in errors[1:]))
-    return Description(root, local_root, share, subpath, rules, files, warnings, nodes, args, stage_dir, config_name, base)
+    return Description(
+        root, local_root, share, subpath, rules, files, warnings, nodes, args, stage_dir, config_name, base
+    )
 
 
 def plugin_arguments(desc: Description) -> dict[str, Any]:
@@ -278,8 +337,10 @@ def parse_observed(raw: Mapping[str, Any]) -> Observed:
             temp_dir=str(raw.get("temp_dir") or ""),
         )
     except (AttributeError, KeyError, TypeError) as err:
-        raise InputError(f"{HOST_MODULE} answer", f"unexpected shape ({err!r}); the host module and the action plugin "
-            "are from different versions") from None
+        raise InputError(
+            f"{HOST_MODULE} answer",
+            f"unexpected shape ({err!r}); the host module and the action plugin " "are from different versions",
+        ) from None
 
 
 def _manifest_files(data: bytes | None) -> dict[str, dict[str, Any]]:
@@ -316,7 +377,11 @@ def observe_folder(stage: Path, config_name: str) -> Observed:
             else:
                 stat, entry = path.stat(), known.get(rel.replace("\\", "/"), {})
                 same = entry.get("size") == stat.st_size and entry.get("mtime") == str(stat.st_mtime_ns)
-                observed.files[rel.casefold()] = {"path": rel, "size": stat.st_size, "sha256": entry["sha256"] if same else _sha256(path)}
+                observed.files[rel.casefold()] = {
+                    "path": rel,
+                    "size": stat.st_size,
+                    "sha256": entry["sha256"] if same else _sha256(path),
+                }
     return observed
 
 
@@ -350,41 +415,78 @@ class Changes:
 
     @property
     def changed(self) -> bool:
-        return bool(self.create_root or self.folders or self.transfers or self.removals or self.remove_folders
-                    or self.config_changed or self.manifest is not None or self.acl or self.share
-                    or self.require_signing or self.firewall_rule)
+        return bool(
+            self.create_root
+            or self.folders
+            or self.transfers
+            or self.removals
+            or self.remove_folders
+            or self.config_changed
+            or self.manifest is not None
+            or self.acl
+            or self.share
+            or self.require_signing
+            or self.firewall_rule
+        )
 
 
 def _acl_key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
-    flags = lambda v: tuple(sorted(p.strip().casefold() for p in str(v or "None").split(",") if p.strip().casefold() != "none"))  # noqa: E731
+
+    def flags(value: Any) -> tuple[str, ...]:
+        return tuple(
+            sorted(p.strip().casefold() for p in str(value or "None").split(",") if p.strip().casefold() != "none")
+        )
+
     mask = rights_mask(entry["rights"]) | (0x100000 if entry.get("type", "Allow") == "Allow" else 0)
-    return (str(entry["identity"]).upper(), mask, entry.get("type", "Allow"), flags(entry.get("inheritance")), flags(entry.get("propagation")))
+    return (
+        str(entry["identity"]).upper(),
+        mask,
+        entry.get("type", "Allow"),
+        flags(entry.get("inheritance")),
+        flags(entry.get("propagation")),
+    )
 
 
 def _acl_text(protect: bool, entries: list[Mapping[str, Any]]) -> str:
-    parts = sorted(f"{display(k[0])} {k[2]} {rights_text(k[1])} "
-        f"({','.join(k[3] + k[4]) or 'this object'})" for k in map(_acl_key, entries))
+    parts = sorted(
+        f"{display(k[0])} {k[2]} {rights_text(k[1])} " f"({','.join(k[3] + k[4]) or 'this object'})"
+        for k in map(_acl_key, entries)
+    )
     return ("inheritance off" if protect else "inherits") + "; explicit: " + ("; ".join(parts) or "none")
 
 
 def _acl_changes(observed: Observed, changes: Changes, exe: set[str], gone: set[str]) -> list[dict[str, Any]]:
     """ACLs of the root and everything below that differ from the rule, plus new paths that
     need explicit entries (a new root, a new .exe folder); other new paths simply inherit."""
-    paths = ([("", True)] if observed.root_exists else []) + [(p, True) for k, p in observed.folders.items() if k not in gone]
+    paths = ([("", True)] if observed.root_exists else []) + [
+        (p, True) for k, p in observed.folders.items() if k not in gone
+    ]
     paths += [(f["path"], False) for k, f in observed.files.items() if k not in gone]
     paths += ([("", True)] if changes.create_root else []) + [(f, True) for f in changes.folders if f.casefold() in exe]
     result = []
     for rel, is_dir in paths:
-        protect, entries = desired_acl(root=rel == "", has_exe=is_dir and (rel == "" and "" in exe or rel.casefold() in exe))
+        protect, entries = desired_acl(
+            root=rel == "", has_exe=is_dir and (rel == "" and "" in exe or rel.casefold() in exe)
+        )
         have = observed.acl.get(rel.casefold())
         if have is not None:
             explicit = [a for a in have.get("aces") or [] if not a.get("inherited")]
-            if bool(have.get("protected")) == protect and sorted(map(_acl_key, explicit)) == sorted(map(_acl_key, entries)):
+            if bool(have.get("protected")) == protect and sorted(map(_acl_key, explicit)) == sorted(
+                map(_acl_key, entries)
+            ):
                 continue
             before = _acl_text(bool(have.get("protected")), explicit)
         else:
             before = "new" if (rel == "" and changes.create_root) or rel in changes.folders else "not readable"
-        result.append({"path": rel, "protect": protect, "entries": entries, "before": before, "after": _acl_text(protect, entries)})
+        result.append(
+            {
+                "path": rel,
+                "protect": protect,
+                "entries": entries,
+                "before": before,
+                "after": _acl_text(protect, entries),
+            }
+        )
     return sorted(result, key=lambda c: (c["path"].count("\\") + bool(c["path"]), c["path"].casefold()))
 
 
@@ -395,15 +497,19 @@ def plan_changes(desc: Description, observed: Observed, sources: list[Source], c
     paper over raises :class:`InputError` before anything changes."""
     server = observed.computer_name
     if observed.root_path is None:
-        raise InputError("share.path", f"share {desc.share.name if desc.share else '?'} does not exist on {server}, "
-            "so the root's local folder is unknown; give share.path (e.g. D:\\CauHotfix); nothing was changed")
+        raise InputError(
+            "share.path",
+            f"share {desc.share.name if desc.share else '?'} does not exist on {server}, "
+            "so the root's local folder is unknown; give share.path (e.g. D:\\CauHotfix); nothing was changed",
+        )
     changes = Changes(create_root=not observed.root_exists, warnings=list(desc.warnings))
     folders = {"\\".join(s.path.split("\\")[:d]) for s in sources for d in range(1, s.path.count("\\") + 1)}
     folders = sorted(folders, key=lambda f: (f.count("\\"), f.casefold()))
     for folder in folders:
         if folder.casefold() in observed.files:
-            raise InputError("updates", f"{folder} is a file on {server} where a folder must go; remove it; nothing "
-                "was changed")
+            raise InputError(
+                "updates", f"{folder} is a file on {server} where a folder must go; remove it; nothing " "was changed"
+            )
         if folder.casefold() not in observed.folders:
             changes.folders.append(folder)
     manifest: dict[str, dict[str, str]] = {}
@@ -438,7 +544,9 @@ def plan_changes(desc: Description, observed: Observed, sources: list[Source], c
     placed_keys = {k.replace("/", "\\").casefold() for k in placed}
     changes.foreign = [f["path"] for k, f in sorted(observed.files.items()) if k not in planned | placed_keys | own]
     remaining = [k for k in observed.files if k not in gone]
-    for folder in sorted({k.rsplit("\\", d)[0] for k in gone for d in range(1, k.count("\\") + 1)}, key=lambda f: -f.count("\\")):
+    for folder in sorted(
+        {k.rsplit("\\", d)[0] for k in gone for d in range(1, k.count("\\") + 1)}, key=lambda f: -f.count("\\")
+    ):
         if folder not in {f.casefold() for f in folders} and not any(k.startswith(folder + "\\") for k in remaining):
             changes.remove_folders.append(observed.folders.get(folder, folder))
             remaining = [k for k in remaining if k != folder]
@@ -448,18 +556,24 @@ def plan_changes(desc: Description, observed: Observed, sources: list[Source], c
         old = (observed.config or b"").decode("utf-8", "replace").splitlines(keepends=True)
         new = config.decode("utf-8", "replace").splitlines(keepends=True)
         changes.xml_diff = "".join(difflib.unified_diff(old, new, f"a/{desc.config_name}", f"b/{desc.config_name}"))
-    if {k: v.get("sha256") for k, v in placed.items()} != {k: v["sha256"] for k, v in manifest.items()} and (manifest or observed.manifest is not None):
+    if {k: v.get("sha256") for k, v in placed.items()} != {k: v["sha256"] for k, v in manifest.items()} and (
+        manifest or observed.manifest is not None
+    ):
         changes.manifest = manifest
     if observed.reparse_points:
-        changes.warnings.append("links (reparse points) under the root were not followed or secured: "
-            "" + ", ".join(observed.reparse_points))
+        changes.warnings.append(
+            "links (reparse points) under the root were not followed or secured: "
+            "" + ", ".join(observed.reparse_points)
+        )
     if observed.local:
         return changes
     exe = {s.path.rsplit("\\", 1)[0].casefold() for s in sources if s.path.upper().endswith(".EXE")}
     exe |= {k.rsplit("\\", 1)[0] for k in observed.files if k not in gone and "\\" in k and k.endswith(".exe")}
     changes.acl = _acl_changes(observed, changes, exe, gone)
     changes.share = _share_change(desc, observed)
-    changes.require_signing = bool(desc.share and desc.share.require_signing and not observed.smb.get("require_signing"))
+    changes.require_signing = bool(
+        desc.share and desc.share.require_signing and not observed.smb.get("require_signing")
+    )
     changes.firewall_rule = _firewall_change(desc, observed)
     return changes
 
@@ -471,17 +585,35 @@ def _share_change(desc: Description, observed: Observed) -> dict[str, Any] | Non
     if not have.get("exists"):
         folder = share.path or (observed.root_path if desc.root and desc.root.kind == "local" else None)
         if folder is None:
-            raise InputError("share.path", f"share {share.name} does not exist on {observed.computer_name}; give "
-                "share.path, the local folder to publish (e.g. D:\\CauHotfix); nothing was changed")
-        return {"name": share.name, "path": folder, "create": True, "encrypt_data": share.encrypt_data,
-                "before": "absent", "after": f"{folder}, EncryptData={share.encrypt_data}"}
+            raise InputError(
+                "share.path",
+                f"share {share.name} does not exist on {observed.computer_name}; give "
+                "share.path, the local folder to publish (e.g. D:\\CauHotfix); nothing was changed",
+            )
+        return {
+            "name": share.name,
+            "path": folder,
+            "create": True,
+            "encrypt_data": share.encrypt_data,
+            "before": "absent",
+            "after": f"{folder}, EncryptData={share.encrypt_data}",
+        }
     if share.path and share.path.casefold().rstrip("\\") != str(have.get("path")).casefold().rstrip("\\"):
-        raise InputError("share.path", f"share {share.name} on {observed.computer_name} publishes {have.get('path')}, "
-            f"not {share.path}; fix share.path or the share; nothing was changed")
+        raise InputError(
+            "share.path",
+            f"share {share.name} on {observed.computer_name} publishes {have.get('path')}, "
+            f"not {share.path}; fix share.path or the share; nothing was changed",
+        )
     if bool(have.get("encrypt_data")) == share.encrypt_data:
         return None
-    return {"name": share.name, "path": have.get("path"), "create": False, "encrypt_data": share.encrypt_data,
-            "before": f"EncryptData={bool(have.get('encrypt_data'))}", "after": f"EncryptData={share.encrypt_data}"}
+    return {
+        "name": share.name,
+        "path": have.get("path"),
+        "create": False,
+        "encrypt_data": share.encrypt_data,
+        "before": f"EncryptData={bool(have.get('encrypt_data'))}",
+        "after": f"EncryptData={share.encrypt_data}",
+    }
 
 
 def _firewall_change(desc: Description, observed: Observed) -> str | None:
@@ -489,10 +621,13 @@ def _firewall_change(desc: Description, observed: Observed) -> str | None:
     if desc.share is None or not desc.options.get("firewall", True):
         return None
     if not rule.get("exists"):
-        raise InputError("firewall_rule", f"the rule '{name}' does not exist on {observed.computer_name} (it comes "
+        raise InputError(
+            "firewall_rule",
+            f"the rule '{name}' does not exist on {observed.computer_name} (it comes "
             "with the File Server role; on a localised Windows give its local display name or its Name); install the "
-                "role, fix firewall_rule, or set firewall: false if the firewall is managed elsewhere; nothing was "
-                    "changed")
+            "role, fix firewall_rule, or set firewall: false if the firewall is managed elsewhere; nothing was "
+            "changed",
+        )
     return None if rule.get("enabled") else name
 
 
@@ -508,13 +643,24 @@ def base_and_schema(desc: Description, observed: Observed) -> tuple[bytes, bytes
         return BUILTIN_BASE, observed.schema, "the built-in base (base_config: builtin)"
     if desc.base_config:
         beside = Path(desc.base_config).with_name(SCHEMA_NAME)
-        return Path(desc.base_config).read_bytes(), beside.read_bytes() if beside.is_file() else observed.schema, desc.base_config
+        return (
+            Path(desc.base_config).read_bytes(),
+            beside.read_bytes() if beside.is_file() else observed.schema,
+            desc.base_config,
+        )
     if observed.base is None:
-        raise InputError("base_config", f"Microsoft's DefaultHotfixConfig.xml was not found in {observed.tools_dir} "
+        raise InputError(
+            "base_config",
+            f"Microsoft's DefaultHotfixConfig.xml was not found in {observed.tools_dir} "
             f"on {observed.computer_name} (no CAU tools there); install RSAT-Clustering-PowerShell on it, or copy the "
-                "file from a cluster node to the controller and give its path as base_config; base_config: builtin "
-                    "uses this collection's assumption of the format; nothing was changed")
-    return observed.base, observed.schema, f"{ntpath.join(observed.tools_dir, CONFIG_FILE_NAME)} on {observed.computer_name}"
+            "file from a cluster node to the controller and give its path as base_config; base_config: builtin "
+            "uses this collection's assumption of the format; nothing was changed",
+        )
+    return (
+        observed.base,
+        observed.schema,
+        f"{ntpath.join(observed.tools_dir, CONFIG_FILE_NAME)} on {observed.computer_name}",
+    )
 
 
 def build_config(desc: Description, observed: Observed) -> bytes:
@@ -523,8 +669,11 @@ def build_config(desc: Description, observed: Observed) -> bytes:
     config = add_rules(base, desc.rules, where)
     problems = schema_errors(config, schema, desc.config_name) if schema is not None else []
     if problems:
-        raise InputError(SCHEMA_NAME, f"{desc.config_name} built from {where} and folder_rules/extension_rules does "
-            f"not validate against Windows' {SCHEMA_NAME}: {'; '.join(problems)}; nothing was changed")
+        raise InputError(
+            SCHEMA_NAME,
+            f"{desc.config_name} built from {where} and folder_rules/extension_rules does "
+            f"not validate against Windows' {SCHEMA_NAME}: {'; '.join(problems)}; nothing was changed",
+        )
     return config
 
 
@@ -552,33 +701,66 @@ def preflight_checks(desc: Description, observed: Observed, sources: list[Source
     if desc.share is not None:
         have = observed.share or {}
         encrypted = bool(have.get("exists") and have.get("encrypt_data")) or bool(observed.smb.get("encrypt_data"))
-        share = {"name": desc.share.name, "encrypt_data": encrypted, "signing_required": bool(observed.smb.get("require_signing"))}
+        share = {
+            "name": desc.share.name,
+            "encrypt_data": encrypted,
+            "signing_required": bool(observed.smb.get("require_signing")),
+        }
     state = {
-        "root": desc.root.path, "is_dfs": bool(desc.options.get("is_dfs")), "disable_acl_checks": bool(desc.options.get("disable_acl_checks")),
+        "root": desc.root.path,
+        "is_dfs": bool(desc.options.get("is_dfs")),
+        "disable_acl_checks": bool(desc.options.get("disable_acl_checks")),
         "require_smb_encryption": bool(desc.options.get("require_smb_encryption")),
         "acl": {v.get("path", k): list(v.get("aces") or []) for k, v in observed.acl.items()},
         "files": [f["path"] for k, f in observed.files.items() if k != MANIFEST_NAME.casefold()],
-        "share": share, "firewall_rule_enabled": (observed.firewall or {}).get("enabled") if (observed.firewall or {}).get("exists") else None,
-        "config": config_state, "schema": schema, "nodes": desc.nodes, "config_name": desc.config_name, "account": account,
+        "share": share,
+        "firewall_rule_enabled": (
+            (observed.firewall or {}).get("enabled") if (observed.firewall or {}).get("exists") else None
+        ),
+        "config": config_state,
+        "schema": schema,
+        "nodes": desc.nodes,
+        "config_name": desc.config_name,
+        "account": account,
     }
     where = f"{observed.root_path} on {observed.computer_name}"
     if observed.root_exists:
         checks = [Check("root_folder", True, f"{where} exists")]
     elif observed.root_path is None:
-        checks = [Check("root_folder", False, f"share {desc.share.name if desc.share else '?'} does not exist on "
-            f"{observed.computer_name}, so the root cannot be found", "run cau_hotfix_root with share.path to create the root and the share")]
+        checks = [
+            Check(
+                "root_folder",
+                False,
+                f"share {desc.share.name if desc.share else '?'} does not exist on "
+                f"{observed.computer_name}, so the root cannot be found",
+                "run cau_hotfix_root with share.path to create the root and the share",
+            )
+        ]
     else:
         checks = [Check("root_folder", False, f"{where} does not exist", "run cau_hotfix_root to build it")]
     checks += preflight(state)
     if sources:
         missing = [s.path for s in sources if s.path.casefold() not in observed.files]
-        different = [s.path for s in sources if s.path.casefold() in observed.files and observed.files[s.path.casefold()]["sha256"] != s.sha256]
-        problems = (["missing: " + ", ".join(missing)] if missing else []) + (["different content: " + ", ".join(different)] if different else [])
+        different = [
+            s.path
+            for s in sources
+            if s.path.casefold() in observed.files and observed.files[s.path.casefold()]["sha256"] != s.sha256
+        ]
+        problems = (["missing: " + ", ".join(missing)] if missing else []) + (
+            ["different content: " + ", ".join(different)] if different else []
+        )
         try:
             if observed.config != add_rules(base_and_schema(desc, observed)[0], desc.rules, "base"):
                 problems.append(f"{desc.config_name} differs from the base plus the described rules")
         except InputError as err:
             problems.append(f"{desc.config_name} cannot be compared: {err.message}")
-        checks.append(Check("content_in_sync", not problems, "; ".join(problems) or f"{len(sources)} file(s) and "
-            f"{desc.config_name} match the description", "run cau_hotfix_root to copy the files and write the configuration" if problems else "", False))
+        checks.append(
+            Check(
+                "content_in_sync",
+                not problems,
+                "; ".join(problems) or f"{len(sources)} file(s) and " f"{desc.config_name} match the description",
+                "run cau_hotfix_root to copy the files and write the configuration" if problems else "",
+                False,
+            )
+        )
     return checks

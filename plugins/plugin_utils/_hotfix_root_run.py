@@ -19,14 +19,25 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Mapping, Protocol
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import FIREWALL_RULE_NAME
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed
 from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root import (
-    MANIFEST_NAME, Changes, account_state, Description, Observed, Source, build_config, hash_sources, observe_folder,
-    parse_observed, plan_changes, plugin_arguments, preflight_checks,
+    MANIFEST_NAME,
+    Changes,
+    account_state,
+    Description,
+    Observed,
+    Source,
+    build_config,
+    hash_sources,
+    observe_folder,
+    parse_observed,
+    plan_changes,
+    plugin_arguments,
+    preflight_checks,
 )
 
 
@@ -46,53 +57,102 @@ def read_host(host: HostSide, desc: Description) -> Observed:
     """One round trip: the root, its ACLs, the share, the firewall rule, the account and the
     CAU tools' DefaultHotfixConfig.xml and HotfixConfigSchema.xsd."""
     args = {
-        "_operation": "read", "_root": desc.local_root, "_share_name": desc.share.name if desc.share else None,
-        "_share_subpath": list(desc.share_subpath), "_config_name": desc.config_name, "_manifest_name": MANIFEST_NAME,
+        "_operation": "read",
+        "_root": desc.local_root,
+        "_share_name": desc.share.name if desc.share else None,
+        "_share_subpath": list(desc.share_subpath),
+        "_config_name": desc.config_name,
+        "_manifest_name": MANIFEST_NAME,
         "_firewall_rule": (desc.options.get("firewall_rule") or FIREWALL_RULE_NAME) if desc.share else None,
         "_account": desc.options.get("cau_account") or None,
     }
     try:
         raw = host.run({k: v for k, v in args.items() if v is not None})
     except HostModuleFailed as err:
-        err.result["msg"] = f"reading the hotfix root on {host.name} failed: {err.result.get('msg')}; nothing was changed"
+        err.result["msg"] = (
+            f"reading the hotfix root on {host.name} failed: {err.result.get('msg')}; nothing was changed"
+        )
         raise
     return parse_observed(raw)
 
 
-def _result(desc: Description, observed: Observed, changes: Changes, sources: list[Source], mode: str) -> dict[str, Any]:
+def _result(
+    desc: Description, observed: Observed, changes: Changes, sources: list[Source], mode: str
+) -> dict[str, Any]:
     result: dict[str, Any] = {
-        "changed": changes.changed, "mode": mode, "root": observed.root_path, "created": changes.created,
-        "updated": changes.updated, "unchanged": changes.unchanged, "removed": changes.removed, "stale": changes.stale,
-        "foreign": changes.foreign, "config_changed": changes.config_changed, "xml_diff": changes.xml_diff,
+        "changed": changes.changed,
+        "mode": mode,
+        "root": observed.root_path,
+        "created": changes.created,
+        "updated": changes.updated,
+        "unchanged": changes.unchanged,
+        "removed": changes.removed,
+        "stale": changes.stale,
+        "foreign": changes.foreign,
+        "config_changed": changes.config_changed,
+        "xml_diff": changes.xml_diff,
         "files": [{"path": s.path, "src": s.local_path, "sha256": s.sha256} for s in sources],
-        "plugin_arguments": plugin_arguments(desc), "warnings": changes.warnings,
+        "plugin_arguments": plugin_arguments(desc),
+        "warnings": changes.warnings,
     }
     if mode == "stage":
-        return {**result, "stage_dir": observed.root_path, "manifest": str(Path(str(observed.root_path)) / MANIFEST_NAME)}
+        return {
+            **result,
+            "stage_dir": observed.root_path,
+            "manifest": str(Path(str(observed.root_path)) / MANIFEST_NAME),
+        }
     share = None
     if desc.share:
         created = bool(changes.share and changes.share["create"])
-        share = {"name": desc.share.name, "encrypt_data": desc.share.encrypt_data, "created": created,
-                 "changed": changes.share is not None}
+        share = {
+            "name": desc.share.name,
+            "encrypt_data": desc.share.encrypt_data,
+            "created": created,
+            "changed": changes.share is not None,
+        }
     return {
-        **result, "hotfix_root": desc.root.path if desc.root else None, "computer_name": observed.computer_name,
-        "root_created": changes.create_root, "folders_created": changes.folders, "transferred": [t.path for t in changes.transfers],
-        "transferred_bytes": sum(t.size for t in changes.transfers), "acl_changed": [c["path"] or "." for c in changes.acl],
-        "share": share, "signing_changed": changes.require_signing, "firewall_changed": changes.firewall_rule is not None, "done": [],
+        **result,
+        "hotfix_root": desc.root.path if desc.root else None,
+        "computer_name": observed.computer_name,
+        "root_created": changes.create_root,
+        "folders_created": changes.folders,
+        "transferred": [t.path for t in changes.transfers],
+        "transferred_bytes": sum(t.size for t in changes.transfers),
+        "acl_changed": [c["path"] or "." for c in changes.acl],
+        "share": share,
+        "signing_changed": changes.require_signing,
+        "firewall_changed": changes.firewall_rule is not None,
+        "done": [],
     }
 
 
 def _diff(desc: Description, observed: Observed, changes: Changes) -> list[dict[str, str]]:
     """The configuration XML, the file list with hashes, and the security settings."""
     root = observed.root_path or ""
-    before = {f["path"]: f["sha256"] for k, f in observed.files.items() if k not in (MANIFEST_NAME.casefold(), desc.config_name.casefold())}
+    before = {
+        f["path"]: f["sha256"]
+        for k, f in observed.files.items()
+        if k not in (MANIFEST_NAME.casefold(), desc.config_name.casefold())
+    }
     after = {p: s for p, s in before.items() if p not in changes.removed}
     after.update({t.path: t.sha256 for t in changes.transfers})
-    lines = lambda files: "".join(f"{p}  sha256:{s[:16]}\n" for p, s in sorted(files.items(), key=lambda e: e[0].casefold()))  # noqa: E731
+
+    def lines(files: Mapping[str, str]) -> str:
+        return "".join(f"{p}  sha256:{s[:16]}\n" for p, s in sorted(files.items(), key=lambda e: e[0].casefold()))
+
     entries = [
-        {"before_header": ntpath.join(root, desc.config_name), "after_header": ntpath.join(root, desc.config_name),
-         "before": (observed.config or b"").decode("utf-8", "replace"), "after": changes.config.decode("utf-8", "replace")},
-        {"before_header": f"{root} (files)", "after_header": f"{root} (files)", "before": lines(before), "after": lines(after)},
+        {
+            "before_header": ntpath.join(root, desc.config_name),
+            "after_header": ntpath.join(root, desc.config_name),
+            "before": (observed.config or b"").decode("utf-8", "replace"),
+            "after": changes.config.decode("utf-8", "replace"),
+        },
+        {
+            "before_header": f"{root} (files)",
+            "after_header": f"{root} (files)",
+            "before": lines(before),
+            "after": lines(after),
+        },
     ]
     security = [(f"acl {c['path'] or '.'}", c["before"], c["after"]) for c in changes.acl]
     if changes.share:
@@ -102,8 +162,14 @@ def _diff(desc: Description, observed: Observed, changes: Changes) -> list[dict[
     if changes.firewall_rule:
         security.append((f"firewall '{changes.firewall_rule}'", "disabled", "enabled"))
     if security:
-        entries.append({"before_header": f"{root} (security)", "after_header": f"{root} (security)",
-                        "before": "".join(f"{n}: {b}\n" for n, b, _ in security), "after": "".join(f"{n}: {a}\n" for n, _, a in security)})
+        entries.append(
+            {
+                "before_header": f"{root} (security)",
+                "after_header": f"{root} (security)",
+                "before": "".join(f"{n}: {b}\n" for n, b, _after in security),
+                "after": "".join(f"{n}: {a}\n" for n, _before, a in security),
+            }
+        )
     return entries
 
 
@@ -126,7 +192,7 @@ def run_build(desc: Description, host: HostSide | None, *, check_mode: bool, dif
             changes.warnings.append(
                 f"{desc.options['cau_account']} is not a local administrator on {observed.computer_name} "
                 f"({result['account']['how']}); the HotfixPlugin run needs that (the module does not change group "
-                    "membership)"
+                "membership)"
             )
     if check_mode or not changes.changed:
         return result
@@ -144,11 +210,19 @@ def run_info(desc: Description, host: HostSide) -> dict[str, Any]:
     failed = [c for c in checks if not c.passed]
     blocking = [c.name for c in failed if c.blocking]
     return {
-        "changed": False, "root": observed.root_path, "hotfix_root": desc.root.path if desc.root else None,
-        "computer_name": observed.computer_name, "checks": [c.to_dict() for c in checks], "preflight_passed": not blocking,
-        "failed_checks": [c.name for c in failed], "blocking_failures": blocking,
+        "changed": False,
+        "root": observed.root_path,
+        "hotfix_root": desc.root.path if desc.root else None,
+        "computer_name": observed.computer_name,
+        "checks": [c.to_dict() for c in checks],
+        "preflight_passed": not blocking,
+        "failed_checks": [c.name for c in failed],
+        "blocking_failures": blocking,
         "account": account_state(desc, observed) if desc.options.get("cau_account") else None,
-        "windows_schema": {"available": observed.schema is not None, "path": ntpath.join(observed.tools_dir, "HotfixConfigSchema.xsd")},
+        "windows_schema": {
+            "available": observed.schema is not None,
+            "path": ntpath.join(observed.tools_dir, "HotfixConfigSchema.xsd"),
+        },
         "plugin_arguments": plugin_arguments(desc),
     }
 
@@ -202,6 +276,7 @@ def apply_folder(stage: Path, desc: Description, changes: Changes) -> None:
     for folder in changes.remove_folders:
         stage.joinpath(*folder.split("\\")).rmdir()
     if changes.manifest is not None:
+
         def stat(key: str) -> dict[str, Any]:
             info = stage.joinpath(*key.split("/")).stat()
             return {"size": info.st_size, "mtime": str(info.st_mtime_ns)}
@@ -209,7 +284,9 @@ def apply_folder(stage: Path, desc: Description, changes: Changes) -> None:
         _write(stage / MANIFEST_NAME, _manifest_bytes(changes.manifest, stat))
 
 
-def _apply(desc: Description, host: HostSide, observed: Observed, changes: Changes, result: dict[str, Any]) -> dict[str, Any]:
+def _apply(
+    desc: Description, host: HostSide, observed: Observed, changes: Changes, result: dict[str, Any]
+) -> dict[str, Any]:
     token, incoming = uuid.uuid4().hex[:12], {}
     for number, transfer in enumerate(changes.transfers):
         remote = ntpath.join(observed.temp_dir, f"winfleet-hotfix-{token}-{number}.part")
@@ -217,19 +294,33 @@ def _apply(desc: Description, host: HostSide, observed: Observed, changes: Chang
             host.put(transfer.local_path, remote)
         except Exception as err:  # any transport error: report it with what was left behind
             cleaned = _cleanup(host, list(incoming.values()))
-            result.update(failed=True, changed=False, transferred=[], msg=f"copying {transfer.path} to {host.name} "
-                f"failed: {err}; nothing under the hotfix root was changed ({cleaned})")
+            result.update(
+                failed=True,
+                changed=False,
+                transferred=[],
+                msg=f"copying {transfer.path} to {host.name} "
+                f"failed: {err}; nothing under the hotfix root was changed ({cleaned})",
+            )
             return result
         incoming[transfer.path] = remote
     args: dict[str, Any] = {
-        "_operation": "apply", "_root": observed.root_path, "_create_root": changes.create_root, "_folders": changes.folders,
+        "_operation": "apply",
+        "_root": observed.root_path,
+        "_create_root": changes.create_root,
+        "_folders": changes.folders,
         "_acl": [{k: c[k] for k in ("path", "protect", "entries")} for c in changes.acl],
         "_files": [{"path": t.path, "source": incoming[t.path], "sha256": t.sha256} for t in changes.transfers],
-        "_config_name": desc.config_name, "_remove": changes.removals, "_remove_folders": changes.remove_folders,
-        "_manifest_name": MANIFEST_NAME, "_require_signing": changes.require_signing,
+        "_config_name": desc.config_name,
+        "_remove": changes.removals,
+        "_remove_folders": changes.remove_folders,
+        "_manifest_name": MANIFEST_NAME,
+        "_require_signing": changes.require_signing,
     }
     if changes.config_changed:
-        args["_config"] = {"content": base64.b64encode(changes.config).decode(), "sha256": hashlib.sha256(changes.config).hexdigest()}
+        args["_config"] = {
+            "content": base64.b64encode(changes.config).decode(),
+            "sha256": hashlib.sha256(changes.config).hexdigest(),
+        }
     if changes.manifest is not None:
         args["_manifest"] = changes.manifest
     if changes.share:
@@ -241,10 +332,13 @@ def _apply(desc: Description, host: HostSide, observed: Observed, changes: Chang
     except HostModuleFailed as err:
         done, step = list(err.result.get("done") or []), err.result.get("failed_step") or "?"
         result.update(
-            failed=True, changed=bool(done), done=done, failed_step=step,
+            failed=True,
+            changed=bool(done),
+            done=done,
+            failed_step=step,
             msg=f"applying the hotfix root on {host.name} failed at '{step}': {err.result.get('msg')}. Done before the failure: "
             f"{'; '.join(done) if done else 'nothing'}. Nothing after it was applied; fix the cause and run again "
-                "(the module is idempotent)",
+            "(the module is idempotent)",
         )
         return result
     result.update(done=list(answer.get("done") or []), changed=True)
