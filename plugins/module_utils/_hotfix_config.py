@@ -122,7 +122,7 @@ def _rule(data: Any, kind: str, where: str) -> Rule:
     allowed = _RULE_KEYS if kind == "Folder" else _RULE_KEYS - {"always_reboot"}
     if set(data) - allowed:
         raise InputError(
-            where, f"unknown keys {sorted(set(data) - allowed)}; valid keys are " f"{', '.join(sorted(allowed))}"
+            where, f"unknown keys {sorted(set(data) - allowed)}; valid keys are {', '.join(sorted(allowed))}"
         )
     name = data.get("name")
     if kind == "Extension" and not (isinstance(name, str) and _EXTENSION_NAME.fullmatch(name)):
@@ -162,7 +162,7 @@ def _rule(data: Any, kind: str, where: str) -> Rule:
             if code in seen:
                 raise InputError(
                     f"{where}.exit_conditions.{key}",
-                    f"exit code {code} is also in {seen[code]}; a code " "may appear in one set only",
+                    f"exit code {code} is also in {seen[code]}; a code may appear in one set only",
                 )
             seen[code] = key
         if codes:
@@ -198,7 +198,7 @@ def rules_from_options(folder_rules: Any, extension_rules: Any, errors: list[Inp
             if rule.name.casefold() in names:
                 errors.append(
                     InputError(
-                        f"{option}[{index}].name", f"{rule.name} is also " f"{option}[{names[rule.name.casefold()]}]"
+                        f"{option}[{index}].name", f"{rule.name} is also {option}[{names[rule.name.casefold()]}]"
                     )
                 )
                 continue
@@ -229,7 +229,7 @@ def parse_xml(data: Any, source: str) -> etree._ElementTree:
         raise InputError(source, "must be bytes")
     if len(data) > MAX_CONFIG_BYTES:
         raise InputError(
-            source, f"is {len(data)} bytes; a hotfix configuration is far smaller (limit " f"{MAX_CONFIG_BYTES})"
+            source, f"is {len(data)} bytes; a hotfix configuration is far smaller (limit {MAX_CONFIG_BYTES})"
         )
     try:
         tree = etree.ElementTree(etree.fromstring(data, _parser()))
@@ -336,7 +336,7 @@ class _Shape:
         if code is None or not isinstance(code.tag, str):
             raise InputError(
                 source,
-                "does not show how an exit code is written (no element inside a condition of " "<ExitConditions>)",
+                "does not show how an exit code is written (no element inside a condition of <ExitConditions>)",
             )
         self.code_tag = code.tag
         self.code_attribute = next((k for k, v in code.attrib.items() if re.fullmatch(r"[+-]?\d+", v.strip())), None)

@@ -87,7 +87,7 @@ def validate_netbios_name(name: Any, field: str = "node") -> str:
         raise InputError(field, "must be a node's NetBIOS name, e.g. NODE1")
     if "." in name:
         raise InputError(
-            field, f"{name!r} looks like a DNS name; use the NetBIOS name " f"({name.split('.', 1)[0].upper()!r})"
+            field, f"{name!r} looks like a DNS name; use the NetBIOS name ({name.split('.', 1)[0].upper()!r})"
         )
     if not _NETBIOS_RE.fullmatch(name):
         raise InputError(field, f"{name!r} is not a NetBIOS name: 1-15 letters, digits, '-' and '_'")
@@ -217,7 +217,7 @@ def plan_tree(
                 if known is not None and upper != ALL_NODES_FOLDER and upper not in known:
                     raise InputError(
                         f"{where}.nodes[{n}]",
-                        f"{upper} is not a node of the cluster (nodes: " f"{', '.join(sorted(known))})",
+                        f"{upper} is not a node of the cluster (nodes: {', '.join(sorted(known))})",
                     )
                 scopes.append(upper)
             for scope in dict.fromkeys(scopes):
@@ -245,7 +245,7 @@ def plan_tree(
                     )
                 )
     warnings = [
-        f"folder rule {r} has no files; it is kept in the " "configuration" for k, r in rules.items() if k not in used
+        f"folder rule {r} has no files; it is kept in the configuration" for k, r in rules.items() if k not in used
     ]
     everywhere = {f.parts[-1].casefold() for f in files if f.parts[0] == ALL_NODES_FOLDER and len(f.parts) == 2}
     warnings += [
@@ -406,7 +406,7 @@ def check_acl(aces: Iterable[Mapping[str, Any]], has_exe: bool) -> list[AclViola
             found.append(
                 AclViolation(
                     display(sid),
-                    f"{display(sid)} holds {rights_text(mask)} ({where}); at most " f"{need} is needed here",
+                    f"{display(sid)} holds {rights_text(mask)} ({where}); at most {need} is needed here",
                     f"reduce {display(sid)} to {need}",
                     False,
                 )
@@ -419,7 +419,7 @@ def check_acl(aces: Iterable[Mapping[str, Any]], has_exe: bool) -> list[AclViola
             AclViolation(
                 display(SID_USERS),
                 f"Users cannot {what} here{denial}",
-                "grant BUILTIN\\Users " f"{'ReadAndExecute' if has_exe else 'Read'} and remove Deny entries for Users",
+                f"grant BUILTIN\\Users {'ReadAndExecute' if has_exe else 'Read'} and remove Deny entries for Users",
             )
         )
     return found
@@ -480,7 +480,7 @@ def _config_checks(observed: Mapping[str, Any], config_name: str) -> tuple[list[
                 "config_file",
                 False,
                 f"{config_name} is missing in the root",
-                "let the module write it " "(Microsoft's DefaultHotfixConfig.xml plus your rules)",
+                "let the module write it (Microsoft's DefaultHotfixConfig.xml plus your rules)",
             )
         ]
         return checks + [Check("windows_schema", True, f"there is no {config_name} to validate", blocking=False)], None
@@ -503,7 +503,7 @@ def _config_checks(observed: Mapping[str, Any], config_name: str) -> tuple[list[
             Check(
                 "windows_schema",
                 False,
-                f"{config_name} does not validate against {schema.get('path')}: " "" + "; ".join(schema["errors"]),
+                f"{config_name} does not validate against {schema.get('path')}: " + "; ".join(schema["errors"]),
                 fix,
             )
         )
@@ -535,7 +535,7 @@ def preflight(observed: Mapping[str, Any]) -> list[Check]:
             Check(
                 "dfs_acl_checks",
                 False,
-                "the root is a DFS namespace path; the plug-in's ACL check does " "not work through DFS",
+                "the root is a DFS namespace path; the plug-in's ACL check does not work through DFS",
                 "pass DisableAclChecks='True' in the HotfixPlugin arguments",
             )
         )
@@ -598,7 +598,7 @@ def preflight(observed: Mapping[str, Any]) -> list[Check]:
                 Check(
                     "smb_integrity",
                     False,
-                    "RequireSMBEncryption='True' but the share does not encrypt " "data: the run will fail",
+                    "RequireSMBEncryption='True' but the share does not encrypt data: the run will fail",
                     f"Set-SmbShare -Name {root.share} -EncryptData $true",
                 )
             )
@@ -609,7 +609,7 @@ def preflight(observed: Mapping[str, Any]) -> list[Check]:
                 Check(
                     "smb_integrity",
                     False,
-                    "the share neither encrypts data nor requires signing; " "updates can be tampered with in transit",
+                    "the share neither encrypts data nor requires signing; updates can be tampered with in transit",
                     f"Set-SmbShare -Name {root.share} -EncryptData $true (or require SMB signing on the server)",
                 )
             )

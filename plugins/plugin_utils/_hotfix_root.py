@@ -108,7 +108,7 @@ def _share(
         folder = validate_hotfix_root(spec["path"], "share.path")
         if folder.kind != "local":
             raise InputError(
-                "share.path", f"{spec['path']!r} must be a local folder on the file server, e.g. " "D:\\CauHotfix"
+                "share.path", f"{spec['path']!r} must be a local folder on the file server, e.g. D:\\CauHotfix"
             )
         path = folder.path
 
@@ -135,7 +135,7 @@ def _share(
     if name is not None and name.casefold() != root.share.casefold():
         raise InputError(
             "share.name",
-            f"{name!r} differs from the share in path ({root.path}); the root is published " f"by {root.share}",
+            f"{name!r} differs from the share in path ({root.path}); the root is published by {root.share}",
         )
     return make(root.share, path), ntpath.join(path, *root.folders) if path else None, root.folders
 
@@ -145,7 +145,7 @@ def _integrity(share: Share | None, require_encryption: bool) -> None:
     while the run requires encryption."""
     if share is None and require_encryption:
         raise InputError(
-            "require_smb_encryption", "needs a share to encrypt; give share (or a UNC path) or set it to " "false"
+            "require_smb_encryption", "needs a share to encrypt; give share (or a UNC path) or set it to false"
         )
     if share and not share.encrypt_data and not share.require_signing:
         raise InputError(
@@ -339,7 +339,7 @@ def parse_observed(raw: Mapping[str, Any]) -> Observed:
     except (AttributeError, KeyError, TypeError) as err:
         raise InputError(
             f"{HOST_MODULE} answer",
-            f"unexpected shape ({err!r}); the host module and the action plugin " "are from different versions",
+            f"unexpected shape ({err!r}); the host module and the action plugin are from different versions",
         ) from None
 
 
@@ -449,7 +449,7 @@ def _acl_key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
 
 def _acl_text(protect: bool, entries: list[Mapping[str, Any]]) -> str:
     parts = sorted(
-        f"{display(k[0])} {k[2]} {rights_text(k[1])} " f"({','.join(k[3] + k[4]) or 'this object'})"
+        f"{display(k[0])} {k[2]} {rights_text(k[1])} ({','.join(k[3] + k[4]) or 'this object'})"
         for k in map(_acl_key, entries)
     )
     return ("inheritance off" if protect else "inherits") + "; explicit: " + ("; ".join(parts) or "none")
@@ -508,7 +508,7 @@ def plan_changes(desc: Description, observed: Observed, sources: list[Source], c
     for folder in folders:
         if folder.casefold() in observed.files:
             raise InputError(
-                "updates", f"{folder} is a file on {server} where a folder must go; remove it; nothing " "was changed"
+                "updates", f"{folder} is a file on {server} where a folder must go; remove it; nothing was changed"
             )
         if folder.casefold() not in observed.folders:
             changes.folders.append(folder)
@@ -758,7 +758,7 @@ def preflight_checks(desc: Description, observed: Observed, sources: list[Source
             Check(
                 "content_in_sync",
                 not problems,
-                "; ".join(problems) or f"{len(sources)} file(s) and " f"{desc.config_name} match the description",
+                "; ".join(problems) or f"{len(sources)} file(s) and {desc.config_name} match the description",
                 "run cau_hotfix_root to copy the files and write the configuration" if problems else "",
                 False,
             )
