@@ -52,7 +52,7 @@ demo: setup
 	@echo
 	@echo "SIMULATION: the hosts above are the simulated lab in $(DEMO_DIR)/lab, not real Windows servers."
 	@cat $(DEMO_DIR)/reports/virtio_audit.md
-	@echo "Reports: $(CURDIR)/$(DEMO_DIR)/reports/virtio_audit.{json,csv,md}"
+	@echo "Reports: $(CURDIR)/$(DEMO_DIR)/reports/virtio_audit.{json,csv,md,html}"
 	@echo
 	@echo "Now the rollout, one host per batch in inventory order (simulated time runs at 1/100)."
 	@echo "The unreachable host lost01 stops it before the next batch, as it would on a real fleet."
@@ -64,7 +64,7 @@ demo: setup
 	@echo
 	@echo "SIMULATION: the rollout above ran on the simulated lab in $(DEMO_DIR)/lab."
 	@cat $(DEMO_DIR)/reports/virtio_rollout.md
-	@echo "Rollout report: $(CURDIR)/$(DEMO_DIR)/reports/virtio_rollout.{json,csv,md}"
+	@echo "Rollout report: $(CURDIR)/$(DEMO_DIR)/reports/virtio_rollout.{json,csv,md,html}"
 
 ## lab: write LAB/inventory.yml (and the lab state) from the fleet description FLEET
 lab: setup
