@@ -5,6 +5,7 @@
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ..module_utils._FileHash
 #AnsibleRequires -PowerShell ..module_utils._DetachedWorker
+#AnsibleRequires -PowerShell ..module_utils._CloudAssistant
 
 # Host half of winfleet.updates.virtio_install. The action plugin decides and drives; this module
 # only does what must run on the host, one operation per call (the ansible.windows win_updates
@@ -197,28 +198,6 @@ function Get-InstallRun {
         $run.log_excerpt = (@($run.log_excerpt, $note) | Where-Object { $_ }) -join "`n"
     }
     $run
-}
-
-function Find-CloudAssistantAgent {
-    <#
-    .SYNOPSIS
-    Path of acs-plugin-manager.exe in the newest C:\ProgramData\aliyun\assist\<version>, or $null.
-    #>
-    [CmdletBinding()]
-    [OutputType([string])]
-    param ()
-
-    $root = Join-Path -Path $env:ProgramData -ChildPath 'aliyun\assist'
-    if (-not (Test-Path -LiteralPath $root -PathType Container)) {
-        return $null
-    }
-    $versions = Get-ChildItem -LiteralPath $root -Directory |
-        Where-Object { Test-Path -LiteralPath (Join-Path -Path $_.FullName -ChildPath 'acs-plugin-manager.exe') } |
-        Sort-Object -Descending -Property @{ Expression = { $version = $null; if ([version]::TryParse($_.Name, [ref]$version)) { $version } else { [version]'0.0' } } }
-    foreach ($version in $versions) {
-        return (Join-Path -Path $version.FullName -ChildPath 'acs-plugin-manager.exe')
-    }
-    $null
 }
 
 function Assert-Checksum {

@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils._CloudAssistant
 
 # Host half of winfleet.updates.virtio_probe: collect raw facts in one round trip and decide
 # nothing. The action plugin parses the versions and applies the capability gates.
@@ -40,32 +41,6 @@ function Get-VersionPart {
         [int]$Info."$($Kind)BuildPart"
         [int]$Info."$($Kind)PrivatePart"
     )
-}
-
-function Find-CloudAssistantAgent {
-    <#
-    .SYNOPSIS
-    Path of acs-plugin-manager.exe in the newest C:\ProgramData\aliyun\assist\<version>, or $null.
-    .DESCRIPTION
-    Where the Cloud Assistant agent installs itself on Windows
-    (https://www.alibabacloud.com/help/en/ecs/user-guide/install-the-cloud-assistant-agent); the
-    rollout's cloud_assistant sources need it, so the audit says whether it is there.
-    #>
-    [CmdletBinding()]
-    [OutputType([string])]
-    param ()
-
-    $root = Join-Path -Path $env:ProgramData -ChildPath 'aliyun\assist'
-    if (-not (Test-Path -LiteralPath $root -PathType Container)) {
-        return $null
-    }
-    $versions = Get-ChildItem -LiteralPath $root -Directory |
-        Where-Object { Test-Path -LiteralPath (Join-Path -Path $_.FullName -ChildPath 'acs-plugin-manager.exe') } |
-        Sort-Object -Descending -Property @{ Expression = { $version = $null; if ([version]::TryParse($_.Name, [ref]$version)) { $version } else { [version]'0.0' } } }
-    foreach ($version in $versions) {
-        return (Join-Path -Path $version.FullName -ChildPath 'acs-plugin-manager.exe')
-    }
-    $null
 }
 
 try {
