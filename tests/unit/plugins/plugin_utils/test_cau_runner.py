@@ -20,21 +20,11 @@ from ansible_collections.winfleet.updates.plugins.plugin_utils._cau_runner impor
     run_cluster,
     scan_cluster,
 )
+from tests.unit.plugins.plugin_utils.fake_clock import FakeClock
 
 RUN_ID = "0b0e5f3e-0000-4000-8000-000000000001"
 PLUGINS = parse_plugins(["Microsoft.WindowsUpdatePlugin"])
 DROP = AnsibleConnectionFailure("host unreachable")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class FakeHost:

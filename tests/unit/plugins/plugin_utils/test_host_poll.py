@@ -9,17 +9,7 @@ from ansible_collections.winfleet.updates.plugins.plugin_utils._host_poll import
     follow_run,
     reset_connection,
 )
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+from tests.unit.plugins.plugin_utils.fake_clock import FakeClock
 
 
 class FlakyConnection:

@@ -25,22 +25,10 @@ from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_install i
     prepare_payload,
     sha256_file,
 )
+from tests.unit.plugins.plugin_utils.fake_clock import FakeClock
 
 DROP = AnsibleConnectionFailure("simulated: the network is down")
 BOOT = 133_000_000_000_000_000
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class FakeConnection:
