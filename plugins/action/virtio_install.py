@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible.utils.display import Display
 from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._strings import redact_secrets, url_secrets
@@ -41,6 +42,8 @@ from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_install i
     prepare_payload,
 )
 from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_probe import CAPABILITY_OPTIONS, probe_and_assess
+
+display = Display()
 
 _MAX_LOG_LINES = 1000
 # Seconds the first contact is retried after a dropped connection (capped by reconnect_timeout):
@@ -102,6 +105,10 @@ class ActionModule(WinfleetAction):
             timeouts,
             args["log_lines"],
             host=task_vars.get("inventory_hostname"),
+            # At default verbosity (Display proxies it from the forked worker to the controller's
+            # output): an install runs for minutes and the task prints nothing until it ends. The
+            # line quotes the installer's log, so the script URL's secrets are redacted first.
+            progress=lambda line: display.display(redact_secrets(line, url_secrets(args["script_url"]))),
         )
         # Two read-only round trips: the driver facts and the host's record of earlier installs. A
         # re-run can meet a host in the middle of the NIC reset of an install an interrupted run

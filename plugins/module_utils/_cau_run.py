@@ -32,6 +32,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins impo
     uses_cluster_role_quoting,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._progress import printable
 
 __all__ = [
     "ABSOLUTE_WINDOWS_PATH",
@@ -47,7 +48,7 @@ __all__ = [
     "default_max_failed_nodes",
     "node_outcomes",
     "progress_key",
-    "progress_line",
+    "progress_phase",
     "normalise_run_options",
     "normalise_schedule",
     "recover_parameters",
@@ -601,19 +602,17 @@ def progress_key(answer: Mapping[str, Any]) -> tuple[Any, ...] | None:
     return (run.get("state"), run.get("status"), progress.get("node"), progress.get("phase"), *_counts(progress))
 
 
-def _elapsed(seconds: float) -> str:
-    whole = int(max(0.0, seconds))
-    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+def progress_phase(answer: Mapping[str, Any]) -> str | None:
+    """What the progress line says about a run in progress: node, phase, update counts.
 
-
-def progress_line(cluster_name: str, answer: Mapping[str, Any], elapsed: float) -> str:
-    """One line about a run in progress: cluster, node, phase, update counts, elapsed time."""
-    run = answer.get("run") if isinstance(answer.get("run"), Mapping) else {}
+    None once the run is no longer running (its end is the task's own result). The line's format
+    and when it is printed are ``module_utils._progress``'s, shared with ``virtio_install``.
+    """
+    run = answer.get("run") if isinstance(answer.get("run"), Mapping) else None
+    if run is None or run.get("state") != "running":
+        return None
     progress = run.get("progress") if isinstance(run.get("progress"), Mapping) else {}
     installed, failed = _counts(progress)
-    node = progress.get("node") or "-"
-    phase = progress.get("phase") or run.get("status") or run.get("state") or "waiting"
-    return (
-        f"CAU {cluster_name}: node {node}, {phase}; updates installed {installed}, failed {failed}; "
-        f"elapsed {_elapsed(elapsed)}"
-    )
+    node = printable(progress.get("node") or "-")
+    phase = printable(progress.get("phase") or run.get("status") or run.get("state") or "waiting")
+    return f"node {node}, {phase}; updates installed {installed}, failed {failed}"

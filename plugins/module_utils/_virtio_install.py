@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import urlparse
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._progress import printable
 from ansible_collections.winfleet.updates.plugins.module_utils._strings import redact_url
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "failed_infs",
     "InfResult",
     "PNPUTIL_OUTCOMES",
+    "RECONNECTING_PHASE",
+    "install_phase",
     "same_boot",
     "redact_url",
     "source_problem",
@@ -473,3 +476,25 @@ def package_driver_dir(names: Iterable[str], os_folder: str) -> str:
         f"nor at its root; it has {found} and {len(infs)} .inf file(s). Use the package that matches the "
         "host's Windows version",
     )
+
+
+# What the progress line says while the controller waits for an install (when it is printed is
+# module_utils._progress's rule, shared with cau_run).
+RECONNECTING_PHASE = (
+    "connection lost, reconnecting (installing a network driver resets the network for a few seconds)"
+)
+
+
+def install_phase(run: LastRun | None) -> tuple[str, tuple[str, str]] | None:
+    """The progress line's phase for an install in progress and the state that tells a change.
+
+    A running install shows its run id and the last line of its log (what the installer is doing);
+    a new log line is a change, so it is printed at once. None once the run ended: the task's
+    result says how.
+    """
+    if run is None or run.state != "running":
+        return None
+    lines = [line for line in run.log_excerpt.splitlines() if line.strip()]
+    last = printable(lines[-1], 120) if lines else ""
+    phase = f"install run {run.run_id} running" + (f", log: {last}" if last else "")
+    return phase, ("running", last)

@@ -35,7 +35,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import (
     cluster_role_parameters,
     node_outcomes,
     progress_key,
-    progress_line,
+    progress_phase,
     recover_parameters,
     render_command,
     run_parameters,
@@ -43,6 +43,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import (
     scan_parameters,
     summarise_nodes,
 )
+from ansible_collections.winfleet.updates.plugins.module_utils._progress import ProgressLog
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed
 from ansible_collections.winfleet.updates.plugins.plugin_utils._host_poll import (
     CONNECTION_ERRORS,
@@ -142,33 +143,14 @@ def check_second_hop(
         warn(f"a test call to node {answer.get('node')} failed ({answer.get('error')}); CAU will report on that node")
 
 
-PROGRESS_EVERY: float = 60.0
-"""Seconds after which the progress line is repeated even when nothing changed."""
-
-
-class ProgressReporter:
-    """Prints a progress line when the run's node, phase or counts change, else every 60 s.
+def show_progress(log: ProgressLog, answer: dict[str, Any] | None) -> None:
+    """A poll's answer as a progress line (a lost connection is already said by a warning).
 
     A CAU run takes hours; at default verbosity an operator (and the AWX job output) should see
     it move without waiting for the task to end.
     """
-
-    def __init__(self, cluster_name: str, emit: Callable[[str], None], clock: Callable[[], float]) -> None:
-        self.cluster_name = cluster_name
-        self.emit = emit
-        self.clock = clock
-        self.start = clock()
-        self.last_key: tuple[Any, ...] | None = None
-        self.last_time: float | None = None
-
-    def seen(self, answer: dict[str, Any]) -> None:
-        key = progress_key(answer)
-        if key is None or key[0] != "running":
-            return  # the end of the run is the task's own result
-        now = self.clock()
-        if key != self.last_key or self.last_time is None or now - self.last_time >= PROGRESS_EVERY:
-            self.emit(progress_line(self.cluster_name, answer, now - self.start))
-            self.last_key, self.last_time = key, now
+    if answer is not None:
+        log.show(progress_phase(answer), progress_key(answer))
 
 
 def run_cluster(
@@ -209,12 +191,10 @@ def run_cluster(
         warn(f"lost the connection while starting the CAU run ({err}); asking the host whether it started")
         reset()
     poll_options = {"run_id": run_id}
-    reporter = ProgressReporter(request.cluster_name, progress, clock)
+    log = ProgressLog(f"CAU {request.cluster_name}", progress, clock)
 
     def poll() -> dict[str, Any]:
-        answer = execute("poll", {"ClusterName": request.cluster_name}, poll_options)
-        reporter.seen(answer)
-        return answer
+        return execute("poll", {"ClusterName": request.cluster_name}, poll_options)
 
     outcome = follow_run(
         poll,
@@ -225,6 +205,7 @@ def run_cluster(
         sleep=sleep,
         warn=warn,
         subject="the CAU run",
+        progress=lambda answer: show_progress(log, answer),
     )
     last = outcome.last or {}
     run = dict(last.get("run") or {})

@@ -148,6 +148,7 @@ def follow_run(
     silence_timeout: float | None = None,
     wait_first: bool = False,
     subject: str = "the run",
+    progress: Callable[[dict[str, Any] | None], None] = lambda answer: None,
 ) -> PollOutcome:
     """Poll until the answer is final or ``timeout`` seconds have passed.
 
@@ -157,7 +158,9 @@ def follow_run(
     loop resets the connection after the former, waits one interval and asks again. Any other
     exception propagates. With ``silence_timeout``, a host that has not answered for that long raises
     :class:`AnsibleConnectionFailure` (reported unreachable) before the deadline. ``wait_first``
-    sleeps one interval before the first poll (the worker was just started).
+    sleeps one interval before the first poll (the worker was just started). ``progress`` sees every
+    answer, and ``None`` after each lost connection, to print the wait's progress
+    (``module_utils._progress``).
     """
     final = is_final or (lambda answer: bool(answer.get("failed")) or (answer.get("run") or {}).get("state") in FINAL_STATES)
     start = clock()
@@ -184,6 +187,7 @@ def follow_run(
                     f"(retried for up to {silence_timeout:g} s); last error: {err}"
                 ) from err
             warn(f"lost the connection while following {subject} ({err}); reconnecting")
+            progress(None)
             try:
                 reset()
             # as ansible.windows plugin_utils/_reboot.py: any failure of the reset is tolerated
@@ -193,6 +197,7 @@ def follow_run(
             polls += 1
             last = answer
             silent_since = None
+            progress(answer)
             problem = _transient_error(answer)
             if problem is not None:
                 transient += 1

@@ -25,11 +25,14 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._progress import ProgressLog
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import (
+    RECONNECTING_PHASE,
     HostStatus,
     InstallSource,
     LastRun,
     Timeouts,
+    install_phase,
     package_driver_dir,
     package_os_folder,
     parse_host_status,
@@ -154,8 +157,11 @@ class InstallFlow:
         host: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        progress: Callable[[str], None] = lambda line: None,
     ) -> None:
         self._run_host_module = run_host_module
+        self._host_name = host
+        self._progress = progress
         self._transfer_file = transfer_file
         self._task_vars = task_vars
         self._timeouts = timeouts
@@ -204,7 +210,18 @@ class InstallFlow:
 
         The loop is the collection's one poll loop (``plugin_utils._host_poll.follow_run``): a lost
         connection is reset and retried; a host silent for ``reconnect_timeout`` is unreachable.
+        While it waits, ``progress`` gets a line (host, phase, elapsed time) on every poll that
+        sees a change and a heartbeat otherwise (``module_utils._progress``).
         """
+        log = ProgressLog(f"virtio_install {self._host_name or 'host'}", self._progress, self._clock)
+
+        def show(answer: dict[str, Any] | None) -> None:
+            if answer is None:
+                log.show(RECONNECTING_PHASE)
+                return
+            seen = install_phase(answer["last_run"])
+            if seen is not None:
+                log.show(*seen)
 
         def poll() -> dict[str, Any]:
             status = self.status(run_id)
@@ -227,6 +244,7 @@ class InstallFlow:
             is_final=lambda answer: answer["last_run"].state != "running",
             silence_timeout=self._timeouts.reconnect,
             wait_first=True,
+            progress=show,
         )
         self.reconnector.failures += outcome.reconnects
         run: LastRun | None = (outcome.last or {}).get("last_run")

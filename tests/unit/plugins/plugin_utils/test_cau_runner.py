@@ -250,10 +250,10 @@ def progressing(node_name: str, phase: str, succeeded: int) -> dict[str, Any]:
                     "progress": {"node": node_name, "phase": phase, "nodes": nodes}}}
 
 
-def test_progress_is_printed_when_node_phase_or_counts_change_and_at_least_every_minute():
+def test_progress_is_printed_when_node_phase_or_counts_change_and_otherwise_every_30_s():
     same = progressing("n1", "Installing KB1", 0)
     polls = [same, same, progressing("n1", "Installing KB2", 1), progressing("n1", "Installing KB2", 1)]
-    polls += [progressing("n1", "Installing KB2", 1)] * 12  # 12 x 5 s: one more line after 60 s
+    polls += [progressing("n1", "Installing KB2", 1)] * 12  # 12 x 5 s: one more line after 30 s, and after 60 s
     polls += [progressing("n2", "Restarting", 2), finished("Succeeded", node("n1"), node("n2"))]
     host = FakeHost(start=[{}], poll=polls)
     clock = FakeClock()
@@ -265,6 +265,7 @@ def test_progress_is_printed_when_node_phase_or_counts_change_and_at_least_every
     assert lines == [
         "CAU hvcl01: node n1, Installing KB1; updates installed 0, failed 0; elapsed 0:00:00",
         "CAU hvcl01: node n1, Installing KB2; updates installed 1, failed 0; elapsed 0:00:10",
+        "CAU hvcl01: node n1, Installing KB2; updates installed 1, failed 0; elapsed 0:00:40",
         "CAU hvcl01: node n1, Installing KB2; updates installed 1, failed 0; elapsed 0:01:10",
         "CAU hvcl01: node n2, Restarting; updates installed 2, failed 0; elapsed 0:01:20",
     ]

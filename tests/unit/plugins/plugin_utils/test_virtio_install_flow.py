@@ -79,12 +79,13 @@ def poll(state: str | None, exit_code: int | None = None, run_id: str = "r1") ->
 
 
 def flow(
-    host: ScriptedHost, clock: FakeClock, install: float = 100, reconnect: float = 30
+    host: ScriptedHost, clock: FakeClock, install: float = 100, reconnect: float = 30, progress: Any = None
 ) -> tuple[InstallFlow, FakeConnection]:
     connection = FakeConnection()
     timeouts = Timeouts(install=install, poll_interval=5, reconnect=reconnect)
     return InstallFlow(
-        host.run_host_module, host.transfer, connection, {}, timeouts, 20, sleep=clock.sleep, clock=clock
+        host.run_host_module, host.transfer, connection, {}, timeouts, 20, host="web01", sleep=clock.sleep,
+        clock=clock, progress=progress or (lambda line: None),
     ), connection
 
 
@@ -217,3 +218,27 @@ def test_check_local_source_refuses_missing_or_wrong_files(tmp_path: Path):
     with pytest.raises(InputError) as err:
         check_local_source(validate_source("script", script_src=str(tmp_path / "missing.ps1")))
     assert err.value.field == "script_src"
+
+
+def logged(state: str, log: str) -> dict[str, Any]:
+    answer = poll(state, 0 if state == "finished" else None)
+    answer["run"]["log_excerpt"] = log
+    return answer
+
+
+def test_waiting_prints_host_phase_and_elapsed_on_each_change_and_every_30_s_otherwise():
+    clock = FakeClock()
+    started = "starting the script install (run r1)"
+    answers = [logged("running", started)] * 8  # polls at 5..40 s: a heartbeat at 35 s
+    answers += [DROP, logged("running", started + "\ndownloading\x1b[2J the driver"), logged("finished", "done")]
+    host = ScriptedHost(answers)
+    lines: list[str] = []
+    install, _ = flow(host, clock, progress=lines.append)
+    install.wait("r1")
+    assert lines == [
+        "virtio_install web01: install run r1 running, log: starting the script install (run r1); elapsed 0:00:05",
+        "virtio_install web01: install run r1 running, log: starting the script install (run r1); elapsed 0:00:35",
+        "virtio_install web01: connection lost, reconnecting (installing a network driver resets the network for a "
+        "few seconds); elapsed 0:00:45",
+        "virtio_install web01: install run r1 running, log: downloading [2J the driver; elapsed 0:00:50",
+    ]  # the end of the run is the task's result, not a progress line
