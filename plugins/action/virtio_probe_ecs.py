@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
+from ansible.utils.display import Display
 from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
 from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import (
     HAS_SDK,
@@ -19,9 +20,13 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import 
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import probe_script
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._progress import BatchTally, ProgressLog
 from ansible_collections.winfleet.updates.plugins.plugin_utils import _ecs_audit
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
+from ansible_collections.winfleet.updates.plugins.plugin_utils._progress import heartbeat
 from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_probe import CAPABILITY_OPTIONS
+
+display = Display()
 
 
 class ActionModule(WinfleetAction):
@@ -69,7 +74,15 @@ class ActionModule(WinfleetAction):
         # Credentials and endpoint are checked once, before any call (InputError names the field).
         if targets:
             self._client(args, targets[0].region)
-        probed, calls = _ecs_audit.audit(targets, lambda region: self._client(args, region), script, settings)
+        # At default verbosity: a large fleet's audit waits minutes for the scripts. A line per finished
+        # batch, and a heartbeat every 30 s from a thread, since the wait is in the batches' threads.
+        tally = BatchTally(len(targets), len(batches))
+        log = ProgressLog("ECS audit", display.display)
+        with heartbeat(log):
+            if batches:
+                log.show(*tally.phase())
+            probed, calls = _ecs_audit.audit(targets, lambda region: self._client(args, region), script, settings,
+                                             on_batch=lambda answer: log.show(*tally.add(answer)))
         results.update(probed)
         ordered = {host: results[host] for host in args["hosts"] if host in results}
         return {"changed": False, "results": ordered, "api_calls": calls, "batches": len(batches)}

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
 
-__all__ = ["PROGRESS_EVERY", "ProgressLog", "elapsed_text", "printable", "progress_due", "progress_line"]
+__all__ = ["PROGRESS_EVERY", "BatchTally", "ProgressLog", "elapsed_text", "printable", "progress_due", "progress_line"]
 
 PROGRESS_EVERY: float = 30.0
 """Seconds after which an unchanged progress line is printed again (the heartbeat)."""
@@ -102,3 +103,32 @@ class ProgressLog:
         with self._lock:
             phase, state = self._phase, self._state
         return phase is not None and self.show(phase, state)
+
+
+class BatchTally:
+    """What the ECS audit's progress line says: hosts and batches done, hosts without a probe result.
+
+    The audit's batches finish on a pool of threads, so :meth:`add` takes a lock; each call
+    returns the new phase and its state (the counts), which :meth:`ProgressLog.show` prints at once
+    because the counts changed.
+    """
+
+    def __init__(self, hosts: int, batches: int) -> None:
+        self.hosts, self.batches = hosts, batches
+        self.hosts_done = self.batches_done = self.problems = 0
+        self._lock = threading.Lock()
+
+    def phase(self) -> tuple[str, tuple[int, int, int]]:
+        """``N of M hosts probed (b of B batches)[, k failed or unreachable]`` and its counts."""
+        text = f"{self.hosts_done} of {self.hosts} hosts probed ({self.batches_done} of {self.batches} batches)"
+        if self.problems:
+            text += f", {self.problems} failed or unreachable"
+        return text, (self.hosts_done, self.batches_done, self.problems)
+
+    def add(self, results: Mapping[str, Mapping[str, Any]]) -> tuple[str, tuple[int, int, int]]:
+        """Count one finished batch (host -> its probe result)."""
+        with self._lock:
+            self.batches_done += 1
+            self.hosts_done += len(results)
+            self.problems += sum(1 for r in results.values() if r.get("failed") or r.get("unreachable"))
+            return self.phase()

@@ -102,15 +102,22 @@ def audit_batch(client: EcsClient, batch: Sequence[Target], script: str, setting
 
 
 def audit(targets: Sequence[Target], client_for: Callable[[str], EcsClient], script: str,
-          settings: Settings) -> tuple[dict[str, dict[str, Any]], int]:
-    """Probe every target; returns host -> result and the number of API calls made."""
+          settings: Settings, on_batch: Callable[[dict[str, dict[str, Any]]], None] = lambda results: None,
+          ) -> tuple[dict[str, dict[str, Any]], int]:
+    """Probe every target; returns host -> result and the number of API calls made.
+
+    ``on_batch`` gets each batch's results as soon as that batch is done (from its thread): the
+    progress line of a long audit (``module_utils._progress.BatchTally``).
+    """
     batches = plan_batches(targets, settings.batch_size)
     clients: list[EcsClient] = []
 
     def one(batch: list[Target]) -> dict[str, dict[str, Any]]:
         client = client_for(batch[0].region)  # one client per batch: threads share nothing
         clients.append(client)
-        return audit_batch(client, batch, script, settings)
+        answer = audit_batch(client, batch, script, settings)
+        on_batch(answer)
+        return answer
 
     results: dict[str, dict[str, Any]] = {}
     if not batches:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.integration.conftest import BIN_DIR, REPO_ROOT
+from tests.fakeecs import TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET
+from tests.integration.conftest import BIN_DIR, REPO_ROOT, run_playbook
 
 OLD = "62.77.104.58011"
 LINE = re.compile(r"^virtio_install (?P<host>\S+): (?P<phase>.+); elapsed (?P<elapsed>\d+:\d\d:\d\d)$")
@@ -82,3 +83,21 @@ def test_a_slow_install_prints_its_progress_while_it_runs(make_lab, tmp_path):
     # printed while the task was still running: the first line seconds before the task's result
     result_at = next(at for at, text in lines if text.startswith("changed: [web01]"))
     assert progress[0][0] < result_at - 3, lines
+
+
+def test_an_ecs_api_audit_prints_a_line_per_finished_batch(ecs_lab, tmp_path):
+    hosts = {f"web{n:02d}": {"ecs": {"instance_id": f"i-web{n:02d}", "region_id": "cn-hangzhou"},
+                             "drivers": {"viostor.sys": "62.77.104.58017"}} for n in range(3)}
+    lab, fake = ecs_lab({"hosts": hosts}, "ecs")
+    fake.world.script_seconds = 1.0
+    env = {"ALIBABA_CLOUD_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": TEST_ACCESS_KEY_SECRET,
+           "WINFLEET_ECS_ENDPOINT": fake.url}
+    run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "reports",
+                       extra_vars={"virtio_transport": "ecs_api", "virtio_audit_ecs_batch_size": 2}, env=env)
+    assert run.returncode == 0, run.output
+    lines = [line for line in run.stdout.splitlines() if line.startswith("ECS audit: ")]
+    phases = [re.sub(r"; elapsed \d+:\d\d:\d\d$", "", line) for line in lines]
+    assert len(phases) == 3 and phases[0] == "ECS audit: 0 of 3 hosts probed (0 of 2 batches)", run.output
+    # the two batches (2 hosts, 1 host) run at once: either may finish first
+    assert re.fullmatch(r"ECS audit: [12] of 3 hosts probed \(1 of 2 batches\)", phases[1]), run.output
+    assert phases[2] == "ECS audit: 3 of 3 hosts probed (2 of 2 batches)", run.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from ansible_collections.winfleet.updates.plugins.module_utils._progress import (
     PROGRESS_EVERY,
+    BatchTally,
     ProgressLog,
     elapsed_text,
     printable,
@@ -91,3 +92,37 @@ def test_a_state_decides_the_change_when_given_and_tick_repeats_the_last_phase()
     clock.now = PROGRESS_EVERY
     assert log.tick() is True
     assert lines == ["ECS audit: 0 of 4 hosts probed; elapsed 0:00:00", "ECS audit: 0 of 4 hosts probed (again); elapsed 0:00:30"]
+
+
+@pytest.mark.parametrize(
+    ("batches", "phase"),
+    [
+        ([], "0 of 5 hosts probed (0 of 2 batches)"),
+        ([{"a": {"changed": False}, "b": {"failed": True}, "c": {"unreachable": True}}],
+         "3 of 5 hosts probed (1 of 2 batches), 2 failed or unreachable"),
+        ([{"a": {}, "b": {}, "c": {}}, {"d": {}, "e": {}}], "5 of 5 hosts probed (2 of 2 batches)"),
+    ],
+    ids=["none_yet", "one_batch_with_problems", "all"],
+)
+def test_batch_tally_counts_hosts_batches_and_problems(batches, phase):
+    tally = BatchTally(hosts=5, batches=2)
+    for results in batches:
+        tally.add(results)
+    assert tally.phase()[0] == phase
+
+
+def test_each_finished_batch_is_a_change_so_it_is_printed_at_once():
+    clock = FakeClock()
+    lines: list[str] = []
+    log = ProgressLog("ECS audit", lines.append, clock)
+    tally = BatchTally(hosts=4, batches=2)
+    log.show(*tally.phase())
+    clock.now = 3
+    log.show(*tally.add({"a": {}, "b": {}}))
+    clock.now = 4
+    log.show(*tally.add({"c": {}, "d": {"failed": True}}))
+    assert lines == [
+        "ECS audit: 0 of 4 hosts probed (0 of 2 batches); elapsed 0:00:00",
+        "ECS audit: 2 of 4 hosts probed (1 of 2 batches); elapsed 0:00:03",
+        "ECS audit: 4 of 4 hosts probed (2 of 2 batches), 1 failed or unreachable; elapsed 0:00:04",
+    ]

@@ -62,3 +62,19 @@ def test_hosts_without_ecs_variables_fail_alone():
     found, failed = audit.targets_from_hostvars(["a", "b"], lambda h: {"ecs_instance_id": "i-a", "alicloud_region": "cn-hangzhou"} if h == "a" else {})
     assert found == [audit.Target("a", "i-a", "cn-hangzhou")]
     assert failed["b"]["failed"] and "ecs_instance_id and alicloud_region" in failed["b"]["msg"]
+
+
+def test_each_batch_is_handed_to_on_batch_as_soon_as_it_is_done(monkeypatch):
+    class NoCalls:
+        calls: list = []
+
+    def fake_batch(client, batch, script, settings):
+        return {t.host: {"changed": False} for t in batch}
+
+    monkeypatch.setattr(audit, "audit_batch", fake_batch)
+    seen: list[list[str]] = []
+    results, _calls = audit.audit(targets(5, "cn-hangzhou"), lambda region: NoCalls(), "script",
+                                  audit.Settings(["online_resize"], {}, batch_size=2, concurrency=1),
+                                  on_batch=lambda answer: seen.append(sorted(answer)))
+    assert seen == [["cn-hangzhou-0", "cn-hangzhou-1"], ["cn-hangzhou-2", "cn-hangzhou-3"], ["cn-hangzhou-4"]]
+    assert len(results) == 5
