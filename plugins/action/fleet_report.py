@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._report import Report, merge_rows, write_report
+from ansible_collections.winfleet.updates.plugins.module_utils._report_errors import report_write_error
 from ansible_collections.winfleet.updates.plugins.module_utils._report_kinds import REPORT_KINDS, ReportKind
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
 
@@ -55,10 +56,10 @@ class ActionModule(WinfleetAction):
 
         try:
             report, paths = write_report(report, args["dest"], merge=merge)
-        except (OSError, TimeoutError) as err:
-            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-            raise InputError("dest", f"cannot write the report files into {args['dest']!r}: {reason}; "
-                                     "give a directory the controller user can create and write") from err
+        except TimeoutError as err:  # the lock (TimeoutError is an OSError: test it first)
+            raise InputError("dest", f"cannot write the report files into {args['dest']!r}: {err}") from err
+        except OSError as err:  # ENOSPC, EROFS, EACCES...: say which file, why and what to do
+            raise InputError("dest", report_write_error(args["dest"], err)) from err
         return {"changed": False, "summary": report.summary, "paths": paths, "rows": len(report.rows)}
 
     @staticmethod

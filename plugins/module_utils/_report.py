@@ -330,16 +330,48 @@ FORMATS: dict[str, Callable[[Report], str]] = {
 
 # -- files ---------------------------------------------------------------------------------------
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write next to the target and rename, so a reader never sees half a report."""
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+def _write_beside(path: Path, text: str) -> str:
+    """Write ``text`` to a new temporary file beside ``path``; its name. An OSError names ``path``.
+
+    ``write()`` failing for lack of space (ENOSPC) carries no file name; the message must say which
+    report could not be written.
+    """
+    try:
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as err:
+        err.filename = err.filename or str(path)
+        raise
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and not err.filename:
+            err.filename = str(path)
+        raise
+    return tmp
+
+
+def _write_all(texts: Mapping[Path, str]) -> None:
+    """Write every file beside its target, then rename each over it, so a reader never sees half a report.
+
+    All are written before any is renamed: a write that fails (a full or read-only file system)
+    replaces none of them, so the files on disk still agree with each other.
+    """
+    written: list[tuple[str, Path]] = []
+    try:
+        for path, text in texts.items():
+            written.append((_write_beside(path, text), path))
+        for tmp, path in written:
+            try:
+                os.replace(tmp, path)
+            except OSError as err:
+                err.filename = str(path)
+                raise
+    except BaseException:
+        for tmp, _path in written:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -388,12 +420,10 @@ def write_report(
     """
     dest_dir = Path(dest)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    paths = {}
     with report_lock(dest_dir, report.name):
         if merge is not None:
             report = merge(report, read_report(dest_dir, report.name))
-        for suffix, render in FORMATS.items():
-            path = dest_dir / f"{report.name}.{suffix}"
-            _write_atomic(path, render(report))
-            paths[suffix] = str(path)
+        texts = {dest_dir / f"{report.name}.{suffix}": render(report) for suffix, render in FORMATS.items()}
+        _write_all(texts)
+        paths = {suffix: str(dest_dir / f"{report.name}.{suffix}") for suffix in FORMATS}
     return report, paths
