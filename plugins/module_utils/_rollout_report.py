@@ -35,6 +35,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._virtio_report im
 
 __all__ = [
     "FAILING_STATUSES",
+    "INTERRUPTED",
     "batch_verdict",
     "planned_steps",
     "rollout_parameters",
@@ -84,6 +85,18 @@ FAILING_STATUSES = frozenset({"failed", "unreachable", "busy"})
 
 _ACTIONS = {"install": "install", "attach": "install", "reboot_pending": "reboot"}
 
+# The causes a batch can end by without recording its hosts: the run was killed or its controller
+# lost; an error Ansible ends the play on without running rescue or always sections (a task file
+# that cannot be loaded by include_tasks / include_role in a play with max_fail_percentage, a
+# syntax error in an included file); or the report write after the batch failed (full or
+# read-only disk), which says so itself.
+INTERRUPTED = (
+    "interrupted: the rollout stopped before it recorded this host's outcome. The run's output says why: the "
+    "controller was stopped or lost, an included task file could not be loaded (Ansible then ends the play "
+    "without its rescue), or this report could not be written afterwards ('cannot write the report files'). "
+    "Re-run the rollout to finish it, it resumes where it stopped"
+)
+
 
 def rollout_action(decision: str | None) -> str | None:
     """What the rollout did (or, in check mode, would do): install, reboot, none; None if undecided."""
@@ -97,10 +110,9 @@ def rollout_status(record: Mapping[str, Any] | None) -> tuple[str, str | None]:
     if record is None:
         return "not_attempted", None
     if record.get("in_progress"):
-        return "failed", (
-            "interrupted: the rollout was working on this host when it stopped (the controller was "
-            "stopped or lost); re-run the rollout to finish it, it resumes where it stopped"
-        )
+        # Written before the batch's work: if it is still here, the batch ended before this host's
+        # outcome was recorded. This row cannot tell why; the run's output does (see INTERRUPTED).
+        return "failed", INTERRUPTED
     update = record.get("update") or {}
     verify = record.get("verify") or {}
     error = record.get("error")

@@ -248,3 +248,11 @@ def test_csv_and_markdown_render_lists_and_blanks():
 def test_thresholds_given_as_survey_text_are_read_too():
     assert rollout_parameters({"thresholds": "serial_query=58015"})["thresholds"] == {
         "online_resize": 58011, "serial_query": 58015}
+
+
+def test_an_interrupted_row_names_every_cause_and_where_to_look_not_only_a_lost_controller():
+    error = rollout_status({"in_progress": True})[1]
+    assert error.startswith("interrupted: the rollout stopped before it recorded this host's outcome")
+    assert "an included task file could not be loaded" in error
+    assert "this report could not be written afterwards ('cannot write the report files')" in error
+    assert "resumes where it stopped" in error
