@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.utils.display import Display
@@ -49,6 +49,17 @@ _MAX_LOG_LINES = 1000
 # Seconds the first contact is retried after a dropped connection (capped by reconnect_timeout):
 # longer than the ~10 s NIC reset, short enough that a host that is really down fails soon.
 FIRST_CONTACT_RETRY_S = 30.0
+
+
+def progress_printer(script_url: str | None) -> Callable[[str], None]:
+    """Print progress lines at default verbosity, without the secrets of ``script_url``.
+
+    An install runs for minutes and the task prints nothing until it ends; ``Display`` proxies the
+    line from the forked worker to the controller's output. The line quotes the installer's log,
+    which may quote the URL it downloads, so the URL's credentials and signature are redacted first.
+    """
+    secrets = url_secrets(script_url)
+    return lambda line: display.display(redact_secrets(line, secrets))
 
 
 class ActionModule(WinfleetAction):
@@ -105,10 +116,7 @@ class ActionModule(WinfleetAction):
             timeouts,
             args["log_lines"],
             host=task_vars.get("inventory_hostname"),
-            # At default verbosity (Display proxies it from the forked worker to the controller's
-            # output): an install runs for minutes and the task prints nothing until it ends. The
-            # line quotes the installer's log, so the script URL's secrets are redacted first.
-            progress=lambda line: display.display(redact_secrets(line, url_secrets(args["script_url"]))),
+            progress=progress_printer(args["script_url"]),
         )
         # Two read-only round trips: the driver facts and the host's record of earlier installs. A
         # re-run can meet a host in the middle of the NIC reset of an install an interrupted run
