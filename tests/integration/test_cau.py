@@ -433,7 +433,7 @@ def test_a_limit_naming_a_cluster_group_updates_that_whole_cluster_and_one_split
     # the option check also runs under a limit (a play on localhost would be skipped by it)
     as_string = cau(lab, tmp_path, limit="hvcl01", cau_target_clusters="hvcl01")
     assert as_string.returncode != 0
-    assert "cau_target_clusters: expected a list of cluster names such as [\"hvcl01\"], got str 'hvcl01'" \
+    assert "cau_target_clusters: expected a list of cluster names such as [\"hvcl01\"], got" \
         in " ".join(as_string.output.split()), as_string.output
     assert installed(lab, "hv01") == set() and lab.read_host("coord01")["round_trips"] == 0
 
@@ -460,6 +460,12 @@ def test_a_limit_naming_nodes_runs_their_whole_clusters_and_relaunch_on_failed_h
                                 "vars": {"cau_max_failed_nodes": 0, "cau_max_retries_per_node": 1}},
                      "hvcl02": {"mode": "remote_updating", "nodes": ["hv03", "hv04"], "coordinator": "coord01"}},
     })
+    listed = run_playbook("winfleet.updates.cau_update", lab.root / "inventory.yml", tmp_path / "reports",
+                          extra_args=["--list-hosts", "--limit", "hv04"])
+    assert listed.returncode == 0, listed.output
+    assert "Could not match supplied host pattern" not in listed.output, listed.output
+    assert "Update the clusters in inventory order: each runs as one of its own hosts, its lead (the first node " \
+           "inside --limit), chosen by the plan" in listed.output
     by_node = cau(lab, tmp_path, limit="hv04")
     assert by_node.returncode == 0, by_node.output
     flat = " ".join(by_node.output.split())
