@@ -57,9 +57,9 @@ __all__ = [
 ]
 
 PSEUDO_HOST_PREFIX: Final = "cau-cluster-"
-"""Playbooks give each cluster an in-memory host of this name, so clusters run in serial batches."""
+"""The name the playbooks give each cluster in messages; a --limit may name a cluster by it."""
 PSEUDO_HOST_GROUP: Final = "cau_plan_clusters"
-"""The group the role cau_plan adds those in-memory hosts to (a later plan must not trip on them)."""
+"""The group the role cau_plan puts each cluster's lead (the inventory host its plays run as) in."""
 
 _SWITCH_VARIABLES: Final = ("cau_run_plugins_serially", "cau_stop_on_plugin_failure", "cau_separate_reboots")
 # Variables that describe a whole cluster: every node must see the same value (set them on the
@@ -413,8 +413,8 @@ def plan_clusters(
         if plan.pseudo_host in inventory:
             raise InputError(
                 f"{plan.name}.cau_cluster_name",
-                f"the playbooks track this cluster as the in-memory host {plan.pseudo_host}, which is already an "
-                "inventory host; rename that host",
+                f"the playbooks name this cluster {plan.pseudo_host} (in --limit and messages), which is already "
+                "an inventory host; rename that host",
             )
         clusters.append(plan)
     return CauPlan(clusters, _place(clusters, inventory_hosts))
