@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.winfleet.updates.plugins.module_utils._cau_limit import clusters_for_limit
+from ansible_collections.winfleet.updates.plugins.module_utils._cau_limit import (
+    clusters_for_limit,
+    lead_without_limit,
+)
 from ansible_collections.winfleet.updates.plugins.module_utils._cau_placement import (
     CLUSTER_VARIABLES,
-    PSEUDO_HOST_GROUP,
     plan_clusters,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
@@ -35,32 +37,34 @@ class ActionModule(WinfleetAction):
     def run_validated(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         groups = task_vars.get("groups") or {}
         group = args["clusters_group"]
-        # In-memory cluster hosts an earlier plan of this run added are not inventory hosts (with
-        # a limit they also sit in their cluster's group).
-        own = set(groups.get(PSEUDO_HOST_GROUP) or [])
-        cluster_hosts = [host for host in groups.get(group) or [] if host not in own]
+        cluster_hosts = list(groups.get(group) or [])
         hostvars = task_vars.get("hostvars") or {}
         variables = {host: self._cau_variables(hostvars, host) for host in cluster_hosts}
-        inventory = [host for host in groups.get("all") or [] if host not in own]
+        inventory = list(groups.get("all") or [])
         plan = plan_clusters(cluster_hosts, variables, inventory, args["clusters"], group=group)
-        result: dict[str, Any] = {"changed": False, **plan.as_dict(), "limit_groups": {}, "limit_message": None}
+        result: dict[str, Any] = {"changed": False, **plan.as_dict(), "limit_message": None}
+        leads = {cluster["name"]: lead_without_limit(cluster) for cluster in result["clusters"]}
         if args["limit"]:
             clusters = result["clusters"]
             limited = clusters_for_limit(
                 args["limit"],
                 args["limited_hosts"],
                 clusters,
-                self._cluster_groups(groups, clusters, group, own),
+                self._cluster_groups(groups, clusters, group),
                 group,
+                groups,
                 require_coordinators=args["limit_needs_coordinators"],
             )
             plan = plan_clusters(cluster_hosts, variables, inventory, list(limited.names), group=group)
-            result.update(plan.as_dict(), limit_groups=limited.groups, limit_message=limited.message)
+            result.update(plan.as_dict(), limit_message=limited.message)
+            leads = limited.leads
+        for cluster in result["clusters"]:
+            cluster["lead"] = leads[cluster["name"]]
         return result
 
     @staticmethod
     def _cluster_groups(
-        groups: dict[str, Any], clusters: list[dict[str, Any]], clusters_group: str, own: set[str]
+        groups: dict[str, Any], clusters: list[dict[str, Any]], clusters_group: str
     ) -> dict[str, str]:
         """Each cluster's inventory group: the group whose hosts are exactly the cluster's nodes."""
         skip = {"all", "ungrouped", clusters_group}
@@ -70,7 +74,7 @@ class ActionModule(WinfleetAction):
             for name, members in groups.items():
                 if name in skip or name.startswith("cau_plan_"):
                     continue
-                if {str(m) for m in members or []} - own == nodes:
+                if {str(m) for m in members or []} == nodes:
                     found[cluster["name"]] = name
                     break
         return found

@@ -17,7 +17,7 @@ from ansible_collections.winfleet.updates.plugins.plugin_utils._action import Wi
 HOST_MODULE = "winfleet.updates.cau_plugin"
 
 
-def host_arguments(name: object, path: object, state: str) -> dict[str, Any]:
+def host_arguments(name: object, path: object, state: str, allow_unc_path: bool = False) -> dict[str, Any]:
     """Validate the registrar's options and return what the host module gets.
 
     The built-ins cannot be unregistered (Unregister-CauPlugin refuses them) and need no binary;
@@ -39,8 +39,8 @@ def host_arguments(name: object, path: object, state: str) -> dict[str, Any]:
             )
         if state == "absent":
             raise InputError("path", "only applies to state=present (the binary to register)")
-        validate_plugin_binary(path, "path")
-    return {"name": builtin or plugin, "path": path, "state": state}
+        validate_plugin_binary(path, "path", allow_unc=allow_unc_path, allow_field="allow_unc_path")
+    return {"name": builtin or plugin, "path": path, "state": state, "allow_unc_path": allow_unc_path}
 
 
 class ActionModule(WinfleetAction):
@@ -48,10 +48,11 @@ class ActionModule(WinfleetAction):
         "name": {"type": "str", "required": True},
         "path": {"type": "str"},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "allow_unc_path": {"type": "bool", "default": False},
     }
 
     def run_validated(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
-        module_args = host_arguments(args["name"], args["path"], args["state"])
+        module_args = host_arguments(args["name"], args["path"], args["state"], args["allow_unc_path"])
         answer = self.run_host_module(HOST_MODULE, module_args, task_vars)
         result = {
             "changed": bool(answer.get("changed")),

@@ -57,9 +57,9 @@ __all__ = [
 ]
 
 PSEUDO_HOST_PREFIX: Final = "cau-cluster-"
-"""Playbooks give each cluster an in-memory host of this name, so clusters run in serial batches."""
+"""The name the playbooks give each cluster in messages; a --limit may name a cluster by it."""
 PSEUDO_HOST_GROUP: Final = "cau_plan_clusters"
-"""The group the role cau_plan adds those in-memory hosts to (a later plan must not trip on them)."""
+"""The group the role cau_plan puts each cluster's lead (the inventory host its plays run as) in."""
 
 _SWITCH_VARIABLES: Final = ("cau_run_plugins_serially", "cau_stop_on_plugin_failure", "cau_separate_reboots")
 # Variables that describe a whole cluster: every node must see the same value (set them on the
@@ -87,6 +87,7 @@ class ThirdPartyPlugin:
 
     name: str
     path: str
+    allow_unc_path: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,9 @@ class ClusterPlan:
             "run_options": self.run_options,
             "force_recovery": self.force_recovery,
             "schedule": self.schedule,
-            "third_party_plugins": [{"name": p.name, "path": p.path} for p in self.third_party_plugins],
+            "third_party_plugins": [
+                {"name": p.name, "path": p.path, "allow_unc_path": p.allow_unc_path} for p in self.third_party_plugins
+            ],
             "plugin_hosts": list(self.placement()) if self.third_party_plugins else [],
         }
 
@@ -157,19 +160,37 @@ class CauPlan:
         return {
             "clusters": [cluster.as_dict() for cluster in self.clusters],
             "plugin_hosts": [
-                {"host": host, "plugins": [{"name": p.name, "path": p.path} for p in plugins]}
+                {
+                    "host": host,
+                    "plugins": [{"name": p.name, "path": p.path, "allow_unc_path": p.allow_unc_path} for p in plugins],
+                }
                 for host, plugins in self.plugin_hosts.items()
             ],
         }
 
 
-def validate_plugin_binary(raw: object, field: str = "path") -> str:
-    """Check the path handed to ``Register-CauPlugin -Path``: an absolute path to a .dll."""
+def validate_plugin_binary(raw: object, field: str = "path", *, allow_unc: bool = False, allow_field: str = "") -> str:
+    """Check the path handed to ``Register-CauPlugin -Path``: an absolute path to a .dll.
+
+    A UNC path is refused unless ``allow_unc``: CAU loads the plug-in's binary into the process
+    that runs the updating (``Register-CauPlugin`` registers "on the local computer", and a
+    plug-in is installed on every node of a self-updating cluster, on the coordinator of a
+    remote-updating one: https://learn.microsoft.com/windows-server/failover-clustering/cluster-aware-updating-plug-ins).
+    From a share, whoever can write the share runs code on every cluster node, and a share that
+    does not answer while a node restarts fails the run.
+    """
     if not isinstance(raw, str) or not _BINARY_RE.match(raw):
         raise InputError(
             field,
             "expected the absolute path of the plug-in's .dll on the Windows host, e.g. "
             f"C:\\Program Files\\Contoso\\Contoso.CauPlugin.dll, got {raw!r}",
+        )
+    if raw.startswith("\\\\") and not allow_unc:
+        raise InputError(
+            field,
+            f"{raw!r} is a UNC path: CAU would load the plug-in's code from a share on every host that runs it. "
+            "Install the plug-in on each of those hosts (its publisher's installer) and give its local path, "
+            f"or set {allow_field or 'allow_unc_path'}: true to register it from the share anyway",
         )
     return raw
 
@@ -188,9 +209,9 @@ def parse_third_party_plugins(
         item_field = f"{field}[{index}]"
         if not isinstance(item, Mapping):
             raise InputError(item_field, "expected a mapping with name and path")
-        unknown = sorted(str(key) for key in item if key not in ("name", "path"))
+        unknown = sorted(str(key) for key in item if key not in ("name", "path", "allow_unc_path"))
         if unknown:
-            raise InputError(item_field, f"unknown key(s) {', '.join(unknown)}; valid keys: name, path")
+            raise InputError(item_field, f"unknown key(s) {', '.join(unknown)}; valid keys: name, path, allow_unc_path")
         name = validate_plugin_name(item.get("name"), f"{item_field}.name")
         if builtin_plugin(name):
             raise InputError(
@@ -202,7 +223,13 @@ def parse_third_party_plugins(
                 f"{item_field}.name", f"{name} is already declared at {field}[{seen[name.lower()]}]"
             )
         seen[name.lower()] = index
-        plugins.append(ThirdPartyPlugin(name, validate_plugin_binary(item.get("path"), f"{item_field}.path")))
+        allow_unc = item.get("allow_unc_path", False)
+        if not isinstance(allow_unc, bool):
+            raise InputError(f"{item_field}.allow_unc_path", f"expected true or false, got {allow_unc!r}")
+        path = validate_plugin_binary(
+            item.get("path"), f"{item_field}.path", allow_unc=allow_unc, allow_field=f"{item_field}.allow_unc_path"
+        )
+        plugins.append(ThirdPartyPlugin(name, path, allow_unc))
     return tuple(plugins)
 
 
@@ -386,8 +413,8 @@ def plan_clusters(
         if plan.pseudo_host in inventory:
             raise InputError(
                 f"{plan.name}.cau_cluster_name",
-                f"the playbooks track this cluster as the in-memory host {plan.pseudo_host}, which is already an "
-                "inventory host; rename that host",
+                f"the playbooks name this cluster {plan.pseudo_host} (in --limit and messages), which is already "
+                "an inventory host; rename that host",
             )
         clusters.append(plan)
     return CauPlan(clusters, _place(clusters, inventory_hosts))

@@ -30,8 +30,10 @@ options:
   limit:
     description:
       - The playbook's C(--limit) (C(ansible_limit)). When set, only the clusters it selects are returned,
-        each as a whole; a limit that would split a cluster, or that names its nodes, coordinator or
-        in-memory host but not its group, is an error naming the cluster and the limit to use.
+        each as a whole; a limit may name a cluster's group, its nodes, its coordinator or C(cau-cluster-<name>).
+        A limit that would split a cluster (names it, then excludes some of its nodes), or that leaves a
+        selected cluster no inventory host inside the limit to run as, is an error naming the cluster and
+        the limit to use.
     type: str
   limited_hosts:
     description: The hosts the limit selected in the calling play (C(ansible_play_hosts_all)).
@@ -55,8 +57,8 @@ attributes:
     platforms: posix
     description: Runs on the controller.
 notes:
-  - Hosts of the group C(cau_plan_clusters), the in-memory cluster hosts the role C(winfleet.updates.cau_plan) adds,
-    are not counted as inventory hosts, so planning twice in one run works.
+  - Each cluster's plays run as its RV(clusters[].lead), an inventory host of the cluster inside the limit, which the
+    role C(winfleet.updates.cau_plan) adds to the group C(cau_plan_clusters); planning twice in one run works.
   - "Variables read from each node (set them on the cluster's group): C(cau_cluster_name), C(cau_mode),
     C(cau_coordinator), C(cau_plugins), C(cau_run_plugins_serially), C(cau_stop_on_plugin_failure),
     C(cau_separate_reboots), C(cau_third_party_plugins), C(cau_schedule), C(cau_force_recovery),
@@ -102,7 +104,12 @@ clusters:
       description: The inventory host the CAU cmdlets run on (the coordinator, else the first node).
       type: str
     pseudo_host:
-      description: The in-memory host name the playbooks track this cluster as.
+      description: The name the playbooks print for this cluster (C(cau-cluster-<name>)); a limit may name it.
+      type: str
+    lead:
+      description:
+        - The inventory host this cluster's plays run as, inside the limit (the first node inside it, else
+          the coordinator; without a limit the first node). Its own connection is not used.
       type: str
     plugins:
       description: The plug-ins of the run (C(cau_plugins), default Microsoft.WindowsUpdatePlugin).
@@ -136,14 +143,9 @@ plugin_hosts:
   type: list
   elements: dict
   sample: [{host: coord01, plugins: [{name: Contoso.FirmwarePlugin, path: 'C:\Program Files\Contoso\Contoso.FirmwarePlugin.dll'}]}]
-limit_groups:
-  description: With O(limit), each selected cluster's inventory group (the in-memory cluster host joins it so the limit reaches it).
-  returned: success
-  type: dict
-  sample: {hvcl01: hvcl01}
 limit_message:
   description: With O(limit), which whole clusters the limit selects; otherwise null.
   returned: success
   type: str
-  sample: "--limit hvcl01: updating whole cluster(s) hvcl01 (group hvcl01: nodes hv01, hv02, coordinator coord01)"
+  sample: "--limit hv02: updating whole cluster(s) hvcl01 (group hvcl01: nodes hv01, hv02, coordinator coord01; play host hv02)"
 """

@@ -13,6 +13,7 @@ $spec = @{
         name = @{ type = 'str'; required = $true }
         path = @{ type = 'str' }
         state = @{ type = 'str'; choices = @('present', 'absent'); default = 'present' }
+        allow_unc_path = @{ type = 'bool'; default = $false }
     }
     supports_check_mode = $true
 }
@@ -70,6 +71,10 @@ if ($isRegistered) {
 }
 if (-not $path) {
     $module.FailJson("The CAU plug-in $name is not registered on $env:COMPUTERNAME and no path was given; set path to the plug-in binary (installed per the publisher's instructions)")
+}
+# The action plugin refuses a UNC path unless allowed; checked here too, for direct callers.
+if ($path.StartsWith('\\') -and -not $module.Params.allow_unc_path) {
+    $module.FailJson("path '$path' is a UNC path: CAU would load the plug-in's code from a share on every host that runs it. Install the plug-in on each of those hosts (its publisher's installer) and give its local path, or set allow_unc_path: true to register it from the share anyway")
 }
 if (-not (Test-Path -LiteralPath $path -PathType Leaf)) {
     $module.FailJson("The plug-in binary $path does not exist on $env:COMPUTERNAME; install the plug-in there first (its publisher's installer), then register it")

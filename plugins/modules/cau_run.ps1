@@ -155,6 +155,51 @@ function Test-CauRunInProgress {
     $null -ne $Run -and "$Run" -notmatch 'NotInProgress' -and $null -ne (Get-PropertyValue -InputObject $Run -Name @('RunId'))
 }
 
+function Find-OwnRunInProgress {
+    <#
+    .SYNOPSIS
+    The id of a run this module started on this machine for the cluster whose worker still runs, or $null.
+    .DESCRIPTION
+    A controller killed while it followed a run (SIGKILL, a lost AWX node) leaves the run going:
+    its worker (a scheduled task winfleet-cau-run-<id> running Invoke-CauRun, with its folder under
+    %ProgramData%\winfleet\cau_run) outlives the controller. CAU runs one updating run per cluster
+    (https://learn.microsoft.com/powershell/module/clusterawareupdating/invoke-caurun), so while
+    that worker runs, the run Get-CauRun shows for the cluster is the one it started: the next
+    start attaches to it instead of refusing. A run started by anyone else has no such worker and
+    is still refused.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param (
+        [Parameter(Mandatory)]
+        [string]
+        $ClusterName
+    )
+
+    $folders = @(Get-ChildItem -LiteralPath $runRoot -Directory -ErrorAction SilentlyContinue |
+            Where-Object { $_.Name -match '^[0-9a-fA-F-]{36}$' } | Sort-Object -Property CreationTimeUtc -Descending)
+    foreach ($folder in $folders) {
+        $parametersPath = Join-Path -Path $folder.FullName -ChildPath 'parameters.xml'
+        if (-not (Test-Path -LiteralPath $parametersPath -PathType Leaf)) {
+            continue
+        }
+        try {
+            $started = Import-Clixml -LiteralPath $parametersPath
+        }
+        catch {
+            continue
+        }
+        if ([string]$started.ClusterName -ne $ClusterName) {
+            continue
+        }
+        $worker = Get-DetachedWorkerState -TaskName "$taskPrefix$($folder.Name)" -WorkingDirectory $folder.FullName
+        if ($worker.state -eq 'running') {
+            return $folder.Name
+        }
+    }
+    $null
+}
+
 function ConvertTo-NodeResult {
     <#
     .SYNOPSIS
@@ -334,6 +379,15 @@ if ($operation -eq 'start') {
     if ($parameters.ContainsKey('ForceSelfUpdate') -and -not (Get-Command -Name Invoke-CauRun).Parameters.ContainsKey('ForceSelfUpdate')) {
         $module.FailJson("Invoke-CauRun on $env:COMPUTERNAME has no -ForceSelfUpdate (Windows Server 2012 R2 and earlier), so a self-updating run cannot be started on demand from here; nothing was started. Let the CAU clustered role run on its schedule, or update cluster $clusterName in remote_updating mode from a coordinator.")
     }
+    # A run this module started for the cluster and whose worker still runs (a controller killed
+    # while following it): attach to it, before any recovery, which would break that live run.
+    $ownRun = Find-OwnRunInProgress -ClusterName $clusterName
+    if ($null -ne $ownRun) {
+        $module.Result.changed = $false
+        $module.Result.run_id = $ownRun
+        $module.Result.attached = $true
+        $module.ExitJson()
+    }
     # Recover first, then start: a stuck run shows in Get-CauRun as a run in progress until
     # Invoke-CauRun -ForceRecovery clears it
     # (https://learn.microsoft.com/powershell/module/clusterawareupdating/invoke-caurun, -ForceRecovery).
@@ -424,6 +478,7 @@ Write-WorkerResult -Name 'status.json' -Result $record
     }
     $module.Result.changed = $true
     $module.Result.run_id = $runId
+    $module.Result.attached = $false
     $module.ExitJson()
 }
 

@@ -183,13 +183,24 @@ def run_cluster(
         "run_id": run_id,
         "command": render_command("Invoke-CauRun", parameters, request.plugin_set),
     }
+    base["attached"] = False
     try:
-        _checked(execute("start", parameters, options))
+        started = _checked(execute("start", parameters, options))
     except Exception as err:  # pylint infers no class from CONNECTION_ERRORS; test it here (as _host_poll.py)
         if not isinstance(err, CONNECTION_ERRORS):
             raise
         warn(f"lost the connection while starting the CAU run ({err}); asking the host whether it started")
         reset()
+    else:
+        if started.get("attached"):
+            # An earlier cau_run for this cluster was killed while following its run; the host's
+            # worker still runs it. Follow that run to its end instead of refusing it.
+            run_id = str(started.get("run_id") or run_id)
+            base.update(run_id=run_id, attached=True)
+            progress(
+                f"CAU {request.cluster_name}: attached to run {run_id}, which an earlier run of this collection "
+                "started and left behind (its controller stopped); following it to its end"
+            )
     poll_options = {"run_id": run_id}
     log = ProgressLog(f"CAU {request.cluster_name}", progress, clock)
 

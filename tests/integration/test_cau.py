@@ -6,13 +6,18 @@ ansible-playbook, and checks what happened on the simulated hosts and in cau_rep
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import PlaybookRun, run_playbook
+from tests.integration.conftest import BIN_DIR, REPO_ROOT, PlaybookRun, run_playbook
 from tests.simlab.state import Lab
 from tests.unit import hotfix_bases
 
@@ -411,7 +416,7 @@ def test_plugins_missing_on_the_coordinator_and_a_locked_cluster_are_clear_failu
 
 
 def test_a_limit_naming_a_cluster_group_updates_that_whole_cluster_and_one_splitting_it_is_refused(make_lab, tmp_path):
-    """AWX job-template limits: --limit <cluster group> works; a limit on part of a cluster says what to use."""
+    """AWX job-template limits: --limit <cluster group> works; a limit that takes nodes out of a cluster is refused."""
     updates = {"cau_updates": [software()]}
     lab = make_lab({
         "lab": {"time_scale": 0.01},  # the run lasts ~2 s: several polls see it in progress
@@ -419,22 +424,109 @@ def test_a_limit_naming_a_cluster_group_updates_that_whole_cluster_and_one_split
         "clusters": {"hvcl01": {"mode": "remote_updating", "nodes": ["hv01", "hv02"], "coordinator": "coord01"},
                      "hvcl02": {"mode": "remote_updating", "nodes": ["hv03", "hv04"], "coordinator": "coord01"}},
     })
-    split = cau(lab, tmp_path, limit="hv01")
+    split = cau(lab, tmp_path, limit="hvcl01:!hv02")
     assert split.returncode != 0
     flat = " ".join(split.output.split())
-    assert "--limit: 'hv01' would split cluster hvcl01: hv01 in, hv02 out" in flat, split.output
+    assert "--limit: 'hvcl01:!hv02' would split cluster hvcl01: hv01 in, hv02 out" in flat, split.output
     assert "use --limit hvcl01" in flat
     assert installed(lab, "hv01") == set()
+    # the option check also runs under a limit (a play on localhost would be skipped by it)
+    as_string = cau(lab, tmp_path, limit="hvcl01", cau_target_clusters="hvcl01")
+    assert as_string.returncode != 0
+    assert "cau_target_clusters: expected a list of cluster names such as [\"hvcl01\"], got" \
+        in " ".join(as_string.output.split()), as_string.output
+    assert installed(lab, "hv01") == set() and lab.read_host("coord01")["round_trips"] == 0
 
     limited = cau(lab, tmp_path, limit="hvcl02")
     assert limited.returncode == 0, limited.output
-    assert "--limit hvcl02: updating whole cluster(s) hvcl02 (group hvcl02: nodes hv03, hv04, coordinator coord01)" \
-        in " ".join(limited.output.split()), limited.output
+    assert "--limit hvcl02: updating whole cluster(s) hvcl02 (group hvcl02: nodes hv03, hv04, coordinator coord01; " \
+           "play host hv03)" in " ".join(limited.output.split()), limited.output
     assert [installed(lab, h) for h in ("hv01", "hv02", "hv03", "hv04")] == [set(), set(), {KB_SOFTWARE}, {KB_SOFTWARE}]
     assert set(node_rows(limited)) == {"hv03", "hv04"}
     # progress at default verbosity while the run is followed: cluster, node, phase, counts, elapsed
     assert re.search(r"^CAU hvcl02: node hv0[34], .+; updates installed \d+, failed 0; elapsed \d+:\d\d:\d\d$",
                      limited.output, re.M), limited.output
+
+
+def test_a_limit_naming_nodes_runs_their_whole_clusters_and_relaunch_on_failed_hosts_works(make_lab, tmp_path):
+    """A node in the limit stands for its whole cluster; the recap names an inventory host per cluster, so the
+    limit AWX builds from the failed hosts of the recap ("relaunch on failed hosts") runs the failed cluster again."""
+    lab = make_lab({
+        "lab": FAST_LAB,
+        "hosts": {"coord01": {}, "hv01": {"cau_updates": [software()]},
+                  "hv02": {"cau_updates": [software(KB_FAILS, fails=True)]},
+                  "hv03": {"cau_updates": [software()]}, "hv04": {"cau_updates": [software()]}},
+        "clusters": {"hvcl01": {"mode": "remote_updating", "nodes": ["hv01", "hv02"], "coordinator": "coord01",
+                                "vars": {"cau_max_failed_nodes": 0, "cau_max_retries_per_node": 1}},
+                     "hvcl02": {"mode": "remote_updating", "nodes": ["hv03", "hv04"], "coordinator": "coord01"}},
+    })
+    listed = run_playbook("winfleet.updates.cau_update", lab.root / "inventory.yml", tmp_path / "reports",
+                          extra_args=["--list-hosts", "--limit", "hv04"])
+    assert listed.returncode == 0, listed.output
+    assert "Could not match supplied host pattern" not in listed.output, listed.output
+    assert "Update the clusters in inventory order: each runs as one of its own hosts, its lead (the first node " \
+           "inside --limit), chosen by the plan" in listed.output
+    by_node = cau(lab, tmp_path, limit="hv04")
+    assert by_node.returncode == 0, by_node.output
+    flat = " ".join(by_node.output.split())
+    assert "--limit hv04: updating whole cluster(s) hvcl02 (group hvcl02: nodes hv03, hv04, coordinator coord01; " \
+           "play host hv04)" in flat, by_node.output
+    assert [installed(lab, h) for h in ("hv01", "hv03", "hv04")] == [set(), {KB_SOFTWARE}, {KB_SOFTWARE}]
+    assert set(recap(by_node.output)) == {"hv04"}
+    assert "hv04 stands for cluster hvcl02 (nodes hv03, hv04): succeeded" in flat, by_node.output
+    assert "Could not match supplied host pattern" not in by_node.output
+
+    first = cau(lab, tmp_path, cau_continue_on_failure=True)
+    assert first.returncode != 0
+    failed_hosts = sorted(host for host, counters in recap(first.output).items() if counters["failed"])
+    assert failed_hosts == ["hv01"], first.output  # an inventory host AWX can relaunch on
+    assert "hv01 stands for cluster hvcl01 (nodes hv01, hv02): failed" in " ".join(first.output.split())
+    with lab.host("hv02") as state:  # the operator fixes the node, then relaunches on the failed hosts
+        for update in state["cau_updates"]:
+            update["fails"] = False
+    relaunch = cau(lab, tmp_path, limit=",".join(failed_hosts))
+    assert relaunch.returncode == 0, relaunch.output
+    assert "updating whole cluster(s) hvcl01" in relaunch.output
+    assert set(node_rows(relaunch)) == {"hv01", "hv02"}
+    assert installed(lab, "hv02") == {KB_FAILS}
+
+
+def test_a_cau_update_killed_mid_run_is_followed_to_its_end_by_the_rerun(make_lab, tmp_path):
+    """SIGKILL leaves the detached CAU run going on the coordinator: the re-run attaches to it (no second run,
+    no "already in progress") and reports the nodes it updated."""
+    updates = {"cau_updates": [software()]}
+    lab = make_lab({
+        "lab": {"time_scale": 0.15},  # the run lasts about half a minute: the re-run finds it still going
+        "hosts": {"coord01": {}, "hv01": updates, "hv02": updates},
+        "clusters": {"hvcl01": {"mode": "remote_updating", "nodes": ["hv01", "hv02"], "coordinator": "coord01"}},
+    })
+    variables = {"cau_report_dir": str(tmp_path / "reports"), "cau_poll_interval": POLL}
+    command = [str(BIN_DIR / "ansible-playbook"), "-i", str(lab.root / "inventory.yml"), "winfleet.updates.cau_update",
+               "-e", json.dumps(variables)]
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+           "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}"}
+    with subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          start_new_session=True) as first:
+        deadline = time.monotonic() + 60
+        while lab.read_cluster("hvcl01").get("active_run") is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)  # a few polls
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+    cluster = lab.read_cluster("hvcl01")
+    left_behind = cluster["active_run"]
+    assert left_behind is not None and cluster["runs"][left_behind]["finish_at"] > time.time(), \
+        "the first run must be killed while CAU is still running"
+
+    rerun = cau(lab, tmp_path)
+    assert rerun.returncode == 0, rerun.output
+    assert f"CAU hvcl01: attached to run {left_behind}, which an earlier run of this collection started" \
+        in rerun.output, rerun.output
+    assert "already in progress" not in rerun.output
+    rows = node_rows(rerun)
+    assert [(rows[n]["status"], rows[n]["updates_installed"]) for n in ("hv01", "hv02")] == [("succeeded", 1)] * 2
+    assert [e["event"] for e in cau_events(lab, "coord01")].count("cau_run_started") == 1
+    assert installed(lab, "hv01") == installed(lab, "hv02") == {KB_SOFTWARE}
 
 
 def test_a_coordinator_without_delegation_is_caught_before_cau_runs(make_lab, tmp_path):

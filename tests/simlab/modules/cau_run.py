@@ -91,6 +91,15 @@ def _start(call: HostCall, lab: Lab, cluster: dict[str, Any], parameters: dict[s
         return _fail(f"CAU plug-in(s) {', '.join(missing)} are not registered on {call.state['name']} (registered: "
                      f"{', '.join(cau.registered_plugins(call.state))}); register them with winfleet.updates.cau_plugin "
                      "(playbook cau_prepare). Nothing was started.")
+    # A run this module started for the cluster whose worker (a scheduled task, which outlives the
+    # controller's session) still runs Invoke-CauRun: the cluster's one run in progress is that one,
+    # as CAU runs one updating run per cluster
+    # (https://learn.microsoft.com/powershell/module/clusterawareupdating/invoke-caurun). The
+    # module attaches to it before any recovery. The lab's run records are those workers.
+    own = _own_run_in_progress(cluster)
+    if own:
+        call.log("cau_run_attached", cluster=cluster["name"], run_id=own)
+        return {"changed": False, "run_id": own, "attached": True}
     # As the module does: recover first (Invoke-CauRun -ForceRecovery), then ask Get-CauRun.
     recover = options.get("recover_parameters")
     if recover is not None:
@@ -112,7 +121,13 @@ def _start(call: HostCall, lab: Lab, cluster: dict[str, Any], parameters: dict[s
     cluster["runs"][run_id] = record
     cluster["active_run"] = run_id
     call.log("cau_run_started", cluster=cluster["name"], run_id=run_id, parameters=parameters)
-    return {"changed": True, "run_id": run_id}
+    return {"changed": True, "run_id": run_id, "attached": False}
+
+
+def _own_run_in_progress(cluster: dict[str, Any]) -> str | None:
+    """The run a worker started through this module still runs on the cluster (not a stale lock)."""
+    active = cau.run_in_progress(cluster)
+    return active if active and active in cluster["runs"] else None
 
 
 def _preflight(call: HostCall, nodes: list[str]) -> dict[str, Any]:

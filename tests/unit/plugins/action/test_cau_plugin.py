@@ -13,10 +13,10 @@ DLL = "C:\\Program Files\\Contoso\\Contoso.FirmwarePlugin.dll"
 @pytest.mark.parametrize(
     ("name", "path", "state", "expected"),
     [
-        ("Contoso.FirmwarePlugin", DLL, "present", {"name": "Contoso.FirmwarePlugin", "path": DLL, "state": "present"}),
-        ("Contoso.FirmwarePlugin", None, "absent", {"name": "Contoso.FirmwarePlugin", "path": None, "state": "absent"}),
+        ("Contoso.FirmwarePlugin", DLL, "present", {"name": "Contoso.FirmwarePlugin", "path": DLL, "state": "present", "allow_unc_path": False}),
+        ("Contoso.FirmwarePlugin", None, "absent", {"name": "Contoso.FirmwarePlugin", "path": None, "state": "absent", "allow_unc_path": False}),
         ("microsoft.windowsupdateplugin", None, "present",
-         {"name": "Microsoft.WindowsUpdatePlugin", "path": None, "state": "present"}),
+         {"name": "Microsoft.WindowsUpdatePlugin", "path": None, "state": "present", "allow_unc_path": False}),
     ],
 )
 def test_host_arguments(name, path, state, expected):
@@ -40,3 +40,16 @@ def test_impossible_requests_are_errors_naming_the_option(name, path, state, fie
         host_arguments(name, path, state)
     assert err.value.field == field
     assert message in err.value.message
+
+
+UNC_DLL = "\\\\fs01\\plugins\\Contoso.FirmwarePlugin.dll"
+
+
+def test_a_unc_plugin_path_is_refused_unless_explicitly_allowed():
+    with pytest.raises(InputError) as err:
+        host_arguments("Contoso.FirmwarePlugin", UNC_DLL, "present")
+    assert err.value.field == "path"
+    assert err.value.message.startswith(f"{UNC_DLL!r} is a UNC path: CAU would load the plug-in's code from a share")
+    assert "set allow_unc_path: true" in err.value.message
+    allowed = host_arguments("Contoso.FirmwarePlugin", UNC_DLL, "present", allow_unc_path=True)
+    assert (allowed["path"], allowed["allow_unc_path"]) == (UNC_DLL, True)

@@ -31,7 +31,7 @@ def test_remote_updating_places_third_party_plugins_on_the_coordinator_only():
     variables = cluster("hvcl01", "remote_updating", ["hv01", "hv02"], cau_coordinator="coord01",
                         cau_third_party_plugins=[CONTOSO], cau_plugins=["Contoso.FirmwarePlugin"])
     result = plan(variables).as_dict()
-    assert result["plugin_hosts"] == [{"host": "coord01", "plugins": [CONTOSO]}]
+    assert result["plugin_hosts"] == [{"host": "coord01", "plugins": [{**CONTOSO, "allow_unc_path": False}]}]
     (entry,) = result["clusters"]
     assert (entry["runner"], entry["coordinator"], entry["pseudo_host"]) == ("coord01", "coord01", "cau-cluster-hvcl01")
     assert entry["registered_plugins"] == ["Contoso.FirmwarePlugin"]
@@ -72,9 +72,10 @@ def test_a_coordinator_of_two_clusters_gets_each_plugin_once_in_inventory_order(
         **cluster("c", "remote_updating", ["c1", "c2"], cau_coordinator="coord02", cau_third_party_plugins=[CONTOSO]),
     }
     result = plan(variables, inventory=["coord01", "coord02", *variables]).as_dict()
+    local = {"allow_unc_path": False}
     assert result["plugin_hosts"] == [
-        {"host": "coord01", "plugins": [fabrikam, CONTOSO]},
-        {"host": "coord02", "plugins": [CONTOSO]},
+        {"host": "coord01", "plugins": [{**fabrikam, **local}, {**CONTOSO, **local}]},
+        {"host": "coord02", "plugins": [{**CONTOSO, **local}]},
     ]
     assert [c["name"] for c in result["clusters"]] == ["a", "b", "c"]
 
@@ -171,6 +172,12 @@ def test_an_empty_group_an_unknown_target_and_a_clashing_host_name_are_errors():
         ([{"name": "Contoso.X", "path": DLL, "version": 2}], "cau_third_party_plugins[0]", "unknown key(s) version"),
         ([CONTOSO, {"name": "contoso.firmwareplugin", "path": DLL}], "cau_third_party_plugins[1].name", "already declared"),
         ([{"name": "Contoso X", "path": DLL}], "cau_third_party_plugins[0].name", "not a valid plug-in name"),
+        ([{"name": "Contoso.X", "path": "\\\\fs01\\p\\X.dll"}], "cau_third_party_plugins[0].path",
+         "is a UNC path: CAU would load the plug-in's code from a share on every host that runs it. Install the "
+         "plug-in on each of those hosts (its publisher's installer) and give its local path, or set "
+         "cau_third_party_plugins[0].allow_unc_path: true to register it from the share anyway"),
+        ([{"name": "Contoso.X", "path": DLL, "allow_unc_path": "yes"}], "cau_third_party_plugins[0].allow_unc_path",
+         "expected true or false"),
     ],
 )
 def test_third_party_plugin_declarations_are_checked(raw, field, message):
@@ -179,9 +186,18 @@ def test_third_party_plugin_declarations_are_checked(raw, field, message):
     assert (err.value.field, message in err.value.message) == (field, True)
 
 
-@pytest.mark.parametrize("path", [DLL, "\\\\fs01\\plugins\\Contoso.DLL", "D:\\p.dll"])
+@pytest.mark.parametrize("path", [DLL, "D:\\p.dll"])
 def test_plugin_binaries_accepted(path):
     assert validate_plugin_binary(path) == path
+
+
+def test_a_unc_plugin_binary_only_when_explicitly_allowed():
+    unc = "\\\\fs01\\plugins\\Contoso.DLL"
+    with pytest.raises(InputError, match="is a UNC path"):
+        validate_plugin_binary(unc)
+    assert validate_plugin_binary(unc, allow_unc=True) == unc
+    declared = parse_third_party_plugins([{"name": "Contoso.X", "path": unc, "allow_unc_path": True}])
+    assert (declared[0].path, declared[0].allow_unc_path) == (unc, True)
 
 
 @pytest.mark.parametrize("path", ["Contoso.dll", "C:\\plugins\\Contoso.exe", "C:\\a\nb.dll", "/opt/contoso.dll", "\\\\server\\x.dll", None])

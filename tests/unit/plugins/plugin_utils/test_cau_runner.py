@@ -92,6 +92,22 @@ def test_a_connection_lost_while_starting_is_resolved_by_asking_about_the_run_id
     assert (result["status"], host.resets) == ("succeeded", 1)
 
 
+def test_a_run_an_earlier_controller_left_behind_is_attached_to_and_followed_to_its_end():
+    left_behind = "0b0e5f3e-0000-4000-8000-0000000000aa"
+    host = FakeHost(start=[{"changed": False, "run_id": left_behind, "attached": True}],
+                    poll=[running("n2"), finished("Succeeded", node("n1"), node("n2"))])
+    lines: list[str] = []
+    result = run_cluster(host.execute, host.reset,
+                         RunRequest(cluster_name="c", plugin_set=PLUGINS, run_options={}, nodes=("n1", "n2"),
+                                    timeout=100.0, poll_interval=5.0),
+                         run_id=RUN_ID, clock=FakeClock(), sleep=lambda seconds: None, progress=lines.append)
+    assert [call[2] for call in host.calls[1:]] == [{"run_id": left_behind}] * 2  # its run, not a new one
+    assert (result["run_id"], result["attached"], result["status"]) == (left_behind, True, "succeeded")
+    assert [n["status"] for n in result["nodes"]] == ["succeeded", "succeeded"]
+    assert lines[0] == (f"CAU c: attached to run {left_behind}, which an earlier run of this collection started and "
+                        "left behind (its controller stopped); following it to its end")
+
+
 def test_a_start_the_host_refuses_fails_with_its_message_and_nothing_is_polled():
     host = FakeHost(start=[{"failed": True, "msg": "plug-in X is not registered. Nothing was started."}], poll=[running()])
     with pytest.raises(HostModuleFailed, match="Nothing was started"):
