@@ -19,7 +19,7 @@ import hashlib
 import json
 import ntpath
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -108,7 +108,8 @@ def _share(
         folder = validate_hotfix_root(spec["path"], "share.path")
         if folder.kind != "local":
             raise InputError(
-                "share.path", f"{spec['path']!r} must be a local folder on the file server, e.g. D:\\CauHotfix"
+                "share.path",
+                f"{spec['path']!r} must be a local folder on the file server, e.g. D:\\CauHotfix",
             )
         path = folder.path
 
@@ -145,7 +146,8 @@ def _integrity(share: Share | None, require_encryption: bool) -> None:
     while the run requires encryption."""
     if share is None and require_encryption:
         raise InputError(
-            "require_smb_encryption", "needs a share to encrypt; give share (or a UNC path) or set it to false"
+            "require_smb_encryption",
+            "needs a share to encrypt; give share (or a UNC path) or set it to false",
         )
     if share and not share.encrypt_data and not share.require_signing:
         raise InputError(
@@ -193,12 +195,17 @@ def describe(args: Mapping[str, Any], resolve: ResolvePath) -> Description:
     nodes = None
     if args.get("nodes") is not None:
         checked = [
-            attempt(lambda n=n, i=i: validate_netbios_name(n, f"nodes[{i}]")) for i, n in enumerate(args["nodes"])
+            attempt(lambda n=n, i=i: validate_netbios_name(n, f"nodes[{i}]"))
+            for i, n in enumerate(args["nodes"])
         ]
         nodes = [n for n in checked if n is not None]
     extensions = list(DEFAULT_EXTENSIONS) + [r.name for r in rules if r.kind == "Extension"]
     files, warnings = plan_tree(
-        _clean(args.get("updates") or []), [r.name for r in rules if r.kind == "Folder"], nodes, extensions, errors
+        _clean(args.get("updates") or []),
+        [r.name for r in rules if r.kind == "Folder"],
+        nodes,
+        extensions,
+        errors,
     )
     named = {e.field for e in errors}
     resolved = {}
@@ -212,7 +219,8 @@ def describe(args: Mapping[str, Any], resolve: ResolvePath) -> Description:
     if args.get("path"):
         attempt(lambda: _integrity(share, bool(args.get("require_smb_encryption"))))
     config_name = attempt(
-        lambda: validate_file_name(args.get("config_name") or CONFIG_FILE_NAME, "config_name"), CONFIG_FILE_NAME
+        lambda: validate_file_name(args.get("config_name") or CONFIG_FILE_NAME, "config_name"),
+        CONFIG_FILE_NAME,
     )
     if config_name.casefold() == MANIFEST_NAME.casefold():
         errors.append(InputError("config_name", f"{MANIFEST_NAME} is the module's own manifest"))
@@ -257,23 +265,15 @@ def _sha256(path: str | Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-@dataclass(frozen=True)
-class Source:
-    path: str  # relative to the root, Windows form
-    local_path: str
-    sha256: str
-    size: int
-
-
-def hash_sources(files: list[PlannedFile]) -> list[Source]:
-    """sha256 and size of every planned file, each source read once."""
-    cache: dict[str, tuple[str, int]] = {}
+def hash_sources(files: list[PlannedFile]) -> list[PlannedFile]:
+    """The planned files with the sha256 and size of their source, each source read once."""
+    cache: dict[str, PlannedFile] = {}
     for f in files:
         if f.src not in cache:
             if not Path(f.src).is_file():
                 raise InputError(f"updates[{f.index}].src", f"{f.src} is not a file on the controller")
-            cache[f.src] = (_sha256(f.src), Path(f.src).stat().st_size)
-    return [Source(f.path, f.src, *cache[f.src]) for f in files]
+            cache[f.src] = replace(f, sha256=_sha256(f.src), size=Path(f.src).stat().st_size)
+    return [replace(f, sha256=cache[f.src].sha256, size=cache[f.src].size) for f in files]
 
 
 # --------------------------------------------------------------------------------------------
@@ -322,7 +322,10 @@ def parse_observed(raw: Mapping[str, Any]) -> Observed:
             root_path=root.get("path"),
             root_exists=bool(root.get("exists")),
             folders={str(p).casefold(): str(p) for p in raw.get("folders") or []},
-            files={f["path"].casefold(): {**f, "sha256": str(f["sha256"]).lower()} for f in raw.get("files") or []},
+            files={
+                f["path"].casefold(): {**f, "sha256": str(f["sha256"]).lower()}
+                for f in raw.get("files") or []
+            },
             reparse_points=list(raw.get("reparse_points") or []),
             acl={str(k).casefold(): {**v, "path": str(k)} for k, v in (raw.get("acl") or {}).items()},
             config=_b64(raw.get("config"), "config"),
@@ -400,7 +403,7 @@ class Changes:
     removed: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
-    transfers: list[Source] = field(default_factory=list)
+    transfers: list[PlannedFile] = field(default_factory=list)
     removals: list[dict[str, str]] = field(default_factory=list)
     remove_folders: list[str] = field(default_factory=list)
     config: bytes = b""
@@ -434,7 +437,11 @@ def _acl_key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
 
     def flags(value: Any) -> tuple[str, ...]:
         return tuple(
-            sorted(p.strip().casefold() for p in str(value or "None").split(",") if p.strip().casefold() != "none")
+            sorted(
+                p.strip().casefold()
+                for p in str(value or "None").split(",")
+                if p.strip().casefold() != "none"
+            )
         )
 
     mask = rights_mask(entry["rights"]) | (0x100000 if entry.get("type", "Allow") == "Allow" else 0)
@@ -462,7 +469,9 @@ def _acl_changes(observed: Observed, changes: Changes, exe: set[str], gone: set[
         (p, True) for k, p in observed.folders.items() if k not in gone
     ]
     paths += [(f["path"], False) for k, f in observed.files.items() if k not in gone]
-    paths += ([("", True)] if changes.create_root else []) + [(f, True) for f in changes.folders if f.casefold() in exe]
+    paths += ([("", True)] if changes.create_root else []) + [
+        (f, True) for f in changes.folders if f.casefold() in exe
+    ]
     result = []
     for rel, is_dir in paths:
         protect, entries = desired_acl(
@@ -477,7 +486,9 @@ def _acl_changes(observed: Observed, changes: Changes, exe: set[str], gone: set[
                 continue
             before = _acl_text(bool(have.get("protected")), explicit)
         else:
-            before = "new" if (rel == "" and changes.create_root) or rel in changes.folders else "not readable"
+            before = (
+                "new" if (rel == "" and changes.create_root) or rel in changes.folders else "not readable"
+            )
         result.append(
             {
                 "path": rel,
@@ -490,7 +501,7 @@ def _acl_changes(observed: Observed, changes: Changes, exe: set[str], gone: set[
     return sorted(result, key=lambda c: (c["path"].count("\\") + bool(c["path"]), c["path"].casefold()))
 
 
-def plan_changes(desc: Description, observed: Observed, sources: list[Source], config: bytes) -> Changes:
+def plan_changes(desc: Description, observed: Observed, sources: list[PlannedFile], config: bytes) -> Changes:
     """Every change, decided on the controller (pure). Files compare by sha256; files this
     module placed (the manifest) and no longer listed are removed only with ``prune`` and only
     unmodified; files it never placed are ``foreign`` and kept. A host state the module must not
@@ -508,7 +519,8 @@ def plan_changes(desc: Description, observed: Observed, sources: list[Source], c
     for folder in folders:
         if folder.casefold() in observed.files:
             raise InputError(
-                "updates", f"{folder} is a file on {server} where a folder must go; remove it; nothing was changed"
+                "updates",
+                f"{folder} is a file on {server} where a folder must go; remove it; nothing was changed",
             )
         if folder.casefold() not in observed.folders:
             changes.folders.append(folder)
@@ -516,7 +528,9 @@ def plan_changes(desc: Description, observed: Observed, sources: list[Source], c
     for source in sources:
         have = observed.files.get(source.path.casefold())
         if source.path.casefold() in observed.folders:
-            raise InputError("updates", f"{source.path} is a folder on {server}; remove it; nothing was changed")
+            raise InputError(
+                "updates", f"{source.path} is a folder on {server}; remove it; nothing was changed"
+            )
         if have is not None and have["sha256"] == source.sha256:
             changes.unchanged.append(source.path)
         else:
@@ -537,17 +551,24 @@ def plan_changes(desc: Description, observed: Observed, sources: list[Source], c
             gone.add(rel.casefold())
             continue
         if desc.options.get("prune"):
-            changes.warnings.append(f"{have['path']} was modified since the module placed it; kept (remove it by hand)")
+            changes.warnings.append(
+                f"{have['path']} was modified since the module placed it; kept (remove it by hand)"
+            )
         changes.stale.append(have["path"])
         manifest[key] = {"sha256": str(entry.get("sha256"))}
     own = {desc.config_name.casefold(), MANIFEST_NAME.casefold()}
     placed_keys = {k.replace("/", "\\").casefold() for k in placed}
-    changes.foreign = [f["path"] for k, f in sorted(observed.files.items()) if k not in planned | placed_keys | own]
+    changes.foreign = [
+        f["path"] for k, f in sorted(observed.files.items()) if k not in planned | placed_keys | own
+    ]
     remaining = [k for k in observed.files if k not in gone]
     for folder in sorted(
-        {k.rsplit("\\", d)[0] for k in gone for d in range(1, k.count("\\") + 1)}, key=lambda f: -f.count("\\")
+        {k.rsplit("\\", d)[0] for k in gone for d in range(1, k.count("\\") + 1)},
+        key=lambda f: -f.count("\\"),
     ):
-        if folder not in {f.casefold() for f in folders} and not any(k.startswith(folder + "\\") for k in remaining):
+        if folder not in {f.casefold() for f in folders} and not any(
+            k.startswith(folder + "\\") for k in remaining
+        ):
             changes.remove_folders.append(observed.folders.get(folder, folder))
             remaining = [k for k in remaining if k != folder]
     changes.config = config
@@ -555,7 +576,9 @@ def plan_changes(desc: Description, observed: Observed, sources: list[Source], c
         changes.config_changed = True
         old = (observed.config or b"").decode("utf-8", "replace").splitlines(keepends=True)
         new = config.decode("utf-8", "replace").splitlines(keepends=True)
-        changes.xml_diff = "".join(difflib.unified_diff(old, new, f"a/{desc.config_name}", f"b/{desc.config_name}"))
+        changes.xml_diff = "".join(
+            difflib.unified_diff(old, new, f"a/{desc.config_name}", f"b/{desc.config_name}")
+        )
     if {k: v.get("sha256") for k, v in placed.items()} != {k: v["sha256"] for k, v in manifest.items()} and (
         manifest or observed.manifest is not None
     ):
@@ -568,7 +591,9 @@ def plan_changes(desc: Description, observed: Observed, sources: list[Source], c
     if observed.local:
         return changes
     exe = {s.path.rsplit("\\", 1)[0].casefold() for s in sources if s.path.upper().endswith(".EXE")}
-    exe |= {k.rsplit("\\", 1)[0] for k in observed.files if k not in gone and "\\" in k and k.endswith(".exe")}
+    exe |= {
+        k.rsplit("\\", 1)[0] for k in observed.files if k not in gone and "\\" in k and k.endswith(".exe")
+    }
     changes.acl = _acl_changes(observed, changes, exe, gone)
     changes.share = _share_change(desc, observed)
     changes.require_signing = bool(
@@ -680,10 +705,15 @@ def build_config(desc: Description, observed: Observed) -> bytes:
 def account_state(desc: Description, observed: Observed) -> dict[str, Any]:
     """The update account as the server sees it, and whether it is a local administrator."""
     admin, how = is_local_admin(observed.account or {})
-    return {**(observed.account or {}), "name": desc.options["cau_account"], "is_local_admin": admin, "how": how}
+    return {
+        **(observed.account or {}),
+        "name": desc.options["cau_account"],
+        "is_local_admin": admin,
+        "how": how,
+    }
 
 
-def preflight_checks(desc: Description, observed: Observed, sources: list[Source]) -> list[Check]:
+def preflight_checks(desc: Description, observed: Observed, sources: list[PlannedFile]) -> list[Check]:
     """Every check of ``_hotfix_layout.preflight`` on the observed server, plus the root's
     presence and, when updates are described, whether the content matches them."""
     config_state: dict[str, Any] = {"present": observed.config is not None}
@@ -700,7 +730,9 @@ def preflight_checks(desc: Description, observed: Observed, sources: list[Source
     share = None
     if desc.share is not None:
         have = observed.share or {}
-        encrypted = bool(have.get("exists") and have.get("encrypt_data")) or bool(observed.smb.get("encrypt_data"))
+        encrypted = bool(have.get("exists") and have.get("encrypt_data")) or bool(
+            observed.smb.get("encrypt_data")
+        )
         share = {
             "name": desc.share.name,
             "encrypt_data": encrypted,
