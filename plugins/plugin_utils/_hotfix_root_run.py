@@ -168,8 +168,9 @@ def run_build(desc: Description, host: HostSide | None, *, check_mode: bool, dif
         account = result["account"] = account_state(desc, observed)
         if not account["is_local_admin"]:
             changes.warnings.append(
-                f"{account['name']} is not a local administrator on {observed.computer_name} ({account['how']}); "
-                "the HotfixPlugin run needs that (the module does not change group membership)"
+                f"{account['name']} is not a local administrator on {observed.computer_name} "
+                f"({account['how']}); the HotfixPlugin run needs that (the module does not change group "
+                "membership)"
             )
     if check_mode or not changes.changed:
         return result
@@ -265,8 +266,13 @@ def _apply(
             host.put(transfer.src, remote)
         except Exception as err:  # any transport error: report it with what was left behind
             cleaned = _cleanup(host, list(incoming.values()))
-            message = f"copying {transfer.path} to {host.name} failed: {err}; nothing under the hotfix root was changed"
-            result.update(failed=True, changed=False, transferred=[], msg=f"{message} ({cleaned})")
+            result.update(
+                failed=True,
+                changed=False,
+                transferred=[],
+                msg=f"copying {transfer.path} to {host.name} failed: {err}; nothing under the hotfix root "
+                f"was changed ({cleaned})",
+            )
             return result
         incoming[transfer.path] = remote
     args: dict[str, Any] = {
@@ -306,8 +312,8 @@ def _apply(
             done=done,
             failed_step=step,
             msg=f"applying the hotfix root on {host.name} failed at '{step}': {err.result.get('msg')}. "
-            f"Done before the failure: {'; '.join(done) if done else 'nothing'}. Nothing after it was applied; "
-            "fix the cause and run again (the module is idempotent)",
+            f"Done before the failure: {'; '.join(done) if done else 'nothing'}. Nothing after it was "
+            "applied; fix the cause and run again (the module is idempotent)",
         )
         return result
     result.update(done=list(answer.get("done") or []), changed=True)
