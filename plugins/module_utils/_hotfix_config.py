@@ -409,7 +409,7 @@ class _Shape:
                 old.addprevious(new)
                 container.remove(old)
                 return
-        siblings = [c for c in container]
+        siblings = list(container)
         container.append(new)
         if self.unit is not None and siblings:
             new.tail, siblings[-1].tail = siblings[-1].tail, "\n" + self.unit * self.depth

@@ -487,23 +487,16 @@ def _config_checks(add: _Add, observed: Mapping[str, Any], config_name: str) -> 
         return None
     problems = list(state.get("problems") or [])
     fix = "run the module to write it again from the base and your rules"
-    add(
-        "config_file",
-        not problems,
-        f"{config_name} is " + ("invalid: " + "; ".join(problems) if problems else "present and well formed"),
-        fix,
-    )
+    state_text = "invalid: " + "; ".join(problems) if problems else "present and well formed"
+    add("config_file", not problems, f"{config_name} is {state_text}", fix)
     if not schema.get("available"):
         detail = "HotfixConfigSchema.xsd is not installed on the server (no CAU tools there); not validated"
         add("windows_schema", True, detail, blocking=False)
     elif schema.get("errors"):
-        errors = "; ".join(schema["errors"])
-        add(
-            "windows_schema",
-            False,
-            f"{config_name} does not validate against {schema.get('path')}: {errors}",
-            fix,
+        detail = f"{config_name} does not validate against {schema.get('path')}: " + "; ".join(
+            schema["errors"]
         )
+        add("windows_schema", False, detail, fix)
     else:
         add("windows_schema", True, f"{config_name} validates against {schema.get('path')}")
     return state.get("rules")
@@ -517,19 +510,17 @@ def _acl_checks(add: _Add, observed: Mapping[str, Any], files: list[str]) -> Non
     if not acl_map:
         add("ntfs_acl", False, "no ACL was observed", "run preflight on the file server")
     for rel in sorted(acl_map, key=lambda p: (p.count("\\") + bool(p), p.casefold())):
-        found = check_acl(acl_map[rel], any(_under(rel, d) for d in exe_dirs))
+        name, found = f"ntfs_acl[{rel or '.'}]", check_acl(
+            acl_map[rel], any(_under(rel, d) for d in exe_dirs)
+        )
         if not found:
-            add(
-                f"ntfs_acl[{rel or '.'}]",
-                True,
-                "only Administrators, SYSTEM, CREATOR OWNER, TrustedInstaller can write",
-            )
+            add(name, True, "only Administrators, SYSTEM, CREATOR OWNER, TrustedInstaller can write")
             continue
         detail = "; ".join(v.detail for v in found)
         if disable_acl:
             detail += " (DisableAclChecks='True': the plug-in will not check, the root is still unsafe)"
         fix = "; ".join(dict.fromkeys(v.fix for v in found))
-        add(f"ntfs_acl[{rel or '.'}]", False, detail, fix, any(v.blocking for v in found) and not disable_acl)
+        add(name, False, detail, fix, any(v.blocking for v in found) and not disable_acl)
 
 
 def _under(path: str, folder: str) -> bool:
