@@ -106,7 +106,8 @@ def resolver(task_vars: dict[str, Any]):
             found = path
         else:
             bases = [task_vars.get("playbook_dir"), task_vars.get("inventory_dir"), os.getcwd()]
-            found = next((os.path.join(b, path) for b in bases if b and os.path.exists(os.path.join(b, path))), None)
+            candidates = [os.path.join(b, path) for b in bases if b]
+            found = next((c for c in candidates if os.path.exists(c)), None)
         if field == "stage_dir":
             return found or os.path.abspath(path)
         if not found or not os.path.isfile(found):

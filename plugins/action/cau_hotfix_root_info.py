@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.winfleet.updates.plugins.action.cau_hotfix_root import DESCRIPTION_SPEC, Host, resolver
+from ansible_collections.winfleet.updates.plugins.action.cau_hotfix_root import (
+    DESCRIPTION_SPEC,
+    Host,
+    resolver,
+)
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
 from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root import describe

@@ -15,6 +15,7 @@ included. Untrusted XML is parsed without DTDs, entities or network access.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -102,7 +103,9 @@ def _code(value: Any, where: str) -> int:
     if isinstance(value, str) and re.fullmatch(r"\s*[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)\s*", value):
         value = int(value, 0)
     if isinstance(value, bool) or not isinstance(value, int) or not _INT32[0] <= value <= _INT32[1]:
-        raise InputError(where, f"{value!r} is not an exit code (an integer or a hex string such as '0x80240017')")
+        raise InputError(
+            where, f"{value!r} is not an exit code (an integer or a hex string such as '0x80240017')"
+        )
     return value - 2**32 if value > 2**31 - 1 else value
 
 
@@ -112,8 +115,33 @@ def _text(value: Any, where: str, required: bool) -> str:
     if not isinstance(value, str) or (required and not value.strip()):
         raise InputError(where, "must be a non-empty string" if required else "must be a string")
     if _CONTROL.search(value):
-        raise InputError(where, "contains control characters (tabs, line breaks...), which a command line cannot use")
+        raise InputError(
+            where, "contains control characters (tabs, line breaks...), which a command line cannot use"
+        )
     return value
+
+
+def _conditions(exits: Any, where: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """The documented conditions with their codes, Success first; a code in one set only."""
+    if not isinstance(exits, Mapping) or set(exits) - {key for key, _element in CONDITIONS}:
+        raise InputError(where, f"must be a mapping of {', '.join(key for key, _element in CONDITIONS)}")
+    conditions, seen = [], {}
+    for key, element in CONDITIONS:
+        raw = exits.get(key)
+        values = [] if raw is None else raw if isinstance(raw, list) else [raw]
+        codes = tuple(_code(v, f"{where}.{key}[{i}]") for i, v in enumerate(values))
+        for code in codes:
+            if code in seen:
+                raise InputError(
+                    f"{where}.{key}",
+                    f"exit code {code} is also in {seen[code]}; a code may appear in one set only",
+                )
+            seen[code] = key
+        if codes:
+            conditions.append((element, codes))
+    if not conditions or conditions[0][0] != "Success":
+        raise InputError(f"{where}.success", "is required: at least one exit code meaning success")
+    return tuple(conditions)
 
 
 def _rule(data: Any, kind: str, where: str) -> Rule:
@@ -121,60 +149,40 @@ def _rule(data: Any, kind: str, where: str) -> Rule:
         raise InputError(where, "must be a mapping with name, template and exit_conditions")
     allowed = _RULE_KEYS if kind == "Folder" else _RULE_KEYS - {"always_reboot"}
     if set(data) - allowed:
-        raise InputError(
-            where, f"unknown keys {sorted(set(data) - allowed)}; valid keys are {', '.join(sorted(allowed))}"
-        )
+        unknown = sorted(set(data) - allowed)
+        raise InputError(where, f"unknown keys {unknown}; valid keys are {', '.join(sorted(allowed))}")
     name = data.get("name")
-    if kind == "Extension" and not (isinstance(name, str) and _EXTENSION_NAME.fullmatch(name)):
-        raise InputError(f"{where}.name", f"{name!r} must be a file extension without the dot, e.g. MSU")
     if kind == "Folder":
         validate_folder_name(name, f"{where}.name")
+    elif not (isinstance(name, str) and _EXTENSION_NAME.fullmatch(name)):
+        raise InputError(f"{where}.name", f"{name!r} must be a file extension without the dot, e.g. MSU")
     template = data.get("template")
     if not isinstance(template, Mapping):
         raise InputError(f"{where}.template", "must be a mapping with path and parameters")
     path = _text(template.get("path"), f"{where}.template.path", True)
-    # A Windows path cannot contain '"' (https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file),
-    # and the plug-in puts the path in a command line, where a quote would end it early.
+    # A Windows path cannot contain '"' ("Naming Files, Paths, and Namespaces",
+    # https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file), and the plug-in puts
+    # the path in a command line, where a quote would end it early.
     if '"' in path:
         raise InputError(
             f"{where}.template.path",
-            "must not contain '\"' (a Windows path cannot, and in the installer's "
-            "command line it would end the path early); write it without quotes, e.g. '%systemroot%\\System32\\wusa.exe'",
+            "must not contain '\"' (a Windows path cannot, and in the installer's command line it would end "
+            "the path early); write it without quotes, e.g. '%systemroot%\\System32\\wusa.exe'",
         )
     parameters = _text(template.get("parameters"), f"{where}.template.parameters", False)
     if UPDATE_PLACEHOLDER not in path + parameters:
         raise InputError(
             f"{where}.template.parameters",
-            f"neither path nor parameters contains {UPDATE_PLACEHOLDER}, which the plug-in replaces with the update "
-            "file",
+            f"neither path nor parameters contains {UPDATE_PLACEHOLDER}, which the plug-in replaces with "
+            "the update file",
         )
-    exits = data.get("exit_conditions")
-    if not isinstance(exits, Mapping) or set(exits) - {key for key, _element in CONDITIONS}:
-        raise InputError(
-            f"{where}.exit_conditions", f"must be a mapping of {', '.join(key for key, _element in CONDITIONS)}"
-        )
-    conditions, seen = [], {}
-    for key, element in CONDITIONS:
-        raw = exits.get(key)
-        values = [] if raw is None else raw if isinstance(raw, list) else [raw]
-        codes = tuple(_code(v, f"{where}.exit_conditions.{key}[{i}]") for i, v in enumerate(values))
-        for code in codes:
-            if code in seen:
-                raise InputError(
-                    f"{where}.exit_conditions.{key}",
-                    f"exit code {code} is also in {seen[code]}; a code may appear in one set only",
-                )
-            seen[code] = key
-        if codes:
-            conditions.append((element, codes))
-    if not conditions or conditions[0][0] != "Success":
-        raise InputError(f"{where}.exit_conditions.success", "is required: at least one exit code meaning success")
+    conditions = _conditions(data.get("exit_conditions"), f"{where}.exit_conditions")
     always = data.get("always_reboot", False)
     if isinstance(always, str) and always.lower() in ("true", "yes", "on", "false", "no", "off"):
         always = always.lower() in ("true", "yes", "on")
     if not isinstance(always, bool):
         raise InputError(f"{where}.always_reboot", "must be true or false")
-    return Rule(kind, name, path, parameters, tuple(conditions), always)
+    return Rule(kind, name, path, parameters, conditions, always)
 
 
 def rules_from_options(folder_rules: Any, extension_rules: Any, errors: list[InputError]) -> list[Rule]:
@@ -198,7 +206,8 @@ def rules_from_options(folder_rules: Any, extension_rules: Any, errors: list[Inp
             if rule.name.casefold() in names:
                 errors.append(
                     InputError(
-                        f"{option}[{index}].name", f"{rule.name} is also {option}[{names[rule.name.casefold()]}]"
+                        f"{option}[{index}].name",
+                        f"{rule.name} is also {option}[{names[rule.name.casefold()]}]",
                     )
                 )
                 continue
@@ -212,10 +221,6 @@ def rules_from_options(folder_rules: Any, extension_rules: Any, errors: list[Inp
 # --------------------------------------------------------------------------------------------
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
 def parse_xml(data: Any, source: str) -> etree._ElementTree:
     """A configuration or schema file as an lxml tree; DTDs refused, nothing resolved."""
     if not HAS_LXML:
@@ -225,18 +230,20 @@ def parse_xml(data: Any, source: str) -> etree._ElementTree:
             "install requirements.txt into the controller's Python (pip install lxml), or under AWX use "
             "the execution environment built from execution-environment.yml",
         )
-    if not isinstance(data, bytes):
-        raise InputError(source, "must be bytes")
     if len(data) > MAX_CONFIG_BYTES:
         raise InputError(
             source, f"is {len(data)} bytes; a hotfix configuration is far smaller (limit {MAX_CONFIG_BYTES})"
         )
     try:
-        tree = etree.ElementTree(etree.fromstring(data, _parser()))
+        tree = etree.ElementTree(
+            etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+        )
     except etree.XMLSyntaxError as err:
         raise InputError(source, f"is not well-formed XML: {err}") from None
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise InputError(source, "declares a DTD (<!DOCTYPE>), which a hotfix configuration never needs; refused")
+        raise InputError(
+            source, "declares a DTD (<!DOCTYPE>), which a hotfix configuration never needs; refused"
+        )
     return tree
 
 
@@ -305,47 +312,42 @@ def schema_errors(data: bytes, schema: bytes, source: str) -> list[str]:
 
 
 class _Shape:
-    """How the base writes a rule, learnt from its first complete <Extension>."""
+    """How the base writes a rule, learnt from its first complete <Extension> (the prototype):
+    a new rule is a copy of it with the rule's name, template and exit codes."""
 
     def __init__(self, root: Any, source: str) -> None:
-        self.source = source
-        containers = _children(root, "ExtensionRules")
-        prototype = next(
-            (
-                e
-                for c in containers
-                for e in _children(c, "Extension")
-                if _children(e, "Template") and _children(e, "ExitConditions")
-            ),
-            None,
-        )
-        if prototype is None:
+        self.root, containers = root, _children(root, "ExtensionRules")
+        complete = [
+            e
+            for c in containers
+            for e in _children(c, "Extension")
+            if _children(e, "Template") and _children(e, "ExitConditions")
+        ]
+        if not complete:
             raise InputError(
                 source,
-                "has no <ExtensionRules><Extension> with <Template> and <ExitConditions> to copy "
-                "the shape of rules from",
+                "has no <ExtensionRules><Extension> with <Template> and <ExitConditions> to copy the shape "
+                "of rules from",
             )
-        self.root, self.extensions, self.prototype = root, containers[0], prototype
-        self.template = _children(prototype, "Template")[0]
-        self.exits = _children(prototype, "ExitConditions")[0]
+        self.extensions, self.prototype = containers[0], complete[0]
+        exits = _children(self.prototype, "ExitConditions")[0]
+        self.condition_order = [_local(c) for c in exits if isinstance(c.tag, str)]
+        written = next((c for c in exits if isinstance(c.tag, str) and len(c)), None)
+        self.code = written[0] if written is not None else None
+        if self.code is None or not isinstance(self.code.tag, str):
+            raise InputError(
+                source,
+                "does not show how an exit code is written (no element inside a condition of "
+                "<ExitConditions>)",
+            )
+        number = re.compile(r"\s*[+-]?\d+\s*")
+        self.code_attribute = next((k for k, v in self.code.attrib.items() if number.fullmatch(v)), None)
+        if self.code_attribute is None and not number.fullmatch(self.code.text or ""):
+            raise InputError(
+                source, f"<{etree.QName(self.code).localname}> holds no exit code this module can read"
+            )
         self.spelling = {_local(e): etree.QName(e).localname for e in root.iter() if isinstance(e.tag, str)}
-        self.order = [_local(c) for c in prototype if isinstance(c.tag, str)]
-        self.condition_order = [_local(c) for c in self.exits if isinstance(c.tag, str)]
-        written = next((c for c in self.exits if isinstance(c.tag, str) and len(c)), None)
-        code = written[0] if written is not None else None
-        if code is None or not isinstance(code.tag, str):
-            raise InputError(
-                source,
-                "does not show how an exit code is written (no element inside a condition of <ExitConditions>)",
-            )
-        self.code_tag = code.tag
-        self.code_attribute = next((k for k, v in code.attrib.items() if re.fullmatch(r"[+-]?\d+", v.strip())), None)
-        if self.code_attribute is None and not re.fullmatch(r"\s*[+-]?\d+\s*", code.text or ""):
-            raise InputError(source, f"<{etree.QName(code).localname}> holds no exit code this module can read")
-        level, node = 0, self.extensions
-        while node is not None:
-            level, node = level + 1, node.getparent()
-        self.depth = level  # of <Extension> elements
+        self.depth = len(list(self.extensions.iterancestors())) + 1  # of <Extension> elements
         text = root.text or ""
         self.unit = text.lstrip("\r\n") if "\n" in text and not text.strip() else None
 
@@ -354,60 +356,65 @@ class _Shape:
         namespace = etree.QName(self.root).namespace
         return f"{{{namespace}}}{local}" if namespace else local
 
-    def fill(self, element: Any, rule: Rule) -> None:
-        """Give an empty rule element its attributes and children in the base's order."""
-        element.set(_attribute(self.prototype, "name") or "name", rule.name)
+    def element(self, rule: Rule, element_name: str) -> Any:
+        """The prototype's copy for ``rule``: its attribute spelling, children order and exit-code form."""
+        new = copy.deepcopy(self.prototype)
+        new.tag, new.tail = self.tag(element_name), None
+        name_key = _attribute(new, "name") or "name"
+        new.attrib.clear()
+        new.set(name_key, rule.name)
         if rule.always_reboot:
-            element.set("alwaysReboot", "true")
-        order = {name: i for i, name in enumerate(self.order)}
-        for part in sorted(("template", "exitconditions"), key=lambda p: order.get(p, len(order))):
-            if part == "template":
-                template = etree.SubElement(element, self.template.tag)
-                values = {"path": rule.path, "parameters": rule.parameters}
-                written = [etree.QName(a).localname.casefold() for a in self.template.attrib]
-                for name in sorted(values, key=lambda k: written.index(k) if k in written else len(written)):
-                    if values[name] or name == "path":
-                        template.set(_attribute(self.template, name) or name, values[name])
-                continue
-            exits = etree.SubElement(element, self.exits.tag)
-            documented = [element_name.casefold() for _key, element_name in CONDITIONS]
-            rank = {name: i for i, name in enumerate(self.condition_order)}
-            for name, codes in sorted(
-                rule.conditions, key=lambda c: rank.get(c[0].casefold(), len(rank) + documented.index(c[0].casefold()))
-            ):
-                condition = etree.SubElement(exits, self.tag(name))
-                for code in codes:
-                    node = etree.SubElement(condition, self.code_tag)
-                    if self.code_attribute:
-                        node.set(self.code_attribute, str(code))
-                    else:
-                        node.text = str(code)
+            new.set("alwaysReboot", "true")
+        for child in list(new):
+            if _local(child) not in ("template", "exitconditions"):
+                new.remove(child)
+        template, exits = _children(new, "Template")[0], _children(new, "ExitConditions")[0]
+        spelled = {etree.QName(k).localname.casefold(): k for k in template.attrib}
+        template.attrib.clear()
+        values = {"path": rule.path, "parameters": rule.parameters}
+        for name in sorted(values, key=lambda n: list(spelled).index(n) if n in spelled else len(spelled)):
+            if values[name] or name == "path":
+                template.set(spelled.get(name, name), values[name])
+        for child in list(exits):
+            exits.remove(child)
+        documented = [element.casefold() for _key, element in CONDITIONS]
+        known = len(self.condition_order)
 
-    def place(self, container: Any, rule: Rule, element_name: str, depth: int) -> None:
+        def rank(condition: tuple[str, Any]) -> int:
+            name = condition[0].casefold()
+            return (
+                self.condition_order.index(name)
+                if name in self.condition_order
+                else known + documented.index(name)
+            )
+
+        for name, codes in sorted(rule.conditions, key=rank):
+            condition = etree.SubElement(exits, self.tag(name))
+            for code in codes:
+                node = etree.SubElement(condition, self.code.tag)
+                if self.code_attribute:
+                    node.set(self.code_attribute, str(code))
+                else:
+                    node.text = str(code)
+        if self.unit is not None:
+            etree.indent(new, space=self.unit, level=self.depth)
+        return new
+
+    def place(self, container: Any, rule: Rule, element_name: str) -> None:
         """Replace the rule of the same name in ``container`` in place, or append it."""
-        old = next(
-            (
-                e
-                for e in _children(container, element_name)
-                if (e.get(_attribute(e, "name") or "name") or "").casefold() == rule.name.casefold()
-            ),
-            None,
-        )
-        new = etree.SubElement(container, self.tag(element_name))
-        self.fill(new, rule)
-        if self.unit is not None:
-            etree.indent(new, space=self.unit, level=depth)
-        if old is not None:
-            new.tail = old.tail
-            old.addprevious(new)
-            container.remove(old)
-            return
-        siblings = [c for c in container if c is not new]
-        if self.unit is not None:
-            if siblings:
-                new.tail, siblings[-1].tail = siblings[-1].tail, "\n" + self.unit * depth
-            else:
-                container.text, new.tail = "\n" + self.unit * depth, "\n" + self.unit * (depth - 1)
+        new = self.element(rule, element_name)
+        for old in _children(container, element_name):
+            if (old.get(_attribute(old, "name") or "name") or "").casefold() == rule.name.casefold():
+                new.tail = old.tail
+                old.addprevious(new)
+                container.remove(old)
+                return
+        siblings = list(container)
+        container.append(new)
+        if self.unit is not None and siblings:
+            new.tail, siblings[-1].tail = siblings[-1].tail, "\n" + self.unit * self.depth
+        elif self.unit is not None:
+            container.text, new.tail = "\n" + self.unit * self.depth, "\n" + self.unit * (self.depth - 1)
 
 
 def add_rules(base: bytes, rules: list[Rule], source: str) -> bytes:
@@ -422,21 +429,20 @@ def add_rules(base: bytes, rules: list[Rule], source: str) -> bytes:
     if not rules:
         return base
     for rule in [r for r in rules if r.kind == "Extension"]:
-        shape.place(shape.extensions, rule, "Extension", shape.depth)
+        shape.place(shape.extensions, rule, "Extension")
     folder_rules = [r for r in rules if r.kind == "Folder"]
-    if folder_rules:
-        parent = shape.extensions.getparent()
-        existing = _children(parent, "FolderRules")
-        container = existing[0] if existing else etree.SubElement(parent, shape.tag("FolderRules"))
-        if not existing:
-            parent.remove(container)
-            shape.extensions.addnext(container)
-            if shape.unit is not None:
-                container.tail, shape.extensions.tail = shape.extensions.tail, "\n" + shape.unit * (shape.depth - 1)
-        for rule in folder_rules:
-            shape.place(container, rule, "Folder", shape.depth)
+    parent = shape.extensions.getparent()
+    if folder_rules and not _children(parent, "FolderRules"):
+        shape.extensions.addnext(etree.SubElement(parent, shape.tag("FolderRules")))
+        if shape.unit is not None:
+            after = shape.extensions.getnext()
+            after.tail, shape.extensions.tail = shape.extensions.tail, "\n" + shape.unit * (shape.depth - 1)
+    for rule in folder_rules:
+        shape.place(_children(parent, "FolderRules")[0], rule, "Folder")
     # lxml drops the line breaks between top-level nodes; one per node, as the base has them.
     root = tree.getroot()
     before = list(root.itersiblings(preceding=True))[::-1]
-    nodes = [etree.tostring(n, with_tail=False, encoding="utf-8") for n in [*before, root, *root.itersiblings()]]
+    nodes = [
+        etree.tostring(n, with_tail=False, encoding="utf-8") for n in [*before, root, *root.itersiblings()]
+    ]
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + b"\n".join(nodes) + b"\n"

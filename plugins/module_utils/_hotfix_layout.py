@@ -22,7 +22,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
@@ -34,7 +34,9 @@ FIREWALL_RULE_NAME = "File Server Remote Management (SMB-In)"
 # Win32 file naming rules ("Naming Files, Paths, and Namespaces",
 # https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file).
 _INVALID_CHARS = frozenset('<>:"/\\|?*') | frozenset(chr(c) for c in range(32))
-_DEVICE_NAMES = frozenset(["CON", "PRN", "AUX", "NUL"] + [f"{p}{d}" for p in ("COM", "LPT") for d in "123456789"])
+_DEVICE_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{p}{d}" for p in ("COM", "LPT") for d in "123456789"]
+)
 # NetBIOS computer names: at most 15 characters ("Naming conventions in Active Directory",
 # https://learn.microsoft.com/en-us/troubleshoot/windows-server/active-directory/naming-conventions-for-computer-domain-site-ou).
 _NETBIOS_RE = re.compile(r"[A-Za-z0-9_-]{1,15}")  # with fullmatch: "$" matches before a trailing newline
@@ -61,8 +63,8 @@ def _component(name: Any, field: str, what: str) -> str:
     if stem in _DEVICE_NAMES:
         raise InputError(
             field,
-            f"{name!r} is the reserved device name {stem} (reserved with or without an "
-            "extension); choose another name",
+            f"{name!r} is the reserved device name {stem} (reserved with or without an extension); "
+            "choose another name",
         )
     return name
 
@@ -86,9 +88,8 @@ def validate_netbios_name(name: Any, field: str = "node") -> str:
     if not isinstance(name, str) or not name:
         raise InputError(field, "must be a node's NetBIOS name, e.g. NODE1")
     if "." in name:
-        raise InputError(
-            field, f"{name!r} looks like a DNS name; use the NetBIOS name ({name.split('.', 1)[0].upper()!r})"
-        )
+        short = name.split(".", 1)[0].upper()
+        raise InputError(field, f"{name!r} looks like a DNS name; use the NetBIOS name ({short!r})")
     if not _NETBIOS_RE.fullmatch(name):
         raise InputError(field, f"{name!r} is not a NetBIOS name: 1-15 letters, digits, '-' and '_'")
     return name.upper()
@@ -100,7 +101,9 @@ def validate_share_name(name: Any, field: str = "share.name") -> str:
     if not isinstance(name, str) or not 0 < len(name) <= 80 or any(c in _INVALID_CHARS for c in name):
         raise InputError(field, f'share name {name!r} must be 1-80 characters without \\ / : * ? " < > |')
     if _ADMIN_SHARE_RE.fullmatch(name):
-        raise InputError(field, f"{name!r} is an administrative share; publish the hotfix root on a dedicated share")
+        raise InputError(
+            field, f"{name!r} is an administrative share; publish the hotfix root on a dedicated share"
+        )
     return name
 
 
@@ -130,15 +133,17 @@ def validate_hotfix_root(path: Any, field: str = "path", is_dfs: bool = False) -
         if any(c in _INVALID_CHARS for c in parts[0]):
             raise InputError(
                 field,
-                f"server {parts[0]!r} contains a character no host name has (control "
-                "characters, : * ? \" < > |); give the file server's name as DNS knows it",
+                f"server {parts[0]!r} contains a character no host name has (control characters, "
+                ": * ? \" < > |); give the file server's name as DNS knows it",
             )
         share = validate_share_name(parts[1], field)
         folders = tuple(_component(p, field, "folder") for p in parts[2:])
         return HotfixRoot("\\\\" + "\\".join([parts[0], share, *folders]), "unc", parts[0], share, folders)
     match = re.fullmatch(r"([A-Za-z]):(\\.*)?", text)
     if not match or match.group(2) is None:
-        raise InputError(field, f"{path!r} is not absolute; use a local path like D:\\CauHotfix or a UNC path")
+        raise InputError(
+            field, f"{path!r} is not absolute; use a local path like D:\\CauHotfix or a UNC path"
+        )
     parts = [p for p in match.group(2).split("\\") if p]
     if not parts:
         raise InputError(field, f"{path!r} is a drive root; use a dedicated folder such as D:\\CauHotfix")
@@ -155,11 +160,14 @@ def validate_hotfix_root(path: Any, field: str = "path", is_dfs: bool = False) -
 
 @dataclass(frozen=True)
 class PlannedFile:
-    """One update file and its place relative to the root (``parts``)."""
+    """One update file (``src`` on the controller) and its place relative to the root
+    (``parts``); ``sha256`` and ``size`` once the source is hashed."""
 
     src: str
     parts: tuple[str, ...]
     index: int
+    sha256: str = ""
+    size: int = 0
 
     @property
     def path(self) -> str:
@@ -168,6 +176,20 @@ class PlannedFile:
 
 def _extension(name: str) -> str:
     return name.rsplit(".", 1)[1].upper() if "." in name else ""
+
+
+def _scopes(item: Mapping[str, Any], where: str, known: set[str] | None) -> list[str]:
+    """The folders one update goes to: its nodes' NetBIOS names, or ``CAUHotfix_All``."""
+    scopes = []
+    for n, node in enumerate(item.get("nodes") or [ALL_NODES_FOLDER]):
+        upper = node if node == ALL_NODES_FOLDER else validate_netbios_name(node, f"{where}.nodes[{n}]")
+        if known is not None and upper != ALL_NODES_FOLDER and upper not in known:
+            raise InputError(
+                f"{where}.nodes[{n}]",
+                f"{upper} is not a node of the cluster (nodes: {', '.join(sorted(known))})",
+            )
+        scopes.append(upper)
+    return list(dict.fromkeys(scopes))
 
 
 def plan_tree(
@@ -187,47 +209,38 @@ def plan_tree(
     known = None if nodes is None else set(nodes)
     files: list[PlannedFile] = []
     seen: dict[str, int] = {}
-    used: set[str] = set()
     for index, item in enumerate(updates):
         where = f"updates[{index}]"
         try:
-            name = validate_file_name(posixpath.basename(str(item.get("src") or "").rstrip("/")), f"{where}.src")
+            name = validate_file_name(
+                posixpath.basename(str(item.get("src") or "").rstrip("/")), f"{where}.src"
+            )
             rule = item.get("rule")
             if rule is not None:
                 validate_folder_name(rule, f"{where}.rule")
                 if rule.casefold() not in rules:
-                    defined = ", ".join(sorted(rules.values())) or "none"
                     raise InputError(
                         f"{where}.rule",
-                        f"rule {rule!r} is not defined in folder_rules (defined: {defined}); the plug-in ignores a "
-                        "rule folder without a <Folder> rule",
+                        f"rule {rule!r} is not defined in folder_rules (defined: "
+                        f"{', '.join(sorted(rules.values())) or 'none'}); the plug-in ignores a rule folder "
+                        "without a <Folder> rule",
                     )
                 rule = rules[rule.casefold()]
-                used.add(rule.casefold())
             elif _extension(name) not in exts:
-                allowed = ", ".join("." + e.lower() for e in sorted(exts)) or "none"
                 raise InputError(
                     f"{where}.src",
-                    f"{name!r}: the plug-in installs only {allowed} outside a rule folder and would ignore this file; "
-                    "set rule: <Name> and define that rule in folder_rules",
+                    f"{name!r}: the plug-in installs only {', '.join('.' + e.lower() for e in sorted(exts))} "
+                    "outside a rule folder and would ignore this file; set rule: <Name> and define that rule "
+                    "in folder_rules",
                 )
-            scopes = []
-            for n, node in enumerate(item.get("nodes") or [ALL_NODES_FOLDER]):
-                upper = node if node == ALL_NODES_FOLDER else validate_netbios_name(node, f"{where}.nodes[{n}]")
-                if known is not None and upper != ALL_NODES_FOLDER and upper not in known:
-                    raise InputError(
-                        f"{where}.nodes[{n}]",
-                        f"{upper} is not a node of the cluster (nodes: {', '.join(sorted(known))})",
-                    )
-                scopes.append(upper)
-            for scope in dict.fromkeys(scopes):
+            for scope in _scopes(item, where, known):
                 parts = (scope, rule, name) if rule else (scope, name)
                 key = "\\".join(parts).casefold()
                 if key in seen:
                     raise InputError(
                         where,
-                        f"target {chr(92).join(parts)} is also the target of "
-                        f"updates[{seen[key]}]; two files cannot share one path (Windows names are case-insensitive)",
+                        f"target {chr(92).join(parts)} is also the target of updates[{seen[key]}]; two files "
+                        "cannot share one path (Windows names are case-insensitive)",
                     )
                 seen[key] = index
                 files.append(PlannedFile(item["src"], parts, index))
@@ -240,14 +253,19 @@ def plan_tree(
                 errors.append(
                     InputError(
                         f"updates[{clash}]",
-                        f"target {chr(92).join(f.parts[:depth])} would be both "
-                        "a file and a rule folder; rename the file or the rule",
+                        f"target {chr(92).join(f.parts[:depth])} would be both a file and a rule folder; "
+                        "rename the file or the rule",
                     )
                 )
+    used = {f.parts[1].casefold() for f in files if len(f.parts) == 3}
     warnings = [
-        f"folder rule {r} has no files; it is kept in the configuration" for k, r in rules.items() if k not in used
+        f"folder rule {r} has no files; it is kept in the configuration"
+        for k, r in rules.items()
+        if k not in used
     ]
-    everywhere = {f.parts[-1].casefold() for f in files if f.parts[0] == ALL_NODES_FOLDER and len(f.parts) == 2}
+    everywhere = {
+        f.parts[-1].casefold() for f in files if f.parts[0] == ALL_NODES_FOLDER and len(f.parts) == 2
+    }
     warnings += [
         f"{f.parts[-1]} is both in {ALL_NODES_FOLDER} and in {f.parts[0]}; {f.parts[0]} will run it twice"
         for f in files
@@ -271,20 +289,19 @@ def find_ignored_files(
     findings = []
     for raw in paths:
         parts = [p for p in raw.replace("/", "\\").split("\\") if p]
-        shown = "\\".join(parts)
+        shown, scope = "\\".join(parts), parts[0]
         if len(parts) == 1:
-            if parts[0].casefold() != config_name.casefold():
+            if scope.casefold() != config_name.casefold():
                 findings.append(f"{shown}: a file in the root other than {config_name} is ignored")
-            continue
-        scope = parts[0]
-        if scope.casefold() != ALL_NODES_FOLDER.casefold():
-            if not _NETBIOS_RE.fullmatch(scope):
-                findings.append(f"{shown}: {scope} is neither {ALL_NODES_FOLDER} nor a NetBIOS node name")
-                continue
-            if known is not None and scope.upper() not in known:
-                findings.append(f"{shown}: {scope} is not a node of the cluster")
-                continue
-        if len(parts) == 2 and _extension(parts[1]) not in exts:
+        elif scope.casefold() != ALL_NODES_FOLDER.casefold() and not _NETBIOS_RE.fullmatch(scope):
+            findings.append(f"{shown}: {scope} is neither {ALL_NODES_FOLDER} nor a NetBIOS node name")
+        elif (
+            scope.casefold() != ALL_NODES_FOLDER.casefold()
+            and known is not None
+            and scope.upper() not in known
+        ):
+            findings.append(f"{shown}: {scope} is not a node of the cluster")
+        elif len(parts) == 2 and _extension(parts[1]) not in exts:
             findings.append(f"{shown}: no extension rule for this file type outside a rule folder")
         elif len(parts) == 3 and rules is not None and parts[1].casefold() not in rules:
             findings.append(f"{shown}: rule folder {parts[1]} has no <Folder> rule in the configuration")
@@ -313,7 +330,7 @@ SID_NAMES = {
     "S-1-1-0": "Everyone",
     "S-1-5-11": "NT AUTHORITY\\Authenticated Users",
 }
-PRIVILEGED_SIDS = frozenset({SID_ADMINISTRATORS, SID_SYSTEM, SID_CREATOR_OWNER, SID_TRUSTED_INSTALLER})
+PRIVILEGED_SIDS = (SID_ADMINISTRATORS, SID_SYSTEM, SID_CREATOR_OWNER, SID_TRUSTED_INSTALLER)
 _USERS_EQUIVALENT = frozenset({SID_USERS, "S-1-1-0", "S-1-5-11"})
 # The one table of FileSystemRights names (System.Security.AccessControl.FileSystemRights,
 # https://learn.microsoft.com/en-us/dotnet/api/system.security.accesscontrol.filesystemrights):
@@ -369,92 +386,9 @@ def display(sid: str) -> str:
 
 
 @dataclass(frozen=True)
-class AclViolation:
-    """One finding on one path; ``blocking`` means the plug-in's own ACL check fails the run."""
-
-    identity: str
-    problem: str
-    fix: str
-    blocking: bool = True
-
-
-def check_acl(aces: Iterable[Mapping[str, Any]], has_exe: bool) -> list[AclViolation]:
-    """Violations of the documented rules on one path: only Administrators, SYSTEM, CREATOR
-    OWNER and TrustedInstaller may write (blocking); Users must read, and execute where .exe
-    updates are (blocking); anyone holding more than needed is reported, not blocking."""
-    found = []
-    allowed = _READ | (_EXECUTE if has_exe else 0) | _SYNCHRONIZE
-    granted = denied = 0
-    for ace in aces:
-        sid, mask, allow = str(ace["identity"]).upper(), rights_mask(ace["rights"]), ace.get("type", "Allow") == "Allow"
-        if sid in _USERS_EQUIVALENT:
-            granted, denied = (granted | mask, denied) if allow else (granted, denied | mask)
-        if not allow or sid in PRIVILEGED_SIDS:
-            continue
-        where = "inherited from a parent" if ace.get("inherited") else "explicit"
-        if mask & WRITE_CLASS_MASK:
-            fix = (
-                "disable inheritance on the hotfix root without copying entries (the module sets the desired ACL), or "
-                "remove the entry on the parent"
-                if ace.get("inherited")
-                else f"remove the entry for {display(sid)} or reduce it to Read"
-            )
-            problem = f"{display(sid)} holds {rights_text(mask)} ({where}); only Administrators, SYSTEM, CREATOR OWNER and TrustedInstaller may write or modify"
-            found.append(AclViolation(display(sid), problem, fix))
-        elif mask & ~allowed:
-            need = "ReadAndExecute" if has_exe else "Read"
-            found.append(
-                AclViolation(
-                    display(sid),
-                    f"{display(sid)} holds {rights_text(mask)} ({where}); at most {need} is needed here",
-                    f"reduce {display(sid)} to {need}",
-                    False,
-                )
-            )
-    need = _READ | (_EXECUTE if has_exe else 0)
-    if granted & ~denied & need != need:
-        what = "read and execute" if has_exe else "read"
-        denial = " (a Deny entry removes it)" if denied & need else ""
-        found.append(
-            AclViolation(
-                display(SID_USERS),
-                f"Users cannot {what} here{denial}",
-                f"grant BUILTIN\\Users {'ReadAndExecute' if has_exe else 'Read'} and remove Deny entries for Users",
-            )
-        )
-    return found
-
-
-def _entry(sid: str, rights: str, propagation: str = "None") -> dict[str, Any]:
-    inheritance = "ContainerInherit, ObjectInherit"
-    return {
-        "identity": sid,
-        "rights": RIGHTS[rights] | _SYNCHRONIZE,
-        "type": "Allow",
-        "inheritance": inheritance,
-        "propagation": propagation,
-    }
-
-
-def desired_acl(*, root: bool, has_exe: bool = False) -> tuple[bool, list[dict[str, Any]]]:
-    """(protect, explicit entries) the module sets: the root blocks inheritance without copying
-    entries and gets the four privileged identities plus Users Read (CREATOR OWNER for children
-    only); a folder below holding .exe updates inherits and adds Users ReadAndExecute."""
-    if not root:
-        return False, [_entry(SID_USERS, "ReadAndExecute")] if has_exe else []
-    privileged = (SID_ADMINISTRATORS, SID_SYSTEM, SID_CREATOR_OWNER, SID_TRUSTED_INSTALLER)
-    full = [_entry(s, "FullControl", "InheritOnly" if s == SID_CREATOR_OWNER else "None") for s in privileged]
-    return True, full + [_entry(SID_USERS, "ReadAndExecute" if has_exe else "Read")]
-
-
-# --------------------------------------------------------------------------------------------
-# Preflight
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
 class Check:
-    """One preflight finding; ``blocking`` tells whether the plug-in itself would fail the run."""
+    """One preflight finding, or one ACL violation (``name`` is then the identity); ``blocking``
+    tells whether the plug-in itself would fail the run."""
 
     name: str
     passed: bool
@@ -466,50 +400,161 @@ class Check:
         return asdict(self)
 
 
+def check_acl(aces: Iterable[Mapping[str, Any]], has_exe: bool) -> list[Check]:
+    """Violations of the documented rules on one path: only Administrators, SYSTEM, CREATOR
+    OWNER and TrustedInstaller may write (blocking); Users must read, and execute where .exe
+    updates are (blocking); anyone holding more than needed is reported, not blocking."""
+    found = []
+    need = _READ | (_EXECUTE if has_exe else 0)
+    granted = denied = 0
+    for ace in aces:
+        sid, mask, allow = (
+            str(ace["identity"]).upper(),
+            rights_mask(ace["rights"]),
+            ace.get("type", "Allow") == "Allow",
+        )
+        if sid in _USERS_EQUIVALENT:
+            granted, denied = (granted | mask, denied) if allow else (granted, denied | mask)
+        if not allow or sid in PRIVILEGED_SIDS:
+            continue
+        who, holds = display(sid), rights_text(mask)
+        where = "inherited from a parent" if ace.get("inherited") else "explicit"
+        if mask & WRITE_CLASS_MASK:
+            fix = (
+                "disable inheritance on the hotfix root without copying entries (the module sets the desired "
+                "ACL), or remove the entry on the parent"
+                if ace.get("inherited")
+                else f"remove the entry for {who} or reduce it to Read"
+            )
+            problem = "only Administrators, SYSTEM, CREATOR OWNER and TrustedInstaller may write or modify"
+            found.append(Check(who, False, f"{who} holds {holds} ({where}); {problem}", fix))
+        elif mask & ~(need | _SYNCHRONIZE):
+            enough = "ReadAndExecute" if has_exe else "Read"
+            found.append(
+                Check(
+                    who,
+                    False,
+                    f"{who} holds {holds} ({where}); at most {enough} is needed here",
+                    f"reduce {who} to {enough}",
+                    False,
+                )
+            )
+    if granted & ~denied & need != need:
+        what, enough = ("read and execute", "ReadAndExecute") if has_exe else ("read", "Read")
+        denial = " (a Deny entry removes it)" if denied & need else ""
+        fix = f"grant BUILTIN\\Users {enough} and remove Deny entries for Users"
+        found.append(Check(display(SID_USERS), False, f"Users cannot {what} here{denial}", fix))
+    return found
+
+
+def desired_acl(*, root: bool, has_exe: bool = False) -> tuple[bool, list[dict[str, Any]]]:
+    """(protect, explicit entries) the module sets: the root blocks inheritance without copying
+    entries and gets the four privileged identities plus Users Read (CREATOR OWNER for children
+    only); a folder below holding .exe updates inherits and adds Users ReadAndExecute."""
+
+    def entry(sid: str, rights: str) -> dict[str, Any]:
+        propagation = "InheritOnly" if sid == SID_CREATOR_OWNER else "None"
+        inheritance = "ContainerInherit, ObjectInherit"
+        rights_value = RIGHTS[rights] | _SYNCHRONIZE
+        return {
+            "identity": sid,
+            "rights": rights_value,
+            "type": "Allow",
+            "inheritance": inheritance,
+            "propagation": propagation,
+        }
+
+    users = entry(SID_USERS, "ReadAndExecute" if has_exe else "Read")
+    if not root:
+        return False, [users] if has_exe else []
+    return True, [entry(s, "FullControl") for s in PRIVILEGED_SIDS] + [users]
+
+
+# --------------------------------------------------------------------------------------------
+# Preflight
+# --------------------------------------------------------------------------------------------
+
+_Add = Callable[..., None]
+
+
+def _config_checks(add: _Add, observed: Mapping[str, Any], config_name: str) -> Any:
+    """config_file and windows_schema; the configuration's rules, ``None`` when unknown."""
+    state, schema = observed.get("config") or {}, observed.get("schema") or {}
+    if not state.get("present"):
+        fix = "let the module write it (Microsoft's DefaultHotfixConfig.xml plus your rules)"
+        add("config_file", False, f"{config_name} is missing in the root", fix)
+        add("windows_schema", True, f"there is no {config_name} to validate", blocking=False)
+        return None
+    problems = list(state.get("problems") or [])
+    fix = "run the module to write it again from the base and your rules"
+    state_text = "invalid: " + "; ".join(problems) if problems else "present and well formed"
+    add("config_file", not problems, f"{config_name} is {state_text}", fix)
+    if not schema.get("available"):
+        detail = "HotfixConfigSchema.xsd is not installed on the server (no CAU tools there); not validated"
+        add("windows_schema", True, detail, blocking=False)
+    elif schema.get("errors"):
+        detail = f"{config_name} does not validate against {schema.get('path')}: " + "; ".join(
+            schema["errors"]
+        )
+        add("windows_schema", False, detail, fix)
+    else:
+        add("windows_schema", True, f"{config_name} validates against {schema.get('path')}")
+    return state.get("rules")
+
+
+def _acl_checks(add: _Add, observed: Mapping[str, Any], files: list[str]) -> None:
+    """One ntfs_acl[<path>] check per observed path; with DisableAclChecks nothing blocks."""
+    acl_map: Mapping[str, Any] = observed.get("acl") or {}
+    disable_acl = bool(observed.get("disable_acl_checks"))
+    exe_dirs = {p.rsplit("\\", 1)[0] for p in files if "\\" in p and _extension(p) == "EXE"}
+    if not acl_map:
+        add("ntfs_acl", False, "no ACL was observed", "run preflight on the file server")
+    for rel in sorted(acl_map, key=lambda p: (p.count("\\") + bool(p), p.casefold())):
+        name, found = f"ntfs_acl[{rel or '.'}]", check_acl(
+            acl_map[rel], any(_under(rel, d) for d in exe_dirs)
+        )
+        if not found:
+            add(name, True, "only Administrators, SYSTEM, CREATOR OWNER, TrustedInstaller can write")
+            continue
+        detail = "; ".join(v.detail for v in found)
+        if disable_acl:
+            detail += " (DisableAclChecks='True': the plug-in will not check, the root is still unsafe)"
+        fix = "; ".join(dict.fromkeys(v.fix for v in found))
+        add(name, False, detail, fix, any(v.blocking for v in found) and not disable_acl)
+
+
 def _under(path: str, folder: str) -> bool:
     p, f = path.casefold(), folder.casefold()
     return f == "" or p == f or p.startswith(f + "\\")
 
 
-def _config_checks(observed: Mapping[str, Any], config_name: str) -> tuple[list[Check], Any]:
-    state = observed.get("config") or {}
-    schema = observed.get("schema") or {}
-    if not state.get("present"):
-        checks = [
-            Check(
-                "config_file",
-                False,
-                f"{config_name} is missing in the root",
-                "let the module write it (Microsoft's DefaultHotfixConfig.xml plus your rules)",
+def _smb_checks(add: _Add, observed: Mapping[str, Any], root: HotfixRoot | None) -> None:
+    """smb_integrity and firewall_smb_in, which only a root on a share has."""
+    if root is None or root.kind != "unc":
+        for name in ("smb_integrity", "firewall_smb_in"):
+            detail = (
+                "local root: no SMB share involved" if root else "not evaluated: the root path is invalid"
             )
-        ]
-        return checks + [Check("windows_schema", True, f"there is no {config_name} to validate", blocking=False)], None
-    rules, problems = state.get("rules"), list(state.get("problems") or [])
-    fix = "run the module to write it again from the base and your rules"
-    state_text = "invalid: " + "; ".join(problems) if problems else "present and well formed"
-    checks = [Check("config_file", not problems, f"{config_name} is {state_text}", fix if problems else "")]
-    if not schema.get("available"):
-        checks.append(
-            Check(
-                "windows_schema",
-                True,
-                "HotfixConfigSchema.xsd is not installed on the server (no CAU "
-                "tools there); not validated against it",
-                blocking=False,
-            )
-        )
-    elif schema.get("errors"):
-        checks.append(
-            Check(
-                "windows_schema",
-                False,
-                f"{config_name} does not validate against {schema.get('path')}: " + "; ".join(schema["errors"]),
-                fix,
-            )
-        )
+            add(name, root is not None, detail, "fix root_path first")
+        return
+    share = observed.get("share") or {}
+    encrypt, signing = bool(share.get("encrypt_data")), bool(share.get("signing_required"))
+    if observed.get("require_smb_encryption") and not encrypt:
+        detail = "RequireSMBEncryption='True' but the share does not encrypt data: the run will fail"
+        add("smb_integrity", False, detail, f"Set-SmbShare -Name {root.share} -EncryptData $true")
+    elif encrypt or signing:
+        add("smb_integrity", True, "SMB encryption" if encrypt else "SMB signing required")
     else:
-        checks.append(Check("windows_schema", True, f"{config_name} validates against {schema.get('path')}"))
-    return checks, rules
+        add(
+            "smb_integrity",
+            False,
+            "the share neither encrypts data nor requires signing; updates can be tampered with in transit",
+            f"Set-SmbShare -Name {root.share} -EncryptData $true (or require SMB signing on the server)",
+        )
+    enabled = observed.get("firewall_rule_enabled")
+    state = "enabled" if enabled else "disabled" if enabled is False else "not observed"
+    fix = f"Enable-NetFirewallRule -DisplayName '{FIREWALL_RULE_NAME}'"
+    add("firewall_smb_in", enabled, f"'{FIREWALL_RULE_NAME}' is {state}", fix)
 
 
 def preflight(observed: Mapping[str, Any]) -> list[Check]:
@@ -517,128 +562,56 @@ def preflight(observed: Mapping[str, Any]) -> list[Check]:
 
     Keys: ``root``, ``is_dfs``, ``disable_acl_checks``, ``require_smb_encryption``,
     ``acl`` ({relative path: [ace]}), ``files``, ``share`` ({name, encrypt_data,
-    signing_required}), ``firewall_rule_enabled``, ``config`` ({present, rules: (extension names, folder
-    names) or None when unreadable, problems}),
-    ``schema`` ({available, path, errors}), ``nodes``, ``config_name``, ``account``
-    ({name, is_local_admin, how}).
+    signing_required}), ``firewall_rule_enabled``, ``config`` ({present, rules: (extension names,
+    folder names) or None when unreadable, problems}), ``schema`` ({available, path, errors}),
+    ``nodes``, ``config_name``, ``account`` ({name, is_local_admin, how}).
     """
-    checks = []
+    checks: list[Check] = []
+
+    def add(name: str, passed: Any, detail: str, fix: str = "", blocking: bool = True) -> None:
+        checks.append(Check(name, bool(passed), detail, "" if passed else fix, blocking))
+
+    is_dfs = bool(observed.get("is_dfs"))
     try:
-        root = validate_hotfix_root(observed.get("root"), "root", bool(observed.get("is_dfs")))
-        checks.append(Check("root_path", True, f"{root.kind} path {root.path}"))
+        root: HotfixRoot | None = validate_hotfix_root(observed.get("root"), "root", is_dfs)
+        add("root_path", True, f"{root.kind} path {root.path}")
     except InputError as err:
         root = None
-        checks.append(Check("root_path", False, err.message, "give a local absolute path or \\\\server\\share\\folder"))
-    disable_acl = bool(observed.get("disable_acl_checks"))
-    if observed.get("is_dfs") and not disable_acl:
-        checks.append(
-            Check(
-                "dfs_acl_checks",
-                False,
-                "the root is a DFS namespace path; the plug-in's ACL check does not work through DFS",
-                "pass DisableAclChecks='True' in the HotfixPlugin arguments",
-            )
-        )
+        add("root_path", False, err.message, "give a local absolute path or \\\\server\\share\\folder")
+    if is_dfs and not observed.get("disable_acl_checks"):
+        detail = "the root is a DFS namespace path; the plug-in's ACL check does not work through DFS"
+        add("dfs_acl_checks", False, detail, "pass DisableAclChecks='True' in the HotfixPlugin arguments")
     else:
-        checks.append(
-            Check(
-                "dfs_acl_checks",
-                True,
-                "DFS path with DisableAclChecks='True'" if observed.get("is_dfs") else "not a DFS namespace path",
-            )
+        add(
+            "dfs_acl_checks",
+            True,
+            "DFS path with DisableAclChecks='True'" if is_dfs else "not a DFS namespace path",
         )
     config_name = observed.get("config_name") or CONFIG_FILE_NAME
-    config_checks, rules = _config_checks(observed, config_name)
-    checks += config_checks
-
+    rules = _config_checks(add, observed, config_name)
     files = [str(p) for p in observed.get("files") or []]
+    extensions = rules[0] if rules else DEFAULT_EXTENSIONS
     ignored = find_ignored_files(
-        files,
-        rules[1] if rules else None,
-        observed.get("nodes"),
-        rules[0] if rules else DEFAULT_EXTENSIONS,
-        config_name,
+        files, rules[1] if rules else None, observed.get("nodes"), extensions, config_name
     )
+    fix = "move the files into CAUHotfix_All, a node folder or a configured rule folder, or remove them"
     if ignored:
-        fix = "move the files into CAUHotfix_All, a node folder or a configured rule folder, or remove them"
-        checks.append(
-            Check("tree_structure", False, "the plug-in will ignore: " + "; ".join(ignored), fix, blocking=False)
-        )
+        add("tree_structure", False, "the plug-in will ignore: " + "; ".join(ignored), fix, blocking=False)
     else:
-        checks.append(Check("tree_structure", True, f"{len(files)} file(s), all inside the structure"))
-
-    acl_map: Mapping[str, Any] = observed.get("acl") or {}
-    exe_dirs = {p.rsplit("\\", 1)[0] for p in files if "\\" in p and _extension(p) == "EXE"}
-    if not acl_map:
-        checks.append(Check("ntfs_acl", False, "no ACL was observed", "run preflight on the file server"))
-    for rel in sorted(acl_map, key=lambda p: (p.count("\\") + bool(p), p.casefold())):
-        found = check_acl(acl_map[rel], any(_under(rel, d) for d in exe_dirs))
-        name = f"ntfs_acl[{rel or '.'}]"
-        if not found:
-            checks.append(Check(name, True, "only Administrators, SYSTEM, CREATOR OWNER, TrustedInstaller can write"))
-            continue
-        detail = "; ".join(v.problem for v in found)
-        if disable_acl:
-            detail += " (DisableAclChecks='True': the plug-in will not check, the root is still unsafe)"
-        checks.append(
-            Check(
-                name,
-                False,
-                detail,
-                "; ".join(dict.fromkeys(v.fix for v in found)),
-                any(v.blocking for v in found) and not disable_acl,
-            )
-        )
-
-    if root is not None and root.kind == "unc":
-        share = observed.get("share") or {}
-        encrypt, signing = bool(share.get("encrypt_data")), bool(share.get("signing_required"))
-        if observed.get("require_smb_encryption") and not encrypt:
-            checks.append(
-                Check(
-                    "smb_integrity",
-                    False,
-                    "RequireSMBEncryption='True' but the share does not encrypt data: the run will fail",
-                    f"Set-SmbShare -Name {root.share} -EncryptData $true",
-                )
-            )
-        elif encrypt or signing:
-            checks.append(Check("smb_integrity", True, "SMB encryption" if encrypt else "SMB signing required"))
-        else:
-            checks.append(
-                Check(
-                    "smb_integrity",
-                    False,
-                    "the share neither encrypts data nor requires signing; updates can be tampered with in transit",
-                    f"Set-SmbShare -Name {root.share} -EncryptData $true (or require SMB signing on the server)",
-                )
-            )
-        enabled = observed.get("firewall_rule_enabled")
-        state = "enabled" if enabled else "disabled" if enabled is False else "not observed"
-        fix = "" if enabled else f"Enable-NetFirewallRule -DisplayName '{FIREWALL_RULE_NAME}'"
-        checks.append(Check("firewall_smb_in", bool(enabled), f"'{FIREWALL_RULE_NAME}' is {state}", fix))
-    else:
-        for name in ("smb_integrity", "firewall_smb_in"):
-            ok = root is not None
-            detail = "local root: no SMB share involved" if ok else "not evaluated: the root path is invalid"
-            checks.append(Check(name, ok, detail, "" if ok else "fix root_path first"))
-
+        add("tree_structure", True, f"{len(files)} file(s), all inside the structure")
+    _acl_checks(add, observed, files)
+    _smb_checks(add, observed, root)
     account = observed.get("account")
     if isinstance(account, Mapping):
-        name = account.get("name") or "the update account"
-        how = account.get("how") or "membership"
-        if account.get("is_local_admin"):
-            checks.append(Check("update_account", True, f"{name} is a local administrator on the file server ({how})"))
-        else:
-            checks.append(
-                Check(
-                    "update_account",
-                    False,
-                    f"{name} is not a local administrator on the file server ({how})",
-                    f"add {name} (or a group it belongs to) to the file server's Administrators group (in self-updating "
-                    "mode, the CAU role's computer account: Get-CauClusterRole ResourceGroupName)",
-                )
-            )
+        name, how = account.get("name") or "the update account", account.get("how") or "membership"
+        add(
+            "update_account",
+            account.get("is_local_admin"),
+            f"{name} is {'' if account.get('is_local_admin') else 'not '}a local administrator on the file "
+            f"server ({how})",
+            f"add {name} (or a group it belongs to) to the file server's Administrators group (in "
+            "self-updating mode, the CAU role's computer account: Get-CauClusterRole ResourceGroupName)",
+        )
     return checks
 
 
@@ -649,9 +622,10 @@ def is_local_admin(account: Mapping[str, Any]) -> tuple[bool, str]:
     when no token could be built, among the group's direct members only (said so)."""
     groups = account.get("token_groups")
     if isinstance(groups, list):
-        return SID_ADMINISTRATORS in {str(g).upper() for g in groups}, "token groups, nested membership included"
+        return (
+            SID_ADMINISTRATORS in {str(g).upper() for g in groups},
+            "token groups, nested membership included",
+        )
     members = {str(m).upper() for m in account.get("direct_members") or []}
-    return (
-        str(account.get("sid") or "").upper() in members,
-        "direct members of Administrators only: no logon token could be built for it",
-    )
+    how = "direct members of Administrators only: no logon token could be built for it"
+    return str(account.get("sid") or "").upper() in members, how

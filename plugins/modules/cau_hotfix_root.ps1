@@ -43,7 +43,7 @@ $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 
 # Where the CAU tools keep Microsoft's DefaultHotfixConfig.xml and HotfixConfigSchema.xsd
 # (https://learn.microsoft.com/en-us/windows-server/failover-clustering/cluster-aware-updating-plug-ins).
-$toolsDir = Join-Path -Path $env:SystemRoot -ChildPath 'System32\WindowsPowerShell\v1.0\Modules\ClusterAwareUpdating'
+$toolsDir = "$env:SystemRoot\System32\WindowsPowerShell\v1.0\Modules\ClusterAwareUpdating"
 $maxConfigBytes = 1048576
 
 # The DACL of one path by SID; rights as the FileSystemRights integer (.NET's own enum).
@@ -52,7 +52,8 @@ function Get-PathAcl {
     param ([Parameter(Mandatory)] [string] $Path)
 
     $acl = Get-Acl -LiteralPath $Path
-    $aces = foreach ($rule in $acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier])) {
+    $sidType = [System.Security.Principal.SecurityIdentifier]
+    $aces = foreach ($rule in $acl.GetAccessRules($true, $true, $sidType)) {
         @{
             identity = $rule.IdentityReference.Value
             rights = [int]$rule.FileSystemRights
@@ -131,7 +132,8 @@ function Get-TreeState {
             }
             $entry = $Known[$relative.ToLowerInvariant()]
             $mtime = [string]$child.LastWriteTimeUtc.Ticks
-            $sha = if ($entry -and [int64]$entry.size -eq $child.Length -and [string]$entry.mtime -eq $mtime) {
+            $known = $entry -and [int64]$entry.size -eq $child.Length -and [string]$entry.mtime -eq $mtime
+            $sha = if ($known) {
                 $entry.sha256
             } else {
                 Get-FileSha256 -Path $child.FullName
@@ -152,9 +154,19 @@ function Get-FileBase64 {
     }
     $size = (Get-Item -LiteralPath $Path -Force).Length
     if ($size -gt $maxConfigBytes) {
-        $module.FailJson("$Path is $size bytes; a hotfix configuration file is far smaller, look at it before running again")
+        $module.FailJson("$Path is $size bytes; a hotfix configuration file is far smaller, look at it " +
+            'before running again')
     }
     [System.Convert]::ToBase64String([System.IO.File]::ReadAllBytes($Path))
+}
+
+# The localised name of a well-known group (Administrators, Users) from its SID.
+function Get-AccountName {
+    [CmdletBinding()]
+    param ([Parameter(Mandatory)] [string] $Sid)
+
+    $identifier = [System.Security.Principal.SecurityIdentifier]$Sid
+    $identifier.Translate([System.Security.Principal.NTAccount]).Value
 }
 
 # The rule by Name, else by DisplayName (display names are localised; the Name is not).
@@ -179,7 +191,8 @@ function Get-AccountState {
 
     $state = @{ name = $Name; resolved = $false }
     try {
-        $state.sid = ([System.Security.Principal.NTAccount]::new($Name)).Translate([System.Security.Principal.SecurityIdentifier]).Value
+        $account = [System.Security.Principal.NTAccount]::new($Name)
+        $state.sid = $account.Translate([System.Security.Principal.SecurityIdentifier]).Value
         $state.resolved = $true
     }
     catch {
@@ -195,8 +208,8 @@ function Get-AccountState {
     }
     catch {
         $state.token_error = $_.Exception.Message
-        $admins = ([System.Security.Principal.SecurityIdentifier]'S-1-5-32-544').Translate([System.Security.Principal.NTAccount])
-        $group = [ADSI]"WinNT://$env:COMPUTERNAME/$(($admins.Value -split '\\')[-1]),group"
+        $administrators = ((Get-AccountName -Sid 'S-1-5-32-544') -split '\\')[-1]
+        $group = [ADSI]"WinNT://$env:COMPUTERNAME/$administrators,group"
         $state.direct_members = @(foreach ($member in @($group.Invoke('Members'))) {
                 $bytes = $member.GetType().InvokeMember('objectSid', 'GetProperty', $null, $member, $null)
                 [System.Security.Principal.SecurityIdentifier]::new($bytes, 0).Value
@@ -229,7 +242,10 @@ function Read-HotfixRoot {
             }
         }
         $server = Get-SmbServerConfiguration
-        $result.smb = @{ require_signing = [bool]$server.RequireSecuritySignature; encrypt_data = [bool]$server.EncryptData }
+        $result.smb = @{
+            require_signing = [bool]$server.RequireSecuritySignature
+            encrypt_data = [bool]$server.EncryptData
+        }
     }
     $exists = [bool]($root -and (Test-Path -LiteralPath $root -PathType Container))
     $result.root = @{ path = $root; exists = $exists }
@@ -251,7 +267,8 @@ function Read-HotfixRoot {
     if ($params._firewall_rule) {
         $rules = @(Get-FirewallRule -Rule $params._firewall_rule)
         $disabled = @($rules | Where-Object { [string]$_.Enabled -ne 'True' })
-        $result.firewall = @{ name = $params._firewall_rule; exists = $rules.Count -gt 0; enabled = $rules.Count -gt 0 -and $disabled.Count -eq 0 }
+        $enabled = $rules.Count -gt 0 -and $disabled.Count -eq 0
+        $result.firewall = @{ name = $params._firewall_rule; exists = $rules.Count -gt 0; enabled = $enabled }
     }
     if ($params._account) {
         $result.account = Get-AccountState -Name $params._account
@@ -269,11 +286,13 @@ function Test-XmlSchema {
     $settings.DtdProcessing = [System.Xml.DtdProcessing]::Prohibit
     $settings.XmlResolver = $null
     $settings.ValidationType = [System.Xml.ValidationType]::Schema
-    $settings.ValidationFlags = $settings.ValidationFlags -bor [System.Xml.Schema.XmlSchemaValidationFlags]::ReportValidationWarnings
+    $warnings = [System.Xml.Schema.XmlSchemaValidationFlags]::ReportValidationWarnings
+    $settings.ValidationFlags = $settings.ValidationFlags -bor $warnings
     $null = $settings.Schemas.Add($null, $SchemaPath)
     $settings.add_ValidationEventHandler([System.Xml.Schema.ValidationEventHandler] {
             param ($source, $validation)
-            $problems.Add(('line {0}: {1}: {2}' -f $validation.Exception.LineNumber, $validation.Severity, $validation.Message))
+            $line = $validation.Exception.LineNumber
+            $problems.Add(('line {0}: {1}: {2}' -f $line, $validation.Severity, $validation.Message))
         }.GetNewClosure())
     $stream = [System.IO.MemoryStream]::new($Content)
     $reader = [System.Xml.XmlReader]::Create($stream, $settings)
@@ -315,7 +334,8 @@ function Remove-Incoming {
     param ([Parameter()] [AllowEmptyCollection()] [string[]] $Path = @())
 
     foreach ($file in $Path) {
-        if ((Split-Path -Path $file -Leaf) -like 'winfleet-hotfix-*.part' -and (Test-Path -LiteralPath $file -PathType Leaf)) {
+        $ours = (Split-Path -Path $file -Leaf) -like 'winfleet-hotfix-*.part'
+        if ($ours -and (Test-Path -LiteralPath $file -PathType Leaf)) {
             Remove-Item -LiteralPath $file -Force -ErrorAction SilentlyContinue
         }
     }
@@ -345,16 +365,22 @@ function Invoke-Apply {
         }
     }
     if ($params._create_root) {
-        Invoke-Step -Name "create root $root" -Action { $null = New-Item -Path $root -ItemType Directory -Force }
+        Invoke-Step -Name "create root $root" -Action {
+            $null = New-Item -Path $root -ItemType Directory -Force
+        }
     }
     foreach ($change in @($params._acl | Where-Object { $_.path -eq '' })) {
         Invoke-Step -Name 'set ACL .' -Action { Set-PathAcl -Path $root -Change $change }
     }
     foreach ($folder in $params._folders) {
-        Invoke-Step -Name "create folder $folder" -Action { $null = New-Item -Path (Join-Path -Path $root -ChildPath $folder) -ItemType Directory -Force }
+        Invoke-Step -Name "create folder $folder" -Action {
+            $null = New-Item -Path (Join-Path -Path $root -ChildPath $folder) -ItemType Directory -Force
+        }
     }
     foreach ($change in @($params._acl | Where-Object { $_.path -ne '' })) {
-        Invoke-Step -Name "set ACL $($change.path)" -Action { Set-PathAcl -Path (Join-Path -Path $root -ChildPath $change.path) -Change $change }
+        Invoke-Step -Name "set ACL $($change.path)" -Action {
+            Set-PathAcl -Path (Join-Path -Path $root -ChildPath $change.path) -Change $change
+        }
     }
     foreach ($file in $params._files) {
         Invoke-Step -Name "place file $($file.path)" -Action {
@@ -397,18 +423,21 @@ function Invoke-Apply {
             $files = [ordered]@{}
             foreach ($key in @($params._manifest.Keys | Sort-Object)) {
                 $item = Get-Item -LiteralPath (Join-Path -Path $root -ChildPath $key.Replace('/', '\')) -Force
-                $files[$key] = [ordered]@{ mtime = [string]$item.LastWriteTimeUtc.Ticks; sha256 = $params._manifest[$key].sha256; size = $item.Length }
+                $mtime = [string]$item.LastWriteTimeUtc.Ticks
+                $sha256 = $params._manifest[$key].sha256
+                $files[$key] = [ordered]@{ mtime = $mtime; sha256 = $sha256; size = $item.Length }
             }
             $json = ConvertTo-Json -InputObject ([ordered]@{ files = $files; version = 2 }) -Depth 4
-            Write-FileAtomic -Path (Join-Path -Path $root -ChildPath $params._manifest_name) -Bytes ([System.Text.Encoding]::UTF8.GetBytes($json))
+            $bytes = [System.Text.Encoding]::UTF8.GetBytes($json)
+            Write-FileAtomic -Path (Join-Path -Path $root -ChildPath $params._manifest_name) -Bytes $bytes
         }
     }
     $share = $params._share
     if ($share -and $share.create) {
         Invoke-Step -Name "create share $($share.name)" -Action {
-            $admins = ([System.Security.Principal.SecurityIdentifier]'S-1-5-32-544').Translate([System.Security.Principal.NTAccount]).Value
-            $users = ([System.Security.Principal.SecurityIdentifier]'S-1-5-32-545').Translate([System.Security.Principal.NTAccount]).Value
-            $null = New-SmbShare -Name $share.name -Path $share.path -EncryptData ([bool]$share.encrypt_data) `
+            $admins, $users = (Get-AccountName -Sid 'S-1-5-32-544'), (Get-AccountName -Sid 'S-1-5-32-545')
+            $encrypt = [bool]$share.encrypt_data
+            $null = New-SmbShare -Name $share.name -Path $share.path -EncryptData $encrypt `
                 -FullAccess $admins -ReadAccess $users -ErrorAction Stop
         }
     }
@@ -418,7 +447,9 @@ function Invoke-Apply {
         }
     }
     if ($params._require_signing) {
-        Invoke-Step -Name 'require SMB signing' -Action { Set-SmbServerConfiguration -RequireSecuritySignature $true -Force -ErrorAction Stop }
+        Invoke-Step -Name 'require SMB signing' -Action {
+            Set-SmbServerConfiguration -RequireSecuritySignature $true -Force -ErrorAction Stop
+        }
     }
     if ($params._enable_firewall_rule) {
         Invoke-Step -Name "enable firewall rule $($params._enable_firewall_rule)" -Action {

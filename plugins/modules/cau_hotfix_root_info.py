@@ -1,16 +1,17 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# This module is implemented by the action plugin of the same name (which runs the read operation of the
-# cau_hotfix_root host module); this file holds its documentation.
+# Implemented by the action plugin of the same name (the read operation of the cau_hotfix_root host
+# module); this file holds its documentation.
 
 DOCUMENTATION = r"""
 module: cau_hotfix_root_info
 short_description: Check a Cluster-Aware Updating hotfix root the way the HotfixPlugin will
 version_added: 0.1.0
 description:
-  - Reads the hotfix root on the file server in one round trip and returns every check the C(Microsoft.HotfixPlugin)
-    makes, always in the same order, with pass/fail, the detail and the fix. Changes nothing.
-  - The configuration file is validated against Windows' C(HotfixConfigSchema.xsd) when the CAU tools are installed.
+  - Reads the hotfix root on the file server in one round trip and returns every check the
+    C(Microsoft.HotfixPlugin) makes, always in the same order, with pass/fail, the detail and the fix.
+    Changes nothing.
+  - The configuration is validated against Windows' C(HotfixConfigSchema.xsd) when the CAU tools are there.
   - When O(updates) are given, also checks that the files and the configuration match the description.
 extends_documentation_fragment: winfleet.updates.hotfix_root
 attributes:
@@ -41,20 +42,21 @@ EXAMPLES = r"""
 RETURN = r"""
 checks:
   description:
-    - Every check, in a fixed order; C(root_folder), C(root_path), C(dfs_acl_checks), C(config_file), C(windows_schema),
-      C(tree_structure), C(ntfs_acl[<path>]), C(smb_integrity), C(firewall_smb_in), C(update_account),
-      C(content_in_sync). C(blocking) says whether the plug-in itself would fail the run on it.
+    - Every check, in a fixed order; C(root_folder), C(root_path), C(dfs_acl_checks), C(config_file),
+      C(windows_schema), C(tree_structure), C(ntfs_acl[<path>]), C(smb_integrity), C(firewall_smb_in),
+      C(update_account), C(content_in_sync). C(blocking) says whether the plug-in itself would fail the run.
   returned: always
   type: list
   elements: dict
-  sample: [{name: smb_integrity, passed: false, detail: ..., fix: 'Set-SmbShare -Name CauHotfix -EncryptData $true', blocking: true}]
+  sample:
+    - {name: smb_integrity, passed: false, detail: ..., fix: 'Set-SmbShare -Name H -EncryptData $true'}
 preflight_passed: {description: No blocking check failed., returned: always, type: bool}
 failed_checks: {description: Names of the failed checks., returned: always, type: list, elements: str}
-blocking_failures: {description: Names of the failed blocking checks., returned: always, type: list, elements: str}
-windows_schema: {description: "Whether Windows' HotfixConfigSchema.xsd was there, and its path.", returned: always, type: dict}
-account: {description: "O(cau_account) as the server sees it (SID, token groups).", returned: with cau_account, type: dict}
+blocking_failures: {description: The failed blocking checks., returned: always, type: list, elements: str}
+windows_schema: {description: "Whether Windows' schema is there; its path.", returned: always, type: dict}
+account: {description: "O(cau_account) as the server sees it.", returned: with cau_account, type: dict}
 root: {description: The root as a local path on the file server., returned: always, type: str}
 hotfix_root: {description: The HotfixRootFolderPath., returned: always, type: str}
 computer_name: {description: The file server's computer name., returned: always, type: str}
-plugin_arguments: {description: The Microsoft.HotfixPlugin arguments that use this root., returned: always, type: dict}
+plugin_arguments: {description: The HotfixPlugin arguments for this root., returned: always, type: dict}
 """

@@ -6,7 +6,7 @@ One diff engine for both places a hotfix root can be built: :func:`plan_changes`
 description with an :class:`Observed` state and decides every change. The state comes from the
 file server (one ``read`` round trip of the host module) or from a local folder on the
 controller (``stage_dir``, :func:`observe_folder`); the change set is applied by the host module
-(one ``apply`` round trip after one ``put_file`` per changed file) or by :func:`apply_folder`.
+(one ``apply`` round trip after one ``put_file`` per changed file) or by ``apply_folder``.
 The configuration written is always Microsoft's DefaultHotfixConfig.xml (read where the CAU
 tools are installed, or ``base_config``) plus the rules, in the base's shape (_hotfix_config).
 """
@@ -19,7 +19,7 @@ import hashlib
 import json
 import ntpath
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -35,8 +35,8 @@ from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_config im
 from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import (
     CONFIG_FILE_NAME,
     DEFAULT_EXTENSIONS,
-    Check,
     FIREWALL_RULE_NAME,
+    Check,
     HotfixRoot,
     PlannedFile,
     desired_acl,
@@ -57,6 +57,7 @@ MANIFEST_NAME = ".winfleet_hotfix_stage.json"
 # Where the CAU tools keep Microsoft's base file and schema (the host module reads both there).
 CAU_MODULE_DIR = "%SystemRoot%\\System32\\WindowsPowerShell\\v1.0\\Modules\\ClusterAwareUpdating"
 SCHEMA_NAME = "HotfixConfigSchema.xsd"
+NOTHING_CHANGED = "nothing was changed"
 ResolvePath = Callable[[str, str], str]
 
 
@@ -108,28 +109,30 @@ def _share(
         folder = validate_hotfix_root(spec["path"], "share.path")
         if folder.kind != "local":
             raise InputError(
-                "share.path", f"{spec['path']!r} must be a local folder on the file server, e.g. D:\\CauHotfix"
+                "share.path",
+                f"{spec['path']!r} must be a local folder on the file server, e.g. D:\\CauHotfix",
             )
         path = folder.path
 
-    def make(name: str, share_path: str) -> Share:
+    def make(name: str, share_path: str | None) -> Share:
         return Share(name, share_path, spec.get("encrypt_data", True), spec.get("require_signing", False))
 
     if root is None or root.kind == "local":
+        local = root.path if root else None
         if not spec:
-            return None, root.path if root else None, ()
+            return None, local, ()
         if name is None:
             raise InputError("share.name", "is required to publish a local root on an SMB share")
-        folder = path or (root.path if root else None)
+        folder = path or local
         if root and not (root.path.casefold() + "\\").startswith(folder.casefold().rstrip("\\") + "\\"):
             raise InputError("share.path", f"the root {root.path} must be {folder} or a folder below it")
-        return make(name, folder), root.path if root else None, ()
+        return make(name, folder), local, ()
     if is_dfs:
         if name is None:
             raise InputError(
                 "share.name",
-                "a DFS namespace path does not name this file server's share; give "
-                "share.name (the share of the DFS folder target on this server)",
+                "a DFS namespace path does not name this file server's share; give share.name (the share of "
+                "the DFS folder target on this server)",
             )
         return make(name, path), path, ()
     if name is not None and name.casefold() != root.share.casefold():
@@ -145,19 +148,20 @@ def _integrity(share: Share | None, require_encryption: bool) -> None:
     while the run requires encryption."""
     if share is None and require_encryption:
         raise InputError(
-            "require_smb_encryption", "needs a share to encrypt; give share (or a UNC path) or set it to false"
+            "require_smb_encryption",
+            "needs a share to encrypt; give share (or a UNC path) or set it to false",
         )
     if share and not share.encrypt_data and not share.require_signing:
         raise InputError(
             "share.encrypt_data",
-            "the HotfixPlugin needs SMB encryption or signing on the share; set "
-            "encrypt_data: true (recommended) or require_signing: true",
+            "the HotfixPlugin needs SMB encryption or signing on the share; set encrypt_data: true "
+            "(recommended) or require_signing: true",
         )
     if share and require_encryption and not share.encrypt_data:
         raise InputError(
             "share.encrypt_data",
-            "require_smb_encryption: true makes every run fail on a share that "
-            "does not encrypt; set encrypt_data: true",
+            "require_smb_encryption: true makes every run fail on a share that does not encrypt; "
+            "set encrypt_data: true",
         )
 
 
@@ -174,8 +178,7 @@ def describe(args: Mapping[str, Any], resolve: ResolvePath) -> Description:
             errors.append(err)
             return default
 
-    stage_dir = args.get("stage_dir") or None
-    is_dfs = bool(args.get("is_dfs"))
+    stage_dir, is_dfs = args.get("stage_dir") or None, bool(args.get("is_dfs"))
     root = None
     if args.get("path"):
         root = attempt(lambda: validate_hotfix_root(args["path"], "path", is_dfs))
@@ -183,37 +186,35 @@ def describe(args: Mapping[str, Any], resolve: ResolvePath) -> Description:
         errors.append(
             InputError(
                 "path",
-                "is required: the HotfixRootFolderPath, a local folder on the file server "
-                "(D:\\CauHotfix) or \\\\server\\share\\folder; or give stage_dir to build the tree on the controller",
+                "is required: the HotfixRootFolderPath, a local folder on the file server (D:\\CauHotfix) or "
+                "\\\\server\\share\\folder; or give stage_dir to build the tree on the controller",
             )
         )
-    rules = rules_from_options(
-        _clean(args.get("folder_rules") or []), _clean(args.get("extension_rules") or []), errors
+    folder_rules, extension_rules = _clean(args.get("folder_rules") or []), _clean(
+        args.get("extension_rules") or []
     )
+    rules = rules_from_options(folder_rules, extension_rules, errors)
     nodes = None
     if args.get("nodes") is not None:
         checked = [
-            attempt(lambda n=n, i=i: validate_netbios_name(n, f"nodes[{i}]")) for i, n in enumerate(args["nodes"])
+            attempt(lambda n=n, i=i: validate_netbios_name(n, f"nodes[{i}]"))
+            for i, n in enumerate(args["nodes"])
         ]
         nodes = [n for n in checked if n is not None]
     extensions = list(DEFAULT_EXTENSIONS) + [r.name for r in rules if r.kind == "Extension"]
-    files, warnings = plan_tree(
-        _clean(args.get("updates") or []), [r.name for r in rules if r.kind == "Folder"], nodes, extensions, errors
-    )
-    named = {e.field for e in errors}
-    resolved = {}
+    rule_folders = [r.name for r in rules if r.kind == "Folder"]
+    files, warnings = plan_tree(_clean(args.get("updates") or []), rule_folders, nodes, extensions, errors)
+    named, resolved = {e.field for e in errors}, {}
     for planned in files:
         if planned.src not in resolved and f"updates[{planned.index}].src" not in named:
             resolved[planned.src] = attempt(lambda p=planned: resolve(p.src, f"updates[{p.index}].src"))
-    files = [PlannedFile(resolved[f.src], f.parts, f.index) for f in files if resolved.get(f.src)]
-    share, local_root, subpath = attempt(
-        lambda: _share(root, _clean(args.get("share") or {}), is_dfs), (None, None, ())
-    )
+    files = [replace(f, src=resolved[f.src]) for f in files if resolved.get(f.src)]
+    share_spec = _clean(args.get("share") or {})
+    share, local_root, subpath = attempt(lambda: _share(root, share_spec, is_dfs), (None, None, ()))
     if args.get("path"):
         attempt(lambda: _integrity(share, bool(args.get("require_smb_encryption"))))
-    config_name = attempt(
-        lambda: validate_file_name(args.get("config_name") or CONFIG_FILE_NAME, "config_name"), CONFIG_FILE_NAME
-    )
+    wanted = args.get("config_name") or CONFIG_FILE_NAME
+    config_name = attempt(lambda: validate_file_name(wanted, "config_name"), CONFIG_FILE_NAME)
     if config_name.casefold() == MANIFEST_NAME.casefold():
         errors.append(InputError("config_name", f"{MANIFEST_NAME} is the module's own manifest"))
     base = args.get("base_config") or None
@@ -225,14 +226,13 @@ def describe(args: Mapping[str, Any], resolve: ResolvePath) -> Description:
             errors.append(
                 InputError(
                     "base_config",
-                    "is required with stage_dir: the controller has no CAU tools; "
-                    f"copy DefaultHotfixConfig.xml from {CAU_MODULE_DIR} on a machine that has them and give its path (or "
-                    "base_config: builtin to use this collection's assumption of the format)",
+                    "is required with stage_dir: the controller has no CAU tools; copy "
+                    f"DefaultHotfixConfig.xml from {CAU_MODULE_DIR} on a machine that has them and give "
+                    "its path (or base_config: builtin to use this collection's assumption of the format)",
                 )
             )
     if errors:
-        first = errors[0]
-        raise InputError(first.field, first.message + "".join(f"; also {e}" for e in errors[1:]))
+        raise InputError(errors[0].field, errors[0].message + "".join(f"; also {e}" for e in errors[1:]))
     return Description(
         root, local_root, share, subpath, rules, files, warnings, nodes, args, stage_dir, config_name, base
     )
@@ -252,28 +252,20 @@ def plugin_arguments(desc: Description) -> dict[str, Any]:
     return arguments
 
 
-def _sha256(path: str | Path) -> str:
+def sha256_file(path: str | Path) -> str:
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-@dataclass(frozen=True)
-class Source:
-    path: str  # relative to the root, Windows form
-    local_path: str
-    sha256: str
-    size: int
-
-
-def hash_sources(files: list[PlannedFile]) -> list[Source]:
-    """sha256 and size of every planned file, each source read once."""
+def hash_sources(files: list[PlannedFile]) -> list[PlannedFile]:
+    """The planned files with the sha256 and size of their source, each source read once."""
     cache: dict[str, tuple[str, int]] = {}
     for f in files:
         if f.src not in cache:
             if not Path(f.src).is_file():
                 raise InputError(f"updates[{f.index}].src", f"{f.src} is not a file on the controller")
-            cache[f.src] = (_sha256(f.src), Path(f.src).stat().st_size)
-    return [Source(f.path, f.src, *cache[f.src]) for f in files]
+            cache[f.src] = (sha256_file(f.src), Path(f.src).stat().st_size)
+    return [replace(f, sha256=cache[f.src][0], size=cache[f.src][1]) for f in files]
 
 
 # --------------------------------------------------------------------------------------------
@@ -305,33 +297,35 @@ class Observed:
     local: bool = False
 
 
-def _b64(value: Any, key: str) -> bytes | None:
-    try:
-        return None if value is None else base64.b64decode(value, validate=True)
-    except (ValueError, TypeError):
-        raise InputError(f"{HOST_MODULE} answer.{key}", "is not base64") from None
-
-
 def parse_observed(raw: Mapping[str, Any]) -> Observed:
     """The host module's ``read`` answer; a malformed one is named, never a traceback."""
+
+    def b64(value: Any, key: str) -> bytes | None:
+        try:
+            return None if value is None else base64.b64decode(value, validate=True)
+        except (ValueError, TypeError):
+            raise InputError(f"{HOST_MODULE} answer.{key}", "is not base64") from None
+
     try:
-        tools = raw.get("cau_tools") or {}
-        root = raw.get("root") or {}
+        tools, root = raw.get("cau_tools") or {}, raw.get("root") or {}
         return Observed(
             computer_name=str(raw.get("computer_name") or ""),
             root_path=root.get("path"),
             root_exists=bool(root.get("exists")),
             folders={str(p).casefold(): str(p) for p in raw.get("folders") or []},
-            files={f["path"].casefold(): {**f, "sha256": str(f["sha256"]).lower()} for f in raw.get("files") or []},
+            files={
+                f["path"].casefold(): {**f, "sha256": str(f["sha256"]).lower()}
+                for f in raw.get("files") or []
+            },
             reparse_points=list(raw.get("reparse_points") or []),
             acl={str(k).casefold(): {**v, "path": str(k)} for k, v in (raw.get("acl") or {}).items()},
-            config=_b64(raw.get("config"), "config"),
-            manifest=_b64(raw.get("manifest"), "manifest"),
+            config=b64(raw.get("config"), "config"),
+            manifest=b64(raw.get("manifest"), "manifest"),
             share=raw.get("share"),
             smb=dict(raw.get("smb") or {}),
             firewall=raw.get("firewall"),
-            base=_b64(tools.get("config"), "cau_tools.config"),
-            schema=_b64(tools.get("schema"), "cau_tools.schema"),
+            base=b64(tools.get("config"), "cau_tools.config"),
+            schema=b64(tools.get("schema"), "cau_tools.schema"),
             tools_dir=str(tools.get("folder") or CAU_MODULE_DIR),
             account=raw.get("account"),
             temp_dir=str(raw.get("temp_dir") or ""),
@@ -347,8 +341,7 @@ def _manifest_files(data: bytes | None) -> dict[str, dict[str, Any]]:
     """``{posix relative path: {sha256, size, mtime}}``; a damaged manifest reads as empty (then
     prune removes nothing this time: the safe direction)."""
     try:
-        files = json.loads(data or b"{}").get("files") or {}
-        return {str(k): dict(v) for k, v in files.items()}
+        return {str(k): dict(v) for k, v in (json.loads(data or b"{}").get("files") or {}).items()}
     except (ValueError, AttributeError, TypeError):
         return {}
 
@@ -377,11 +370,8 @@ def observe_folder(stage: Path, config_name: str) -> Observed:
             else:
                 stat, entry = path.stat(), known.get(rel.replace("\\", "/"), {})
                 same = entry.get("size") == stat.st_size and entry.get("mtime") == str(stat.st_mtime_ns)
-                observed.files[rel.casefold()] = {
-                    "path": rel,
-                    "size": stat.st_size,
-                    "sha256": entry["sha256"] if same else _sha256(path),
-                }
+                sha256 = entry["sha256"] if same else sha256_file(path)
+                observed.files[rel.casefold()] = {"path": rel, "size": stat.st_size, "sha256": sha256}
     return observed
 
 
@@ -392,6 +382,8 @@ def observe_folder(stage: Path, config_name: str) -> Observed:
 
 @dataclass
 class Changes:
+    """The change set; the lists of paths are the module's result, the rest what to apply."""
+
     create_root: bool = False
     folders: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
@@ -400,7 +392,7 @@ class Changes:
     removed: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
-    transfers: list[Source] = field(default_factory=list)
+    transfers: list[PlannedFile] = field(default_factory=list)
     removals: list[dict[str, str]] = field(default_factory=list)
     remove_folders: list[str] = field(default_factory=list)
     config: bytes = b""
@@ -415,42 +407,37 @@ class Changes:
 
     @property
     def changed(self) -> bool:
-        return bool(
-            self.create_root
-            or self.folders
+        files = (
+            self.folders
             or self.transfers
             or self.removals
             or self.remove_folders
-            or self.config_changed
             or self.manifest is not None
-            or self.acl
-            or self.share
-            or self.require_signing
-            or self.firewall_rule
         )
+        security = self.acl or self.share or self.require_signing or self.firewall_rule
+        return bool(self.create_root or files or self.config_changed or security)
 
 
 def _acl_key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
-
     def flags(value: Any) -> tuple[str, ...]:
-        return tuple(
-            sorted(p.strip().casefold() for p in str(value or "None").split(",") if p.strip().casefold() != "none")
-        )
+        parts = (p.strip().casefold() for p in str(value or "None").split(","))
+        return tuple(sorted(p for p in parts if p != "none"))
 
-    mask = rights_mask(entry["rights"]) | (0x100000 if entry.get("type", "Allow") == "Allow" else 0)
+    allow = entry.get("type", "Allow")
+    mask = rights_mask(entry["rights"]) | (0x100000 if allow == "Allow" else 0)
     return (
         str(entry["identity"]).upper(),
         mask,
-        entry.get("type", "Allow"),
+        allow,
         flags(entry.get("inheritance")),
         flags(entry.get("propagation")),
     )
 
 
 def _acl_text(protect: bool, entries: list[Mapping[str, Any]]) -> str:
+    keys = map(_acl_key, entries)
     parts = sorted(
-        f"{display(k[0])} {k[2]} {rights_text(k[1])} ({','.join(k[3] + k[4]) or 'this object'})"
-        for k in map(_acl_key, entries)
+        f"{display(k[0])} {k[2]} {rights_text(k[1])} ({','.join(k[3] + k[4]) or 'this object'})" for k in keys
     )
     return ("inheritance off" if protect else "inherits") + "; explicit: " + ("; ".join(parts) or "none")
 
@@ -458,39 +445,55 @@ def _acl_text(protect: bool, entries: list[Mapping[str, Any]]) -> str:
 def _acl_changes(observed: Observed, changes: Changes, exe: set[str], gone: set[str]) -> list[dict[str, Any]]:
     """ACLs of the root and everything below that differ from the rule, plus new paths that
     need explicit entries (a new root, a new .exe folder); other new paths simply inherit."""
-    paths = ([("", True)] if observed.root_exists else []) + [
-        (p, True) for k, p in observed.folders.items() if k not in gone
-    ]
+    paths = [("", True)]  # the root exists, or is created
+    paths += [(p, True) for k, p in observed.folders.items() if k not in gone]
     paths += [(f["path"], False) for k, f in observed.files.items() if k not in gone]
-    paths += ([("", True)] if changes.create_root else []) + [(f, True) for f in changes.folders if f.casefold() in exe]
+    paths += [(f, True) for f in changes.folders if f.casefold() in exe]
     result = []
     for rel, is_dir in paths:
-        protect, entries = desired_acl(
-            root=rel == "", has_exe=is_dir and (rel == "" and "" in exe or rel.casefold() in exe)
-        )
+        protect, entries = desired_acl(root=rel == "", has_exe=is_dir and rel.casefold() in exe)
         have = observed.acl.get(rel.casefold())
         if have is not None:
             explicit = [a for a in have.get("aces") or [] if not a.get("inherited")]
-            if bool(have.get("protected")) == protect and sorted(map(_acl_key, explicit)) == sorted(
-                map(_acl_key, entries)
-            ):
+            same = sorted(map(_acl_key, explicit)) == sorted(map(_acl_key, entries))
+            if bool(have.get("protected")) == protect and same:
                 continue
             before = _acl_text(bool(have.get("protected")), explicit)
         else:
-            before = "new" if (rel == "" and changes.create_root) or rel in changes.folders else "not readable"
-        result.append(
-            {
-                "path": rel,
-                "protect": protect,
-                "entries": entries,
-                "before": before,
-                "after": _acl_text(protect, entries),
-            }
-        )
+            before = (
+                "new" if (rel == "" and changes.create_root) or rel in changes.folders else "not readable"
+            )
+        after = _acl_text(protect, entries)
+        result.append({"path": rel, "protect": protect, "entries": entries, "before": before, "after": after})
     return sorted(result, key=lambda c: (c["path"].count("\\") + bool(c["path"]), c["path"].casefold()))
 
 
-def plan_changes(desc: Description, observed: Observed, sources: list[Source], config: bytes) -> Changes:
+def _prune(
+    desc: Description, observed: Observed, changes: Changes, planned: set[str], manifest: dict
+) -> set[str]:
+    """Files the manifest says this module placed and no longer listed: removed with ``prune``
+    when unmodified, else kept as ``stale`` (and kept in the manifest). Returns the removed keys."""
+    gone: set[str] = set()
+    for key, entry in sorted(_manifest_files(observed.manifest).items()):
+        rel = key.replace("/", "\\").casefold()
+        have = observed.files.get(rel)
+        if rel in planned or have is None:
+            continue
+        if desc.options.get("prune") and have["sha256"] == entry.get("sha256"):
+            changes.removed.append(have["path"])
+            changes.removals.append({"path": have["path"], "sha256": have["sha256"]})
+            gone.add(rel)
+            continue
+        if desc.options.get("prune"):
+            changes.warnings.append(
+                f"{have['path']} was modified since the module placed it; kept (remove it by hand)"
+            )
+        changes.stale.append(have["path"])
+        manifest[key] = {"sha256": str(entry.get("sha256"))}
+    return gone
+
+
+def plan_changes(desc: Description, observed: Observed, sources: list[PlannedFile], config: bytes) -> Changes:
     """Every change, decided on the controller (pure). Files compare by sha256; files this
     module placed (the manifest) and no longer listed are removed only with ``prune`` and only
     unmodified; files it never placed are ``foreign`` and kept. A host state the module must not
@@ -499,16 +502,17 @@ def plan_changes(desc: Description, observed: Observed, sources: list[Source], c
     if observed.root_path is None:
         raise InputError(
             "share.path",
-            f"share {desc.share.name if desc.share else '?'} does not exist on {server}, "
-            "so the root's local folder is unknown; give share.path (e.g. D:\\CauHotfix); nothing was changed",
+            f"share {desc.share.name if desc.share else '?'} does not exist on {server}, so the root's local "
+            f"folder is unknown; give share.path (e.g. D:\\CauHotfix); {NOTHING_CHANGED}",
         )
-    changes = Changes(create_root=not observed.root_exists, warnings=list(desc.warnings))
-    folders = {"\\".join(s.path.split("\\")[:d]) for s in sources for d in range(1, s.path.count("\\") + 1)}
+    changes = Changes(create_root=not observed.root_exists, warnings=list(desc.warnings), config=config)
+    folders = {"\\".join(s.parts[:d]) for s in sources for d in range(1, len(s.parts))}
     folders = sorted(folders, key=lambda f: (f.count("\\"), f.casefold()))
     for folder in folders:
         if folder.casefold() in observed.files:
             raise InputError(
-                "updates", f"{folder} is a file on {server} where a folder must go; remove it; nothing was changed"
+                "updates",
+                f"{folder} is a file on {server} where a folder must go; remove it; {NOTHING_CHANGED}",
             )
         if folder.casefold() not in observed.folders:
             changes.folders.append(folder)
@@ -516,59 +520,52 @@ def plan_changes(desc: Description, observed: Observed, sources: list[Source], c
     for source in sources:
         have = observed.files.get(source.path.casefold())
         if source.path.casefold() in observed.folders:
-            raise InputError("updates", f"{source.path} is a folder on {server}; remove it; nothing was changed")
+            raise InputError(
+                "updates", f"{source.path} is a folder on {server}; remove it; {NOTHING_CHANGED}"
+            )
         if have is not None and have["sha256"] == source.sha256:
             changes.unchanged.append(source.path)
         else:
             (changes.updated if have else changes.created).append(source.path)
             changes.transfers.append(source)
-        manifest[source.path.replace("\\", "/")] = {"sha256": source.sha256}
-    placed = _manifest_files(observed.manifest)
+        manifest["/".join(source.parts)] = {"sha256": source.sha256}
     planned = {s.path.casefold() for s in sources}
-    gone: set[str] = set()
-    for key, entry in sorted(placed.items()):
-        rel = key.replace("/", "\\")
-        have = observed.files.get(rel.casefold())
-        if rel.casefold() in planned or have is None:
-            continue
-        if desc.options.get("prune") and have["sha256"] == entry.get("sha256"):
-            changes.removed.append(have["path"])
-            changes.removals.append({"path": have["path"], "sha256": have["sha256"]})
-            gone.add(rel.casefold())
-            continue
-        if desc.options.get("prune"):
-            changes.warnings.append(f"{have['path']} was modified since the module placed it; kept (remove it by hand)")
-        changes.stale.append(have["path"])
-        manifest[key] = {"sha256": str(entry.get("sha256"))}
-    own = {desc.config_name.casefold(), MANIFEST_NAME.casefold()}
-    placed_keys = {k.replace("/", "\\").casefold() for k in placed}
-    changes.foreign = [f["path"] for k, f in sorted(observed.files.items()) if k not in planned | placed_keys | own]
+    gone = _prune(desc, observed, changes, planned, manifest)
+    placed = _manifest_files(observed.manifest)
+    own = {desc.config_name.casefold(), MANIFEST_NAME.casefold()} | {
+        k.replace("/", "\\").casefold() for k in placed
+    }
+    changes.foreign = [f["path"] for k, f in sorted(observed.files.items()) if k not in planned | own]
     remaining = [k for k in observed.files if k not in gone]
-    for folder in sorted(
-        {k.rsplit("\\", d)[0] for k in gone for d in range(1, k.count("\\") + 1)}, key=lambda f: -f.count("\\")
-    ):
-        if folder not in {f.casefold() for f in folders} and not any(k.startswith(folder + "\\") for k in remaining):
+    emptied = {k.rsplit("\\", d)[0] for k in gone for d in range(1, k.count("\\") + 1)}
+    for folder in sorted(emptied, key=lambda f: -f.count("\\")):
+        if folder not in {f.casefold() for f in folders} and not any(
+            k.startswith(folder + "\\") for k in remaining
+        ):
             changes.remove_folders.append(observed.folders.get(folder, folder))
             remaining = [k for k in remaining if k != folder]
-    changes.config = config
     if observed.config != config:
         changes.config_changed = True
         old = (observed.config or b"").decode("utf-8", "replace").splitlines(keepends=True)
         new = config.decode("utf-8", "replace").splitlines(keepends=True)
-        changes.xml_diff = "".join(difflib.unified_diff(old, new, f"a/{desc.config_name}", f"b/{desc.config_name}"))
-    if {k: v.get("sha256") for k, v in placed.items()} != {k: v["sha256"] for k, v in manifest.items()} and (
-        manifest or observed.manifest is not None
-    ):
+        diff = difflib.unified_diff(old, new, f"a/{desc.config_name}", f"b/{desc.config_name}")
+        changes.xml_diff = "".join(diff)
+    unchanged_manifest = {k: v.get("sha256") for k, v in placed.items()} == {
+        k: v["sha256"] for k, v in manifest.items()
+    }
+    if not unchanged_manifest and (manifest or observed.manifest is not None):
         changes.manifest = manifest
     if observed.reparse_points:
+        links = ", ".join(observed.reparse_points)
         changes.warnings.append(
-            "links (reparse points) under the root were not followed or secured: "
-            "" + ", ".join(observed.reparse_points)
+            f"links (reparse points) under the root were not followed or secured: {links}"
         )
     if observed.local:
         return changes
     exe = {s.path.rsplit("\\", 1)[0].casefold() for s in sources if s.path.upper().endswith(".EXE")}
-    exe |= {k.rsplit("\\", 1)[0] for k in observed.files if k not in gone and "\\" in k and k.endswith(".exe")}
+    exe |= {
+        k.rsplit("\\", 1)[0] for k in observed.files if k not in gone and "\\" in k and k.endswith(".exe")
+    }
     changes.acl = _acl_changes(observed, changes, exe, gone)
     changes.share = _share_change(desc, observed)
     changes.require_signing = bool(
@@ -579,41 +576,35 @@ def plan_changes(desc: Description, observed: Observed, sources: list[Source], c
 
 
 def _share_change(desc: Description, observed: Observed) -> dict[str, Any] | None:
-    share, have = desc.share, observed.share or {}
+    share, have, server = desc.share, observed.share or {}, observed.computer_name
     if share is None:
         return None
+    change = {
+        "name": share.name,
+        "path": have.get("path"),
+        "create": False,
+        "encrypt_data": share.encrypt_data,
+    }
     if not have.get("exists"):
         folder = share.path or (observed.root_path if desc.root and desc.root.kind == "local" else None)
         if folder is None:
             raise InputError(
                 "share.path",
-                f"share {share.name} does not exist on {observed.computer_name}; give "
-                "share.path, the local folder to publish (e.g. D:\\CauHotfix); nothing was changed",
+                f"share {share.name} does not exist on {server}; give share.path, the local folder to "
+                f"publish (e.g. D:\\CauHotfix); {NOTHING_CHANGED}",
             )
-        return {
-            "name": share.name,
-            "path": folder,
-            "create": True,
-            "encrypt_data": share.encrypt_data,
-            "before": "absent",
-            "after": f"{folder}, EncryptData={share.encrypt_data}",
-        }
+        after = f"{folder}, EncryptData={share.encrypt_data}"
+        return {**change, "path": folder, "create": True, "before": "absent", "after": after}
     if share.path and share.path.casefold().rstrip("\\") != str(have.get("path")).casefold().rstrip("\\"):
         raise InputError(
             "share.path",
-            f"share {share.name} on {observed.computer_name} publishes {have.get('path')}, "
-            f"not {share.path}; fix share.path or the share; nothing was changed",
+            f"share {share.name} on {server} publishes {have.get('path')}, not {share.path}; fix "
+            f"share.path or the share; {NOTHING_CHANGED}",
         )
     if bool(have.get("encrypt_data")) == share.encrypt_data:
         return None
-    return {
-        "name": share.name,
-        "path": have.get("path"),
-        "create": False,
-        "encrypt_data": share.encrypt_data,
-        "before": f"EncryptData={bool(have.get('encrypt_data'))}",
-        "after": f"EncryptData={share.encrypt_data}",
-    }
+    before, after = f"EncryptData={bool(have.get('encrypt_data'))}", f"EncryptData={share.encrypt_data}"
+    return {**change, "before": before, "after": after}
 
 
 def _firewall_change(desc: Description, observed: Observed) -> str | None:
@@ -623,10 +614,9 @@ def _firewall_change(desc: Description, observed: Observed) -> str | None:
     if not rule.get("exists"):
         raise InputError(
             "firewall_rule",
-            f"the rule '{name}' does not exist on {observed.computer_name} (it comes "
-            "with the File Server role; on a localised Windows give its local display name or its Name); install the "
-            "role, fix firewall_rule, or set firewall: false if the firewall is managed elsewhere; nothing was "
-            "changed",
+            f"the rule '{name}' does not exist on {observed.computer_name} (it comes with the File Server "
+            "role; on a localised Windows give its local display name or its Name); install the role, fix "
+            f"firewall_rule, or set firewall: false if the firewall is managed elsewhere; {NOTHING_CHANGED}",
         )
     return None if rule.get("enabled") else name
 
@@ -643,24 +633,18 @@ def base_and_schema(desc: Description, observed: Observed) -> tuple[bytes, bytes
         return BUILTIN_BASE, observed.schema, "the built-in base (base_config: builtin)"
     if desc.base_config:
         beside = Path(desc.base_config).with_name(SCHEMA_NAME)
-        return (
-            Path(desc.base_config).read_bytes(),
-            beside.read_bytes() if beside.is_file() else observed.schema,
-            desc.base_config,
-        )
+        schema = beside.read_bytes() if beside.is_file() else observed.schema
+        return Path(desc.base_config).read_bytes(), schema, desc.base_config
     if observed.base is None:
         raise InputError(
             "base_config",
-            f"Microsoft's DefaultHotfixConfig.xml was not found in {observed.tools_dir} "
-            f"on {observed.computer_name} (no CAU tools there); install RSAT-Clustering-PowerShell on it, or copy the "
-            "file from a cluster node to the controller and give its path as base_config; base_config: builtin "
-            "uses this collection's assumption of the format; nothing was changed",
+            f"Microsoft's DefaultHotfixConfig.xml was not found in {observed.tools_dir} on "
+            f"{observed.computer_name} (no CAU tools there); install RSAT-Clustering-PowerShell on it, or "
+            "copy the file from a cluster node to the controller and give its path as base_config; "
+            f"base_config: builtin uses this collection's assumption of the format; {NOTHING_CHANGED}",
         )
-    return (
-        observed.base,
-        observed.schema,
-        f"{ntpath.join(observed.tools_dir, CONFIG_FILE_NAME)} on {observed.computer_name}",
-    )
+    where = f"{ntpath.join(observed.tools_dir, CONFIG_FILE_NAME)} on {observed.computer_name}"
+    return observed.base, observed.schema, where
 
 
 def build_config(desc: Description, observed: Observed) -> bytes:
@@ -671,8 +655,8 @@ def build_config(desc: Description, observed: Observed) -> bytes:
     if problems:
         raise InputError(
             SCHEMA_NAME,
-            f"{desc.config_name} built from {where} and folder_rules/extension_rules does "
-            f"not validate against Windows' {SCHEMA_NAME}: {'; '.join(problems)}; nothing was changed",
+            f"{desc.config_name} built from {where} and folder_rules/extension_rules does not validate "
+            f"against Windows' {SCHEMA_NAME}: {'; '.join(problems)}; {NOTHING_CHANGED}",
         )
     return config
 
@@ -680,87 +664,80 @@ def build_config(desc: Description, observed: Observed) -> bytes:
 def account_state(desc: Description, observed: Observed) -> dict[str, Any]:
     """The update account as the server sees it, and whether it is a local administrator."""
     admin, how = is_local_admin(observed.account or {})
-    return {**(observed.account or {}), "name": desc.options["cau_account"], "is_local_admin": admin, "how": how}
+    return {
+        **(observed.account or {}),
+        "name": desc.options["cau_account"],
+        "is_local_admin": admin,
+        "how": how,
+    }
 
 
-def preflight_checks(desc: Description, observed: Observed, sources: list[Source]) -> list[Check]:
+def _root_folder_check(desc: Description, observed: Observed) -> Check:
+    where = f"{observed.root_path} on {observed.computer_name}"
+    if observed.root_exists:
+        return Check("root_folder", True, f"{where} exists")
+    if observed.root_path is not None:
+        return Check("root_folder", False, f"{where} does not exist", "run cau_hotfix_root to build it")
+    detail = f"share {desc.share.name if desc.share else '?'} does not exist on {observed.computer_name}"
+    fix = "run cau_hotfix_root with share.path to create the root and the share"
+    return Check("root_folder", False, f"{detail}, so the root cannot be found", fix)
+
+
+def _content_check(desc: Description, observed: Observed, sources: list[PlannedFile]) -> Check:
+    """Whether the files and the configuration match the description (never blocking)."""
+    have = {s.path: observed.files.get(s.path.casefold()) for s in sources}
+    missing = [s.path for s in sources if have[s.path] is None]
+    different = [s.path for s in sources if have[s.path] is not None and have[s.path]["sha256"] != s.sha256]
+    problems = (["missing: " + ", ".join(missing)] if missing else []) + (
+        ["different content: " + ", ".join(different)] if different else []
+    )
+    try:
+        if observed.config != add_rules(base_and_schema(desc, observed)[0], desc.rules, "base"):
+            problems.append(f"{desc.config_name} differs from the base plus the described rules")
+    except InputError as err:
+        problems.append(f"{desc.config_name} cannot be compared: {err.message}")
+    detail = "; ".join(problems) or f"{len(sources)} file(s) and {desc.config_name} match the description"
+    fix = "run cau_hotfix_root to copy the files and write the configuration" if problems else ""
+    return Check("content_in_sync", not problems, detail, fix, False)
+
+
+def preflight_checks(desc: Description, observed: Observed, sources: list[PlannedFile]) -> list[Check]:
     """Every check of ``_hotfix_layout.preflight`` on the observed server, plus the root's
     presence and, when updates are described, whether the content matches them."""
-    config_state: dict[str, Any] = {"present": observed.config is not None}
+    config: dict[str, Any] = {"present": observed.config is not None}
     if observed.config is not None:
         try:
             extensions, folders, problems = read_rules(observed.config, desc.config_name)
-            config_state.update(rules=(extensions, folders), problems=problems)
+            config.update(rules=(extensions, folders), problems=problems)
         except InputError as err:
-            config_state.update(problems=[err.message])
+            config.update(problems=[err.message])
     schema = {"available": observed.schema is not None, "path": ntpath.join(observed.tools_dir, SCHEMA_NAME)}
     if observed.schema is not None and observed.config is not None:
         schema["errors"] = schema_errors(observed.config, observed.schema, desc.config_name)
-    account = account_state(desc, observed) if desc.options.get("cau_account") else None
-    share = None
+    share, smb, firewall = None, observed.smb, observed.firewall or {}
     if desc.share is not None:
-        have = observed.share or {}
-        encrypted = bool(have.get("exists") and have.get("encrypt_data")) or bool(observed.smb.get("encrypt_data"))
+        encrypted = bool((observed.share or {}).get("exists") and observed.share.get("encrypt_data"))
+        encrypted = encrypted or bool(smb.get("encrypt_data"))
         share = {
             "name": desc.share.name,
             "encrypt_data": encrypted,
-            "signing_required": bool(observed.smb.get("require_signing")),
+            "signing_required": bool(smb.get("require_signing")),
         }
     state = {
+        **{
+            key: bool(desc.options.get(key))
+            for key in ("is_dfs", "disable_acl_checks", "require_smb_encryption")
+        },
         "root": desc.root.path,
-        "is_dfs": bool(desc.options.get("is_dfs")),
-        "disable_acl_checks": bool(desc.options.get("disable_acl_checks")),
-        "require_smb_encryption": bool(desc.options.get("require_smb_encryption")),
         "acl": {v.get("path", k): list(v.get("aces") or []) for k, v in observed.acl.items()},
         "files": [f["path"] for k, f in observed.files.items() if k != MANIFEST_NAME.casefold()],
         "share": share,
-        "firewall_rule_enabled": (
-            (observed.firewall or {}).get("enabled") if (observed.firewall or {}).get("exists") else None
-        ),
-        "config": config_state,
+        "firewall_rule_enabled": firewall.get("enabled") if firewall.get("exists") else None,
+        "config": config,
         "schema": schema,
         "nodes": desc.nodes,
         "config_name": desc.config_name,
-        "account": account,
+        "account": account_state(desc, observed) if desc.options.get("cau_account") else None,
     }
-    where = f"{observed.root_path} on {observed.computer_name}"
-    if observed.root_exists:
-        checks = [Check("root_folder", True, f"{where} exists")]
-    elif observed.root_path is None:
-        checks = [
-            Check(
-                "root_folder",
-                False,
-                f"share {desc.share.name if desc.share else '?'} does not exist on "
-                f"{observed.computer_name}, so the root cannot be found",
-                "run cau_hotfix_root with share.path to create the root and the share",
-            )
-        ]
-    else:
-        checks = [Check("root_folder", False, f"{where} does not exist", "run cau_hotfix_root to build it")]
-    checks += preflight(state)
-    if sources:
-        missing = [s.path for s in sources if s.path.casefold() not in observed.files]
-        different = [
-            s.path
-            for s in sources
-            if s.path.casefold() in observed.files and observed.files[s.path.casefold()]["sha256"] != s.sha256
-        ]
-        problems = (["missing: " + ", ".join(missing)] if missing else []) + (
-            ["different content: " + ", ".join(different)] if different else []
-        )
-        try:
-            if observed.config != add_rules(base_and_schema(desc, observed)[0], desc.rules, "base"):
-                problems.append(f"{desc.config_name} differs from the base plus the described rules")
-        except InputError as err:
-            problems.append(f"{desc.config_name} cannot be compared: {err.message}")
-        checks.append(
-            Check(
-                "content_in_sync",
-                not problems,
-                "; ".join(problems) or f"{len(sources)} file(s) and {desc.config_name} match the description",
-                "run cau_hotfix_root to copy the files and write the configuration" if problems else "",
-                False,
-            )
-        )
-    return checks
+    checks = [_root_folder_check(desc, observed), *preflight(state)]
+    return checks + [_content_check(desc, observed, sources)] if sources else checks

@@ -16,21 +16,25 @@ import hashlib
 import json
 import ntpath
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Any, Mapping, Protocol
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
-from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import FIREWALL_RULE_NAME
+from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import (
+    FIREWALL_RULE_NAME,
+    PlannedFile,
+)
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed
 from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root import (
     MANIFEST_NAME,
+    SCHEMA_NAME,
     Changes,
-    account_state,
     Description,
     Observed,
-    Source,
+    account_state,
     build_config,
     hash_sources,
     observe_folder,
@@ -69,33 +73,25 @@ def read_host(host: HostSide, desc: Description) -> Observed:
     try:
         raw = host.run({k: v for k, v in args.items() if v is not None})
     except HostModuleFailed as err:
-        err.result["msg"] = (
-            f"reading the hotfix root on {host.name} failed: {err.result.get('msg')}; nothing was changed"
-        )
+        failure = err.result.get("msg")
+        err.result["msg"] = f"reading the hotfix root on {host.name} failed: {failure}; nothing was changed"
         raise
     return parse_observed(raw)
 
 
 def _result(
-    desc: Description, observed: Observed, changes: Changes, sources: list[Source], mode: str
+    desc: Description, observed: Observed, changes: Changes, sources: list[PlannedFile]
 ) -> dict[str, Any]:
     result: dict[str, Any] = {
         "changed": changes.changed,
-        "mode": mode,
+        "mode": "stage" if observed.local else "apply",
         "root": observed.root_path,
-        "created": changes.created,
-        "updated": changes.updated,
-        "unchanged": changes.unchanged,
-        "removed": changes.removed,
-        "stale": changes.stale,
-        "foreign": changes.foreign,
-        "config_changed": changes.config_changed,
-        "xml_diff": changes.xml_diff,
-        "files": [{"path": s.path, "src": s.local_path, "sha256": s.sha256} for s in sources],
+        **{key: getattr(changes, key) for key in ("created", "updated", "unchanged", "removed", "stale")},
+        **{key: getattr(changes, key) for key in ("foreign", "config_changed", "xml_diff", "warnings")},
+        "files": [{"path": s.path, "src": s.src, "sha256": s.sha256} for s in sources],
         "plugin_arguments": plugin_arguments(desc),
-        "warnings": changes.warnings,
     }
-    if mode == "stage":
+    if observed.local:
         return {
             **result,
             "stage_dir": observed.root_path,
@@ -104,12 +100,8 @@ def _result(
     share = None
     if desc.share:
         created = bool(changes.share and changes.share["create"])
-        share = {
-            "name": desc.share.name,
-            "encrypt_data": desc.share.encrypt_data,
-            "created": created,
-            "changed": changes.share is not None,
-        }
+        share = {"name": desc.share.name, "encrypt_data": desc.share.encrypt_data, "created": created}
+        share["changed"] = changes.share is not None
     return {
         **result,
         "hotfix_root": desc.root.path if desc.root else None,
@@ -129,30 +121,23 @@ def _result(
 def _diff(desc: Description, observed: Observed, changes: Changes) -> list[dict[str, str]]:
     """The configuration XML, the file list with hashes, and the security settings."""
     root = observed.root_path or ""
-    before = {
-        f["path"]: f["sha256"]
-        for k, f in observed.files.items()
-        if k not in (MANIFEST_NAME.casefold(), desc.config_name.casefold())
-    }
+    own = (MANIFEST_NAME.casefold(), desc.config_name.casefold())
+    before = {f["path"]: f["sha256"] for k, f in observed.files.items() if k not in own}
     after = {p: s for p, s in before.items() if p not in changes.removed}
     after.update({t.path: t.sha256 for t in changes.transfers})
 
     def lines(files: Mapping[str, str]) -> str:
-        return "".join(f"{p}  sha256:{s[:16]}\n" for p, s in sorted(files.items(), key=lambda e: e[0].casefold()))
+        return "".join(
+            f"{p}  sha256:{s[:16]}\n" for p, s in sorted(files.items(), key=lambda e: e[0].casefold())
+        )
 
+    def entry(header: str, old: str, new: str) -> dict[str, str]:
+        return {"before_header": header, "after_header": header, "before": old, "after": new}
+
+    config_before = (observed.config or b"").decode("utf-8", "replace")
     entries = [
-        {
-            "before_header": ntpath.join(root, desc.config_name),
-            "after_header": ntpath.join(root, desc.config_name),
-            "before": (observed.config or b"").decode("utf-8", "replace"),
-            "after": changes.config.decode("utf-8", "replace"),
-        },
-        {
-            "before_header": f"{root} (files)",
-            "after_header": f"{root} (files)",
-            "before": lines(before),
-            "after": lines(after),
-        },
+        entry(ntpath.join(root, desc.config_name), config_before, changes.config.decode("utf-8", "replace")),
+        entry(f"{root} (files)", lines(before), lines(after)),
     ]
     security = [(f"acl {c['path'] or '.'}", c["before"], c["after"]) for c in changes.acl]
     if changes.share:
@@ -162,36 +147,29 @@ def _diff(desc: Description, observed: Observed, changes: Changes) -> list[dict[
     if changes.firewall_rule:
         security.append((f"firewall '{changes.firewall_rule}'", "disabled", "enabled"))
     if security:
-        entries.append(
-            {
-                "before_header": f"{root} (security)",
-                "after_header": f"{root} (security)",
-                "before": "".join(f"{n}: {b}\n" for n, b, _after in security),
-                "after": "".join(f"{n}: {a}\n" for n, _before, a in security),
-            }
-        )
+        old = "".join(f"{name}: {value}\n" for name, value, _after in security)
+        new = "".join(f"{name}: {value}\n" for name, _before, value in security)
+        entries.append(entry(f"{root} (security)", old, new))
     return entries
 
 
 def run_build(desc: Description, host: HostSide | None, *, check_mode: bool, diff: bool) -> dict[str, Any]:
-    """Build the root on the file server, or in ``stage_dir`` on the controller."""
+    """Build the root on the file server (``host``), or in ``stage_dir`` on the controller."""
     sources = hash_sources(desc.files)
     if desc.stage_dir:
         observed = observe_folder(Path(desc.stage_dir).absolute(), desc.config_name)
-    elif host is None:
-        raise InputError("path", "a file server is needed unless stage_dir is given")
     else:
         observed = read_host(host, desc)
     changes = plan_changes(desc, observed, sources, build_config(desc, observed))
-    result = _result(desc, observed, changes, sources, "stage" if observed.local else "apply")
+    result = _result(desc, observed, changes, sources)
     if diff:
         result["diff"] = _diff(desc, observed, changes)
     if desc.options.get("cau_account") and not observed.local:
-        result["account"] = account_state(desc, observed)
-        if not result["account"]["is_local_admin"]:
+        account = result["account"] = account_state(desc, observed)
+        if not account["is_local_admin"]:
             changes.warnings.append(
-                f"{desc.options['cau_account']} is not a local administrator on {observed.computer_name} "
-                f"({result['account']['how']}); the HotfixPlugin run needs that (the module does not change group "
+                f"{account['name']} is not a local administrator on {observed.computer_name} "
+                f"({account['how']}); the HotfixPlugin run needs that (the module does not change group "
                 "membership)"
             )
     if check_mode or not changes.changed:
@@ -221,7 +199,7 @@ def run_info(desc: Description, host: HostSide) -> dict[str, Any]:
         "account": account_state(desc, observed) if desc.options.get("cau_account") else None,
         "windows_schema": {
             "available": observed.schema is not None,
-            "path": ntpath.join(observed.tools_dir, "HotfixConfigSchema.xsd"),
+            "path": ntpath.join(observed.tools_dir, SCHEMA_NAME),
         },
         "plugin_arguments": plugin_arguments(desc),
     }
@@ -232,56 +210,50 @@ def run_info(desc: Description, host: HostSide) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def _write(target: Path, data: bytes | None = None, source: str | None = None, sha256: str | None = None) -> None:
+def _write(target: Path, data: bytes = b"", source: PlannedFile | None = None) -> None:
     """Write through a temporary file beside the target, then rename: nobody sees half a
-    file, and a link at the target is replaced, not followed."""
+    file, a link at the target is replaced, not followed, and a source that changed since it
+    was hashed is not placed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".stage-")
     try:
         with os.fdopen(handle, "wb") as out:
-            if source is None:
-                out.write(data or b"")
-            else:
-                digest = hashlib.sha256()
-                with open(source, "rb") as src:
-                    while chunk := src.read(1 << 20):
-                        digest.update(chunk)
-                        out.write(chunk)
-                if digest.hexdigest() != sha256:
-                    raise InputError("updates", f"{source} changed while it was being copied; run again")
+            out.write(data)
+        if source:
+            shutil.copyfile(source.src, temporary)
+            with open(temporary, "rb") as copied:
+                if hashlib.file_digest(copied, "sha256").hexdigest() != source.sha256:
+                    raise InputError("updates", f"{source.src} changed while it was being copied; run again")
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
-def _manifest_bytes(manifest: dict[str, dict[str, str]], stat: Any) -> bytes:
-    files = {k: {**v, **stat(k)} for k, v in sorted(manifest.items())}
-    return (json.dumps({"version": 2, "files": files}, indent=2, sort_keys=True) + "\n").encode()
-
-
 def apply_folder(stage: Path, desc: Description, changes: Changes) -> None:
     """Apply a change set to a local folder, in the host module's order."""
     resolved = stage.resolve()
-    targets = [stage.joinpath(*source.path.split("\\")) for source in changes.transfers]
+    targets = [stage.joinpath(*source.parts) for source in changes.transfers]
     for target in targets:  # links are the one way out of the stage: all checked before any write
         if resolved != target.parent.resolve() and resolved not in target.parent.resolve().parents:
-            raise InputError("stage_dir", f"{target} resolves outside the stage directory {stage}; remove the link")
+            raise InputError(
+                "stage_dir", f"{target} resolves outside the stage directory {stage}; remove the link"
+            )
     for source, target in zip(changes.transfers, targets):
-        _write(target, source=source.local_path, sha256=source.sha256)
+        _write(target, source=source)
     if changes.config_changed:
         _write(stage / desc.config_name, changes.config)
     for removal in changes.removals:
         stage.joinpath(*removal["path"].split("\\")).unlink(missing_ok=True)
     for folder in changes.remove_folders:
         stage.joinpath(*folder.split("\\")).rmdir()
-    if changes.manifest is not None:
-
-        def stat(key: str) -> dict[str, Any]:
+    if changes.manifest is not None:  # size and mtime let the next run skip hashing unchanged files
+        files = {}
+        for key, entry in sorted(changes.manifest.items()):
             info = stage.joinpath(*key.split("/")).stat()
-            return {"size": info.st_size, "mtime": str(info.st_mtime_ns)}
-
-        _write(stage / MANIFEST_NAME, _manifest_bytes(changes.manifest, stat))
+            files[key] = {**entry, "size": info.st_size, "mtime": str(info.st_mtime_ns)}
+        manifest = json.dumps({"version": 2, "files": files}, indent=2, sort_keys=True) + "\n"
+        _write(stage / MANIFEST_NAME, manifest.encode())
 
 
 def _apply(
@@ -291,15 +263,15 @@ def _apply(
     for number, transfer in enumerate(changes.transfers):
         remote = ntpath.join(observed.temp_dir, f"winfleet-hotfix-{token}-{number}.part")
         try:
-            host.put(transfer.local_path, remote)
+            host.put(transfer.src, remote)
         except Exception as err:  # any transport error: report it with what was left behind
             cleaned = _cleanup(host, list(incoming.values()))
             result.update(
                 failed=True,
                 changed=False,
                 transferred=[],
-                msg=f"copying {transfer.path} to {host.name} "
-                f"failed: {err}; nothing under the hotfix root was changed ({cleaned})",
+                msg=f"copying {transfer.path} to {host.name} failed: {err}; nothing under the hotfix root "
+                f"was changed ({cleaned})",
             )
             return result
         incoming[transfer.path] = remote
@@ -309,7 +281,9 @@ def _apply(
         "_create_root": changes.create_root,
         "_folders": changes.folders,
         "_acl": [{k: c[k] for k in ("path", "protect", "entries")} for c in changes.acl],
-        "_files": [{"path": t.path, "source": incoming[t.path], "sha256": t.sha256} for t in changes.transfers],
+        "_files": [
+            {"path": t.path, "source": incoming[t.path], "sha256": t.sha256} for t in changes.transfers
+        ],
         "_config_name": desc.config_name,
         "_remove": changes.removals,
         "_remove_folders": changes.remove_folders,
@@ -317,10 +291,11 @@ def _apply(
         "_require_signing": changes.require_signing,
     }
     if changes.config_changed:
-        args["_config"] = {
-            "content": base64.b64encode(changes.config).decode(),
-            "sha256": hashlib.sha256(changes.config).hexdigest(),
-        }
+        content, sha256 = (
+            base64.b64encode(changes.config).decode(),
+            hashlib.sha256(changes.config).hexdigest(),
+        )
+        args["_config"] = {"content": content, "sha256": sha256}
     if changes.manifest is not None:
         args["_manifest"] = changes.manifest
     if changes.share:
@@ -336,9 +311,9 @@ def _apply(
             changed=bool(done),
             done=done,
             failed_step=step,
-            msg=f"applying the hotfix root on {host.name} failed at '{step}': {err.result.get('msg')}. Done before the failure: "
-            f"{'; '.join(done) if done else 'nothing'}. Nothing after it was applied; fix the cause and run again "
-            "(the module is idempotent)",
+            msg=f"applying the hotfix root on {host.name} failed at '{step}': {err.result.get('msg')}. "
+            f"Done before the failure: {'; '.join(done) if done else 'nothing'}. Nothing after it was "
+            "applied; fix the cause and run again (the module is idempotent)",
         )
         return result
     result.update(done=list(answer.get("done") or []), changed=True)

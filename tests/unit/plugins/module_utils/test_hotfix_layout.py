@@ -235,9 +235,9 @@ SAFE_READ = SAFE[:4] + [ace(USERS, "Read")]
 )
 def test_check_acl(aces, has_exe, expected):
     found = check_acl(aces, has_exe)
-    assert [(v.identity, v.blocking) for v in found] == [(e[0], e[1]) for e in expected]
+    assert [(v.name, v.blocking) for v in found] == [(e[0], e[1]) for e in expected]
     for violation, (_, _, fragment) in zip(found, expected, strict=True):
-        assert fragment in violation.problem and violation.fix
+        assert fragment in violation.detail and violation.fix
 
 
 def test_inherited_violation_fix_mentions_inheritance():

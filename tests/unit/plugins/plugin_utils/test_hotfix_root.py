@@ -5,16 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import PlannedFile
 from ansible_collections.winfleet.updates.plugins.plugin_utils._hotfix_root import (
     MANIFEST_NAME,
     Observed,
-    Source,
     describe,
     observe_folder,
     parse_observed,
@@ -133,8 +134,8 @@ def test_plugin_arguments(options, expected):
 # --------------------------------------------------------------------------------------------
 
 
-def sources(desc) -> list[Source]:
-    return [Source(f.path, f.src, hashlib.sha256(f.src.encode()).hexdigest(), 1) for f in desc.files]
+def sources(desc) -> list[PlannedFile]:
+    return [replace(f, sha256=hashlib.sha256(f.src.encode()).hexdigest(), size=1) for f in desc.files]
 
 
 def test_an_empty_server_gets_everything_root_secured_first():
