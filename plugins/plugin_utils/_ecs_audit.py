@@ -73,6 +73,11 @@ def plan_batches(targets: Sequence[Target], batch_size: int) -> list[list[Target
             for chunk in (members[i:i + batch_size] for i in range(0, len(members), batch_size))]
 
 
+def agent_unreachable(record: Mapping[str, Any]) -> bool:
+    """Whether the agent never took the command (one instance's ``ca.instance_result``): unreachable, not failed."""
+    return record.get("error_code") in _AGENT_UNREACHABLE
+
+
 def host_result(target: Target, record: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """One instance's invocation record (``ca.instance_result``) as the host's probe result."""
     base = {"ecs_instance_id": target.instance_id}
