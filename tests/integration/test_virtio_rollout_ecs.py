@@ -126,7 +126,7 @@ def test_check_mode_previews_without_any_api_write(ecs_lab, tmp_path):
     lab, fake = ecs_lab(fleet("web01", "web02", "web03", web03={"drivers": {"viostor.sys": NEW, "netkvm.sys": NEW}}))
     run = rollout(lab, fake, tmp_path, check=True, virtio_antivirus_services=["SAVService"])
     assert run.returncode == 0, run.output
-    rows = run.rows("virtio_rollout_check")
+    rows = run.rows("virtio_rollout_preview")
     assert rows["web01"]["status"] == rows["web02"]["status"] == "would_update", rows["web01"]
     assert rows["web01"]["steps"] == ["snapshot (alicloud_ecs)", "pause antivirus (SAVService)", "install",
                                       "resume antivirus", "reboot", "verify"]
@@ -175,7 +175,7 @@ def test_a_host_without_ecs_variables_refuses_the_batch_before_any_api_call(ecs_
     run = rollout(lab, fake, tmp_path, virtio_snapshot_provider="none")
     assert run.returncode != 0
     rows = run.rows("virtio_rollout")
-    assert rows["web01"]["status"] == "failed" and "ecs_instance_id" in rows["web01"]["error"]
+    assert rows["web01"]["status"] == "failed" and "ecs_instance_id" in rows["web01"]["error"], run.output[-6000:]
     assert "plain01" in rows["web01"]["error"]
     assert fake.calls == []
 
