@@ -66,12 +66,6 @@ class InstallCommand:
     description: str
 
 
-def validate_transport(transport: Any) -> str:
-    if transport not in TRANSPORTS:
-        raise InputError("transport", f"expected one of {', '.join(TRANSPORTS)}, got {transport!r}")
-    return str(transport)
-
-
 def install_command(
     source: Any,
     *,
