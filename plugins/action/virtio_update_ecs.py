@@ -8,18 +8,15 @@ in ``plugin_utils._ecs_rollout``, the decisions in ``module_utils._ecs_rollout``
 
 from __future__ import annotations
 
-import os
 from typing import Any, Mapping
 
 from ansible_collections.winfleet.updates.plugins.module_utils import _ecs_rollout, _virtio
 from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import (
     HAS_SDK,
     SDK_REQUIREMENT,
-    AlicloudError,
     EcsClient,
     Waiting,
     alicloud_argument_spec,
-    ecs_client_from_params,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._antivirus import validate_antivirus_services
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
@@ -67,7 +64,7 @@ class ActionModule(WinfleetAction):
 
         def client_for(region: str) -> EcsClient:
             if region not in clients:
-                clients[region] = self._client(args, region)
+                clients[region] = _ecs_audit.client_for_region(args, region)
             return clients[region]
 
         for target in targets:
@@ -117,17 +114,7 @@ class ActionModule(WinfleetAction):
     @staticmethod
     def _targets(args: Mapping[str, Any], task_vars: Mapping[str, Any]) -> list[_ecs_audit.Target]:
         """Every host's instance and region; one host without them refuses the batch before any call."""
-        hostvars = task_vars.get("hostvars", {})
-        default_region = args.get("region_id")
-
-        def variables(host: str) -> Mapping[str, Any]:
-            try:
-                found = hostvars[host]
-            except KeyError:
-                return {}
-            return {"ecs_instance_id": found.get("ecs_instance_id"),
-                    "alicloud_region": found.get("alicloud_region") or default_region}
-
+        variables = _ecs_audit.hostvars_reader(task_vars.get("hostvars", {}), args.get("region_id"))
         targets, missing = _ecs_audit.targets_from_hostvars(args["hosts"], variables)
         if missing:
             raise InputError("ecs_instance_id", "virtio_transport=ecs_api needs the host variables ecs_instance_id and "
@@ -135,10 +122,3 @@ class ActionModule(WinfleetAction):
                                                 "changed (the winfleet.updates.ecs inventory sets them)")
         return targets
 
-    @staticmethod
-    def _client(args: Mapping[str, Any], region: str) -> EcsClient:
-        try:
-            client, _credentials = ecs_client_from_params({**args, "region_id": region}, os.environ)
-        except AlicloudError as err:  # pragma: no cover - building a client makes no call
-            raise InputError("endpoint", str(err)) from err
-        return client

@@ -22,6 +22,7 @@ import json
 from typing import Any, Sequence
 
 from ansible_collections.winfleet.updates.plugins.module_utils._antivirus import validate_antivirus_services
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import read_result_line
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
 #: The output line carrying the result starts with this.
@@ -75,15 +76,7 @@ def antivirus_script(services: Sequence[Any], action: str, wait_seconds: int = 6
 
 def parse_antivirus_output(output: str) -> dict[str, list[str]]:
     """``{"done": [...], "missing": [...]}`` from the script's result line."""
-    for line in reversed((output or "").splitlines()):
-        line = line.strip().lstrip("\ufeff")
-        if line.startswith(MARKER.strip()):
-            text = line[len(MARKER.strip()):].strip()
-            try:
-                raw = json.loads(text)
-            except ValueError as err:
-                raise InputError("antivirus_output", f"the antivirus script's output is not valid JSON ({err}): {text[:200]!r}") from None
-            if not isinstance(raw, dict) or not isinstance(raw.get("done"), list) or not isinstance(raw.get("missing"), list):
-                raise InputError("antivirus_output", f"the antivirus script's output lacks done or missing: {text[:200]!r}")
-            return {"done": [str(n) for n in raw["done"]], "missing": [str(n) for n in raw["missing"]]}
-    raise InputError("antivirus_output", f"the antivirus script printed no result line; its output was: {(output or '')[-300:]!r}")
+    raw = read_result_line(output, MARKER, "antivirus_output", "the antivirus script")
+    if not isinstance(raw, dict) or not isinstance(raw.get("done"), list) or not isinstance(raw.get("missing"), list):
+        raise InputError("antivirus_output", f"the antivirus script's output lacks done or missing: {json.dumps(raw)[:200]!r}")
+    return {"done": [str(n) for n in raw["done"]], "missing": [str(n) for n in raw["missing"]]}
