@@ -60,17 +60,17 @@ class ActionModule(WinfleetAction):
         settings = self._settings(args)
         targets = self._targets(args, task_vars)
         # Credentials and endpoint are checked once, before any call (InputError names the field).
-        clients: dict[str, EcsClient] = {}
+        for region in {t.region for t in targets}:
+            _ecs_audit.client_for_region(args, region)
+        clients: list[EcsClient] = []
 
         def client_for(region: str) -> EcsClient:
-            if region not in clients:
-                clients[region] = _ecs_audit.client_for_region(args, region)
-            return clients[region]
+            """A new client per use: the probe's batches run on threads that share nothing."""
+            clients.append(_ecs_audit.client_for_region(args, region))
+            return clients[-1]
 
-        for target in targets:
-            client_for(target.region)
         results = rollout.run_batch(targets, client_for, settings)
-        calls = sum(len(c.calls) for c in clients.values())
+        calls = sum(len(c.calls) for c in clients)
         changed = any((r["update"].get("install") or {}).get("changed") for r in results.values())
         return {"changed": changed, "results": results, "api_calls": calls}
 

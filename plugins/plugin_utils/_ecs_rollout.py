@@ -103,12 +103,13 @@ def run_batch(targets: Sequence[Target], client_for: Callable[[str], EcsClient],
         for host in to_install:
             by_region.setdefault(host.target.region, []).append(host)
         for region, members in by_region.items():
-            _update_region(client_for(region), members, settings)
+            _update_region(client_for, region, members, settings)
     return {h.target.host: _published(h, settings) for h in hosts}
 
 
-def _update_region(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
+def _update_region(client_for: Callable[[str], EcsClient], region: str, hosts: list[_Host], settings: Settings) -> None:
     """Snapshot, pause, install, resume, reboot, wait, verify: one call per step for the region's hosts."""
+    client = client_for(region)
     if settings.snapshot.provider == "alicloud_ecs":
         _snapshot(client, hosts, settings.snapshot)
     if settings.antivirus_services:
@@ -116,7 +117,7 @@ def _update_region(client: EcsClient, hosts: list[_Host], settings: Settings) ->
     _install(client, [h for h in hosts if h.going], settings)
     _resume_antivirus(client, [h for h in hosts if h.paused], settings)
     _reboot(client, [h for h in hosts if h.going], settings)
-    _verify(client, [h for h in hosts if h.going], settings)
+    _verify(client_for, [h for h in hosts if h.going], settings)
     if settings.snapshot.provider == "alicloud_ecs" and settings.snapshot.retention == "delete_after_verify":
         _delete_snapshots(client, [h for h in hosts if h.going and h.snapshot_ids], settings.snapshot)
 
@@ -132,9 +133,10 @@ def _snapshot(client: EcsClient, hosts: list[_Host], snapshot: SnapshotSettings)
 
 
 def _run(client: EcsClient, hosts: list[_Host], settings: Settings, *, content: str | None = None,
-         command_id: str | None = None, timeout: int = 300, name: str) -> dict[str, dict[str, Any]]:
+         command_id: str | None = None, timeout: int | None = None, name: str) -> dict[str, dict[str, Any]]:
     """One Cloud Assistant command on these hosts; instance id -> its record (an API error: every host's)."""
     ids = [h.target.instance_id for h in hosts]
+    timeout = timeout or settings.probe.script_timeout
     try:
         run = ca.run_on_instances(client, ids, content=content, command_id=command_id, timeout=timeout, name=name,
                                   waiting=Waiting(timeout=timeout + 60, interval=settings.poll_interval))
@@ -252,10 +254,10 @@ def _wait_for_agents(client: EcsClient, hosts: list[_Host], waiting: Waiting) ->
                       unreachable=True)
 
 
-def _verify(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
+def _verify(client_for: Callable[[str], EcsClient], hosts: list[_Host], settings: Settings) -> None:
     if not hosts:
         return
-    probed, _calls = _ecs_audit.audit([h.target for h in hosts], lambda _region: client,
+    probed, _calls = _ecs_audit.audit([h.target for h in hosts], client_for,
                                       probe_script(_virtio.DEFAULT_DRIVER_FILES), settings.probe)
     for host in hosts:
         probe = probed[host.target.host]
