@@ -188,3 +188,15 @@ def test_a_controller_script_path_is_refused_naming_the_variable(ecs_lab, tmp_pa
     assert run.returncode != 0
     assert "virtio_script_src" in run.output and "virtio_script_url" in run.output
     assert fake.calls == []
+
+
+def test_a_script_url_is_downloaded_and_run_by_the_instance(ecs_lab, tmp_path):
+    lab, fake = ecs_lab(fleet("web01"))
+    run = rollout(lab, fake, tmp_path, virtio_snapshot_provider="none", virtio_source="script",
+                  virtio_script_url="https://mirror.example/virtio/InstallVirtIo.ps1")
+    assert run.returncode == 0, run.output
+    assert run.rows("virtio_rollout")["web01"]["status"] == "updated"
+    assert fake.count("InvokeCommand") == 0
+    installs = [p for a, p in fake.calls if a == "RunCommand" and p.get("Name") == "winfleet-virtio-install"]
+    assert len(installs) == 1 and installs[0]["Type"] == "RunPowerShellScript"
+    assert winrm_round_trips(lab) == {}
