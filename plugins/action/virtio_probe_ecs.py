@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Mapping
 
 from ansible.utils.display import Display
@@ -12,11 +11,9 @@ from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
 from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import (
     HAS_SDK,
     SDK_REQUIREMENT,
-    AlicloudError,
     EcsClient,
     Waiting,
     alicloud_argument_spec,
-    ecs_client_from_params,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import probe_script
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
@@ -58,17 +55,7 @@ class ActionModule(WinfleetAction):
             waiting=Waiting(timeout=args["wait_timeout"], interval=args["poll_interval"]),
         )
         script = probe_script(args["driver_files"])
-        hostvars = task_vars.get("hostvars", {})
-        default_region = args.get("region_id")
-
-        def variables(host: str) -> Mapping[str, Any]:
-            try:
-                found = hostvars[host]
-            except KeyError:
-                return {}
-            return {"ecs_instance_id": found.get("ecs_instance_id"),
-                    "alicloud_region": found.get("alicloud_region") or default_region}
-
+        variables = _ecs_audit.hostvars_reader(task_vars.get("hostvars", {}), args.get("region_id"))
         targets, results = _ecs_audit.targets_from_hostvars(args["hosts"], variables)
         batches = _ecs_audit.plan_batches(targets, settings.batch_size)
         # Credentials and endpoint are checked once, before any call (InputError names the field).
@@ -89,8 +76,4 @@ class ActionModule(WinfleetAction):
 
     @staticmethod
     def _client(args: Mapping[str, Any], region: str) -> EcsClient:
-        try:
-            client, _credentials = ecs_client_from_params({**args, "region_id": region}, os.environ)
-        except AlicloudError as err:  # pragma: no cover - building a client makes no call
-            raise InputError("endpoint", str(err)) from err
-        return client
+        return _ecs_audit.client_for_region(args, region)

@@ -84,17 +84,22 @@ def probe_script(driver_files: Sequence[str]) -> str:
     return _TEMPLATE.replace("__NAMES__", quoted).replace("__MARKER__", MARKER)
 
 
-def parse_probe_output(output: str) -> dict[str, Any]:
-    """The raw facts the script printed (the shape ``virtio_probe.ps1`` returns)."""
+def read_result_line(output: str, marker: str, field: str, what: str) -> Any:
+    """The JSON after the last output line that starts with ``marker`` (agent or profile noise is ignored)."""
     for line in reversed((output or "").splitlines()):
         line = line.strip().lstrip("\ufeff")
-        if line.startswith(MARKER.strip()):
-            text = line[len(MARKER.strip()):].strip()
+        if line.startswith(marker.strip()):
+            text = line[len(marker.strip()):].strip()
             try:
-                raw = json.loads(text)
+                return json.loads(text)
             except ValueError as err:
-                raise InputError("probe_output", f"the probe's output is not valid JSON ({err}): {text[:200]!r}") from None
-            if not isinstance(raw, dict) or not isinstance(raw.get("os"), dict) or not isinstance(raw.get("drivers"), list):
-                raise InputError("probe_output", f"the probe's output lacks os or drivers: {text[:200]!r}")
-            return raw
-    raise InputError("probe_output", f"the probe printed no result line; its output was: {(output or '')[-300:]!r}")
+                raise InputError(field, f"{what}'s output is not valid JSON ({err}): {text[:200]!r}") from None
+    raise InputError(field, f"{what} printed no result line; its output was: {(output or '')[-300:]!r}")
+
+
+def parse_probe_output(output: str) -> dict[str, Any]:
+    """The raw facts the script printed (the shape ``virtio_probe.ps1`` returns)."""
+    raw = read_result_line(output, MARKER, "probe_output", "the probe")
+    if not isinstance(raw, dict) or not isinstance(raw.get("os"), dict) or not isinstance(raw.get("drivers"), list):
+        raise InputError("probe_output", f"the probe's output lacks os or drivers: {json.dumps(raw)[:200]!r}")
+    return raw

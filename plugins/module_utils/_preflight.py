@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
 from ansible_collections.winfleet.updates.plugins.module_utils._antivirus import validate_antivirus_services
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_rollout import ECS_SNAPSHOT_PROVIDERS, TRANSPORTS, install_command
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._strings import check_text, redact_urls_in
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import validate_source
@@ -275,6 +276,31 @@ def _rollout_source(checker: _Checker) -> None:
         checker.problems.append(checker.renamed(err, keys))
 
 
+def _rollout_transport(checker: _Checker) -> None:
+    """virtio_transport=ecs_api: only sources that need no connection to the host, no custom snapshot tasks."""
+    transport = checker.field("virtio_transport", lambda f, v: _check_choice(f, v, TRANSPORTS))
+    if transport != "ecs_api":
+        return
+    keys = {
+        "script_src": "virtio_script_src",
+        "script_url": "virtio_script_url",
+        "script_checksum": "virtio_script_checksum",
+        "package_src": "virtio_package_src",
+        "transport": "virtio_transport",
+    }
+    try:
+        install_command(checker.get("virtio_source") or "script",
+                        **{option: checker.get(key) for option, key in keys.items() if option != "transport"})
+    except InputError as err:
+        checker.problems.append(checker.renamed(err, keys))
+    provider = checker.get("virtio_snapshot_provider")
+    if provider is not None and provider not in ECS_SNAPSHOT_PROVIDERS:
+        checker.problems.append(InputError(
+            checker.name("virtio_snapshot_provider"),
+            f"custom runs your tasks on each host, which virtio_transport=ecs_api does not connect to; choose one of "
+            f"{', '.join(ECS_SNAPSHOT_PROVIDERS)}"))
+
+
 def _snapshot(checker: _Checker) -> None:
     provider = checker.field("virtio_snapshot_provider", lambda f, v: _check_choice(f, v, SNAPSHOT_PROVIDERS))
     checker.field("snapshot_disk_scope", lambda f, v: _check_choice(f, v, SNAPSHOT_DISK_SCOPES))
@@ -302,6 +328,7 @@ def _snapshot(checker: _Checker) -> None:
 
 def _rollout(checker: _Checker) -> None:
     _rollout_source(checker)
+    _rollout_transport(checker)
     _capabilities(checker, "virtio_required_capabilities", "virtio_thresholds", rollout=True)
     checker.field(
         "virtio_antivirus_services",

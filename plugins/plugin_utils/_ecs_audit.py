@@ -13,13 +13,14 @@ failure, even an API error for its batch) becomes that host's row; the audit nev
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from ansible_collections.winfleet.updates.plugins.module_utils import _ecs_cloud_assistant as ca
 from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
-from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import AlicloudError, EcsClient, Waiting
+from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import AlicloudError, EcsClient, Waiting, ecs_client_from_params
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import parse_probe_output
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
@@ -62,6 +63,29 @@ def targets_from_hostvars(hosts: Sequence[str], variables: Callable[[str], Mappi
     return targets, failed
 
 
+def hostvars_reader(hostvars: Mapping[str, Any], default_region: str | None) -> Callable[[str], Mapping[str, Any]]:
+    """A host's ECS variables from Ansible's ``hostvars`` (``region_id`` for hosts without ``alicloud_region``)."""
+
+    def variables(host: str) -> Mapping[str, Any]:
+        try:
+            found = hostvars[host]
+        except KeyError:
+            return {}
+        return {"ecs_instance_id": found.get("ecs_instance_id"),
+                "alicloud_region": found.get("alicloud_region") or default_region}
+
+    return variables
+
+
+def client_for_region(args: Mapping[str, Any], region: str) -> EcsClient:
+    """The client the module options give for one region (credentials and endpoint checked, no call made)."""
+    try:
+        client, _credentials = ecs_client_from_params({**args, "region_id": region}, os.environ)
+    except AlicloudError as err:  # pragma: no cover - building a client makes no call
+        raise InputError("endpoint", str(err)) from err
+    return client
+
+
 def plan_batches(targets: Sequence[Target], batch_size: int) -> list[list[Target]]:
     """Per region (in first-seen order), consecutive batches of at most ``batch_size``."""
     if not 1 <= batch_size <= ca.MAX_INSTANCES_PER_INVOCATION:
@@ -71,6 +95,11 @@ def plan_batches(targets: Sequence[Target], batch_size: int) -> list[list[Target
         by_region.setdefault(target.region, []).append(target)
     return [chunk for members in by_region.values()
             for chunk in (members[i:i + batch_size] for i in range(0, len(members), batch_size))]
+
+
+def agent_unreachable(record: Mapping[str, Any]) -> bool:
+    """Whether the agent never took the command (one instance's ``ca.instance_result``): unreachable, not failed."""
+    return record.get("error_code") in _AGENT_UNREACHABLE
 
 
 def host_result(target: Target, record: Mapping[str, Any], settings: Settings) -> dict[str, Any]:

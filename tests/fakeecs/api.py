@@ -672,7 +672,10 @@ class EcsWorld(SnapshotLifecycle):
         # A read-only script the lab models (tests/fakeecs/scripts.py) runs script_seconds (real).
         from tests.fakeecs import latency, scripts
 
-        modelled = scripts.answer(state, content)
+        # What was due on the host happens first (an install finishing, a boot loading its staged
+        # driver), as for any command the instance runs.
+        winhost.advance(state, self.lab.settings)
+        modelled = scripts.answer(state, content, self.lab.settings)
         if modelled is not None:
             exit_code, output = modelled
             record.update(

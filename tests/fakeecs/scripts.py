@@ -12,6 +12,21 @@ the one read-only script it models and answers it from the host's state:
   (https://learn.microsoft.com/en-us/dotnet/api/system.diagnostics.fileversioninfo); a driver the
   fleet describes by its version string only has no fixed version resource, so its parts are 0.
 
+* the antivirus pause / resume: a script that lists ``$services = @('A', 'B')`` and ``$action = 'stop'``
+  or ``'start'``, reads each with ``Get-Service`` and stops it with ``Stop-Service -Force`` (which
+  stops its running dependents first) or starts it with ``Start-Service``, waits with
+  ``ServiceController.WaitForStatus(Stopped, timeout)``, and prints one line
+  ``WINFLEET-ANTIVIRUS {json}``. The services are the lab host's (tests/simlab/winhost.py), as the
+  Service Control Manager has them: Get-Service returns nothing for an unknown name with
+  ``-ErrorAction SilentlyContinue``
+  (https://learn.microsoft.com/powershell/module/microsoft.powershell.management/get-service),
+  Stop-Service -Force stops dependents
+  (https://learn.microsoft.com/powershell/module/microsoft.powershell.management/stop-service),
+  a service with a slow stop stays StopPending (Win32_Service State,
+  https://learn.microsoft.com/windows/win32/cimwin32prov/win32-service), and WaitForStatus throws
+  System.ServiceProcess.TimeoutException when the timeout passes first
+  (https://learn.microsoft.com/dotnet/api/system.serviceprocess.servicecontroller.waitforstatus).
+
 Windows PowerShell's version follows the OS (2008 R2: 2.0, 2012: 3.0, 2012 R2: 4.0, later 5.1,
 https://learn.microsoft.com/en-us/powershell/scripting/windows-powershell/install/windows-powershell-system-requirements):
 a script calling a cmdlet newer than the host's PowerShell fails there the way PowerShell does
@@ -22,13 +37,21 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
+
+from tests.simlab import winhost
 
 PROBE_MARKER = "WINFLEET-VIRTIO-PROBE "
 _PROBE_RE = re.compile(r"Get-WmiObject\s+-Class\s+Win32_OperatingSystem", re.I)
 _NAMES_RE = re.compile(r"^\s*\$names\s*=\s*@\(([^)]*)\)", re.I | re.M)
 _NAME_RE = re.compile(r"'([A-Za-z0-9_.-]+)'")
 _NO_PARTS = [0, 0, 0, 0]
+ANTIVIRUS_MARKER = "WINFLEET-ANTIVIRUS "
+_SERVICES_RE = re.compile(r"^\s*\$services\s*=\s*@\(([^)]*)\)", re.I | re.M)
+_ACTION_RE = re.compile(r"^\s*\$action\s*=\s*'(stop|start)'", re.I | re.M)
+_TIMESPAN_RE = re.compile(r"New-Object\s+System\.TimeSpan\s+0,\s*0,\s*(\d+)", re.I)
+_QUOTED_RE = re.compile(r"'((?:[^']|'')*)'")
 # Cmdlets that appeared after PowerShell 2.0, with the version that brought them.
 _NEWER_CMDLETS = {"ConvertTo-Json": (3, 0), "ConvertFrom-Json": (3, 0), "Get-CimInstance": (3, 0),
                   "Invoke-RestMethod": (3, 0)}
@@ -42,16 +65,26 @@ def powershell_version(os_version: str) -> tuple[int, int]:
     return {(6, 2): (3, 0), (6, 3): (4, 0)}.get((major, minor), (5, 1))
 
 
-def answer(state: dict[str, Any], content: str) -> tuple[int, str] | None:
-    """(exit code, output) of a modelled script on this host; None for any other script."""
-    if not _PROBE_RE.search(content) or PROBE_MARKER.strip() not in content:
-        return None
+def _too_new(state: dict[str, Any], content: str) -> tuple[int, str] | None:
+    """PowerShell's answer when the script calls a cmdlet newer than the host's PowerShell."""
     shell = powershell_version(state["os_version"])
     code = "\n".join(line for line in content.splitlines() if not line.lstrip().startswith("#"))  # comments do not run
     for cmdlet, since in _NEWER_CMDLETS.items():
         if cmdlet.lower() in code.lower() and shell < since:
             return 1, (f"The term '{cmdlet}' is not recognized as the name of a cmdlet, function, script file, "
                        "or operable program.")
+    return None
+
+
+def answer(state: dict[str, Any], content: str, lab: dict[str, Any] | None = None) -> tuple[int, str] | None:
+    """(exit code, output) of a modelled script on this host; None for any other script."""
+    if _SERVICES_RE.search(content) and ANTIVIRUS_MARKER.strip() in content:
+        return _too_new(state, content) or _antivirus(state, content, lab or {})
+    if not _PROBE_RE.search(content) or PROBE_MARKER.strip() not in content:
+        return None
+    refused = _too_new(state, content)
+    if refused:
+        return refused
     names_match = _NAMES_RE.search(content)
     names = _NAME_RE.findall(names_match.group(1)) if names_match else []
     drivers = []
@@ -71,3 +104,38 @@ def answer(state: dict[str, Any], content: str) -> tuple[int, str] | None:
     facts = {"os": {"version": state["os_version"], "caption": state["os_caption"],
                     "product_type": state["product_type"]}, "drivers": drivers}
     return 0, PROBE_MARKER + json.dumps(facts, separators=(",", ":"))
+
+
+def _antivirus(state: dict[str, Any], content: str, lab: dict[str, Any]) -> tuple[int, str]:
+    """Stop or start the listed services on the lab host, as Get-Service / Stop-Service / Start-Service do."""
+    action = _ACTION_RE.search(content)
+    listed = _SERVICES_RE.search(content)
+    wait = _TIMESPAN_RE.search(content)
+    names = [n.replace("''", "'") for n in _QUOTED_RE.findall(listed.group(1))] if listed else []
+    timeout_s = int(wait.group(1)) if wait else 0
+    table = winhost.services(state)
+    done, missing = [], []
+    for name in names:
+        service = table.get(name.lower())
+        if service is None:
+            missing.append(name)
+            continue
+        if action and action.group(1).lower() == "stop":
+            if not service["running"]:
+                continue
+            targets = [d for d in winhost.dependent_services(table, service["name"]) if d["running"]] + [service]
+            winhost.request_stop(table, service, lab)
+            for target in targets:
+                if winhost.service_status(target) == "StopPending":
+                    remaining = target["stop_pending_until"] - time.time()
+                    if remaining > timeout_s * winhost.scale(lab):
+                        return 1, "Exception calling \"WaitForStatus\" with \"2\" argument(s): \"Time out has expired and the operation has not been completed.\""
+                    target["stop_pending_until"] = 0
+                winhost.log(state, "service_stopped", service=target["name"], via="cloud_assistant")
+                done.append(target["name"])
+        elif not service["running"]:
+            service["running"] = True
+            winhost.log(state, "service_started", service=service["name"], via="cloud_assistant")
+            done.append(service["name"])
+    result = {"action": action.group(1).lower() if action else "", "done": done, "missing": missing}
+    return 0, ANTIVIRUS_MARKER + json.dumps(result, separators=(",", ":"))
