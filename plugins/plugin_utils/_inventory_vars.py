@@ -62,9 +62,11 @@ def variable_reader(hostvars: Any, names: Sequence[str]) -> Callable[[str], dict
         return {name: found.get(name) for name in names}
 
     def read(host: str) -> dict[str, Any]:
-        entry = inventory.get_host(host) if inventory is not None else None
-        if entry is None:
+        if inventory is None:
             return through_hostvars(host)
+        entry = inventory.get_host(host)
+        if entry is None:  # not in the inventory: no variables (HostVars would answer an undefined marker)
+            return {name: None for name in names}
         groups_vars = [group.vars for group in sort_groups(entry.get_groups())]
         values = {name: inventory_value(name, entry.vars, groups_vars, extra_vars) for name in names}
         if not all(is_plain_value(value) for value in values.values()):
