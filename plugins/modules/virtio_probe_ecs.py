@@ -76,7 +76,7 @@ options:
         (C(virtio_audit.json), C(.csv), C(.md), C(.html)), merged into the existing report as
         M(winfleet.updates.fleet_report) does, and returns its RV(summary) and RV(paths) instead of
         every host's result.
-      - For large fleets: the results of 10,000 hosts are then never registered, copied into every host's
+      - Meant for large fleets, where the results of 10,000 hosts are then never registered, copied into every host's
         variables and templated into a report task.
     type: path
 attributes:
