@@ -15,7 +15,8 @@ description:
     Batches run concurrently (O(concurrency)); no host is contacted over WinRM.
   - The script uses the PowerShell 2.0 language and cmdlets only (no C(ConvertTo-Json), no CIM
     cmdlets), so Windows Server 2008 R2 SP1 and 2012 instances can be audited too.
-  - Each host's result is in RV(results); a host without C(ecs_instance_id) / C(alicloud_region), a
+  - Each host's result is in RV(results), or, with O(report_dest), in the virtio_audit fleet report this
+    module writes itself (then RV(results) is not returned); a host without C(ecs_instance_id) / C(alicloud_region), a
     missing instance or a failed script is C(failed) with the reason, a stopped instance or an offline
     agent is C(unreachable). The task itself fails only for invalid options.
   - Runs on the controller; use it with C(run_once=true).
@@ -27,6 +28,10 @@ options:
       - Inventory hosts to probe. Each needs the host variables C(ecs_instance_id) and C(alicloud_region)
         (the M(winfleet.updates.ecs) inventory sets them); C(region_id) is the region of hosts without
         C(alicloud_region).
+      - C(ecs_instance_id) and C(alicloud_region) are read from the inventory (the host and group variables
+        its source sets, as M(winfleet.updates.ecs) does) and the extra variables, without computing every
+        variable of each host; a host whose inventory lacks one of them (set in C(host_vars) files or play
+        variables) or holds a template for it is read through all its variables.
     type: list
     elements: str
     required: true
@@ -65,6 +70,15 @@ options:
     description: Seconds between two C(DescribeInvocationResults) reads of a batch.
     type: float
     default: 1.0
+  report_dest:
+    description:
+      - Directory on the controller where the module writes the C(virtio_audit) fleet report
+        (C(virtio_audit.json), C(.csv), C(.md), C(.html)), merged into the existing report as
+        M(winfleet.updates.fleet_report) does, and returns its RV(summary) and RV(paths) instead of
+        every host's result.
+      - Meant for large fleets, where the results of 10,000 hosts are then never registered, copied into every host's
+        variables and templated into a report task.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -99,8 +113,20 @@ results:
   description:
     - Host name to its probe result, the same keys as M(winfleet.updates.virtio_probe) returns plus
       C(ecs_instance_id); or C(failed) / C(unreachable) with C(msg).
-  returned: always
+  returned: when O(report_dest) is not set
   type: dict
+summary:
+  description: The report's summary, as M(winfleet.updates.fleet_report) returns it.
+  returned: when O(report_dest) is set
+  type: dict
+paths:
+  description: Format to the path of the report file written.
+  returned: when O(report_dest) is set
+  type: dict
+rows:
+  description: Rows in the report (rows of earlier runs for other hosts included).
+  returned: when O(report_dest) is set
+  type: int
 api_calls:
   description: ECS API calls made (DescribeInstances, RunCommand, DescribeInvocationResults), throttling retries included.
   returned: always

@@ -23,6 +23,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
 from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import AlicloudError, EcsClient, Waiting, ecs_client_from_params
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import parse_probe_output
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.plugin_utils._inventory_vars import variable_reader
 
 # The agent did not take the command: the instance cannot be reached through Cloud Assistant.
 _AGENT_UNREACHABLE = frozenset({"ClientNotRunning", "ClientNetworkBlocked", "ClientNotResponse", "DeliveryTimeout",
@@ -64,15 +65,16 @@ def targets_from_hostvars(hosts: Sequence[str], variables: Callable[[str], Mappi
 
 
 def hostvars_reader(hostvars: Mapping[str, Any], default_region: str | None) -> Callable[[str], Mapping[str, Any]]:
-    """A host's ECS variables from Ansible's ``hostvars`` (``region_id`` for hosts without ``alicloud_region``)."""
+    """A host's ECS variables (``region_id`` for hosts without ``alicloud_region``).
+
+    Read from the inventory where it holds them (``_inventory_vars``): ``hostvars[host]`` would compute
+    every variable of each of thousands of hosts.
+    """
+    read = variable_reader(hostvars, ("ecs_instance_id", "alicloud_region"))
 
     def variables(host: str) -> Mapping[str, Any]:
-        try:
-            found = hostvars[host]
-        except KeyError:
-            return {}
-        return {"ecs_instance_id": found.get("ecs_instance_id"),
-                "alicloud_region": found.get("alicloud_region") or default_region}
+        found = read(host)
+        return {**found, "alicloud_region": found["alicloud_region"] or default_region}
 
     return variables
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +98,42 @@ def test_api_error_for_a_batch_is_a_row_not_a_stop(ecs_lab, tmp_path):
     assert statuses == ["failed", "ok"]
     failed = next(row for row in rows.values() if row["status"] == "failed")
     assert "RunCommand" in failed["error"] and failed["ecs_instance_id"]
+
+
+def task_results(run, name: str) -> dict[str, dict[str, Any]]:
+    """host -> result of the task ``name`` (``ansible.posix.json`` stdout)."""
+    data = json.loads(run.stdout)
+    return {host: result for play in data["plays"] for task in play["tasks"]
+            if task["task"]["name"].split(" : ")[-1] == name
+            for host, result in task["hosts"].items()}
+
+
+def test_probe_writes_the_report_itself_and_registers_no_per_host_result(ecs_lab, tmp_path):
+    """The run-once probe keeps every host's result to itself: what Ansible registers, copies into
+    each host's variables and sends back through its result queue is the report's summary, so the
+    play's cost does not grow with the fleet (docs/performance.md). The ECS variables come
+    from the inventory's groups and a template as well as from host variables."""
+    fleet = {"hosts": {name: {"ecs": {"instance_id": f"i-{name}"}, "drivers": {"viostor.sys": "62.77.104.58017"}}
+                       for name in ("a01", "b01", "c01")}}
+    lab, fake = ecs_lab(fleet)
+    fake.world.script_seconds = 0.2
+    inventory = tmp_path / "ecs.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"hangzhou": {
+        "vars": {"alicloud_region": "cn-hangzhou"},
+        "hosts": {"a01": {"ecs_instance_id": "i-a01"}, "b01": {"ecs_instance_id": "{{ 'i-' ~ inventory_hostname }}"},
+                  "c01": {"ecs_instance_id": "i-c01", "alicloud_region": "eu-central-1"}}}}}}), encoding="utf-8")
+    run = run_playbook("winfleet.updates.virtio_audit", inventory, tmp_path / "reports",
+                       extra_vars={"virtio_transport": "ecs_api"},
+                       env={**env_for(fake), "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"})
+    assert run.returncode == 0, run.output
+    probe = task_results(run, "Probe every host through Cloud Assistant and write the audit report on the controller")
+    assert list(probe) == ["a01"]  # once for the play
+    assert "results" not in probe["a01"]
+    assert probe["a01"]["rows"] == 3 and probe["a01"]["summary"]["by_status"] == {"ok": 2, "unreachable": 0, "failed": 1}
+    assert probe["a01"]["paths"]["json"].endswith("virtio_audit.json")
+    rows = run.rows("virtio_audit")
+    assert {host: (row["status"], row["ecs_instance_id"]) for host, row in rows.items()} == {
+        "a01": ("ok", "i-a01"), "b01": ("ok", "i-b01"), "c01": ("failed", "i-c01")}
+    # c01's own alicloud_region beats its group's: the instance is looked for there, and is not.
+    assert "eu-central-1" in rows["c01"]["error"]
+    assert run.report("virtio_audit")["summary"] == probe["a01"]["summary"]
