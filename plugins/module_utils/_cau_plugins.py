@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field as dataclass_field
 from typing import Final, Literal
 
-from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError, kind_of
 from ansible_collections.winfleet.updates.plugins.module_utils._wua_query import (
     build_query,
     double_quotes_for_cluster_role,
@@ -189,7 +189,7 @@ def _as_scalar(value: object, field: str) -> str:
             "nested values are not allowed: a CAU argument is a string, boolean or integer "
             "(only Microsoft.WindowsUpdatePlugin's 'query' takes a mapping)",
         )
-    raise InputError(field, f"expected a string, boolean or integer, got {type(value).__name__}")
+    raise InputError(field, f"expected a string, boolean or integer, got {kind_of(value)}")
 
 
 def _builtin_value(kind: _ArgKind, value: object, field: str) -> str:
@@ -203,7 +203,7 @@ def _builtin_value(kind: _ArgKind, value: object, field: str) -> str:
             raise InputError(field, "expected a mapping of query criteria, e.g. {type: Driver}")
         return build_query(value, field=field)
     if not isinstance(value, str):
-        raise InputError(field, f"expected a string, got {type(value).__name__}")
+        raise InputError(field, f"expected a string, got {kind_of(value)}")
     text = _as_scalar(value, field)
     if kind == "query_string":
         return validate_query(text, field=field)
@@ -219,7 +219,7 @@ def _parse_arguments(plugin: str, raw: object, field: str) -> tuple[tuple[str, s
     if raw is None:
         return ()
     if not isinstance(raw, Mapping):
-        raise InputError(field, f"expected a mapping of argument names to values, got {type(raw).__name__}")
+        raise InputError(field, f"expected a mapping of argument names to values, got {kind_of(raw)}")
     spec = _BUILTIN_ARGUMENTS.get(plugin)
     canonical = {name.lower(): name for name in spec} if spec is not None else {}
     result: list[tuple[str, str]] = []

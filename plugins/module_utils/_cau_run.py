@@ -31,7 +31,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins impo
     render_powershell_parameters,
     uses_cluster_role_quoting,
 )
-from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError, kind_of
 from ansible_collections.winfleet.updates.plugins.module_utils._progress import printable
 
 __all__ = [
@@ -242,7 +242,7 @@ def _list(value: object, field: str) -> list[object]:
         return [value]
     if isinstance(value, (list, tuple)):
         return list(value)
-    raise InputError(field, f"expected a list, got {type(value).__name__}")
+    raise InputError(field, f"expected a list, got {kind_of(value)}")
 
 
 def normalise_schedule(raw: Mapping[str, Any] | None, *, field: str = "schedule") -> dict[str, Any] | None:

@@ -19,3 +19,20 @@ class InputError(ValueError):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+
+# What a user calls each kind of value they wrote in YAML. ansible-core 2.19 hands actions tagged
+# subclasses of the builtins (a string arrives as ``_AnsibleTaggedStr``), so ``type(value).__name__``
+# would name Ansible's internal class in a message meant for the user. bool before int: a bool is an int.
+_KIND_NAMES = ((bool, "boolean"), (int, "integer"), (float, "float"), (str, "string"), (bytes, "bytes"),
+               (dict, "mapping"), (list, "list"), (tuple, "list"), (set, "set"))
+
+
+def kind_of(value: object) -> str:
+    """The user's word for ``value``'s type (``string``, ``mapping``, ``list``...), for error messages."""
+    if value is None:
+        return "null"
+    for kind, name in _KIND_NAMES:
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
 from ansible_collections.winfleet.updates.plugins.module_utils._antivirus import validate_antivirus_services
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_rollout import ECS_SNAPSHOT_PROVIDERS, TRANSPORTS, install_command
-from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError, kind_of
 from ansible_collections.winfleet.updates.plugins.module_utils._strings import check_text, redact_urls_in
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import validate_source
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_report import AUDIT_STATES, AUDIT_STATUSES
@@ -161,7 +161,7 @@ def _check_string_list(field: str, value: Any, *, what: str, example: str) -> li
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
         raise InputError(
             field,
-            f"expected a list of {what} such as {example}, got {type(value).__name__} {value!r}",
+            f"expected a list of {what} such as {example}, got {kind_of(value)} {value!r}",
         )
     return [check_text(f"{field}[{index}]", item, allow_empty=False, what=what) for index, item in enumerate(value)]
 

@@ -22,7 +22,7 @@ import re
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
-from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError, kind_of
 
 __all__ = ["REDACTED", "check_text", "control_character", "redact_secrets", "redact_url", "redact_urls_in", "url_secrets"]
 
@@ -51,7 +51,7 @@ def check_text(
 ) -> str:
     """Return ``value`` when it is a string without control characters and within ``max_length``."""
     if not isinstance(value, str):
-        raise InputError(field, f"expected {what}, got {type(value).__name__} {value!r}")
+        raise InputError(field, f"expected {what}, got {kind_of(value)} {value!r}")
     if not value and not allow_empty:
         raise InputError(field, f"expected {what}, got an empty string")
     bad = control_character(value)

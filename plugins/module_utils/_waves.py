@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Collection, Optional, Sequence
 
-from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError, kind_of
 
 __all__ = ["WavePlan", "normalise_waves", "plan_waves"]
 
@@ -40,11 +40,11 @@ def normalise_waves(value: Any, field: str = "virtio_waves") -> list[str]:
     elif isinstance(value, (list, tuple)):
         items = value
     else:
-        raise InputError(field, f"expected a list of host patterns (one per wave), got {type(value).__name__}")
+        raise InputError(field, f"expected a list of host patterns (one per wave), got {kind_of(value)}")
     waves = []
     for index, item in enumerate(items):
         if not isinstance(item, str):
-            raise InputError(f"{field}[{index}]", f"expected a host pattern (text), got {type(item).__name__}")
+            raise InputError(f"{field}[{index}]", f"expected a host pattern (text), got {kind_of(item)}")
         pattern = item.strip()
         if pattern:
             waves.append(pattern)

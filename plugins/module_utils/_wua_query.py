@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field as dataclass_field
 from typing import Final, Literal
 
-from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError, kind_of
 
 __all__ = [
     "DEFAULT_QUERY",
@@ -425,7 +425,7 @@ def _operator_message(prop: _Property, op: str) -> str:
 
 def _parse(text: object, field: str) -> tuple[WuaQuery, list[tuple[str, _Token]]]:
     if not isinstance(text, str):
-        raise InputError(field, f"expected the criterion as a string, got {type(text).__name__}")
+        raise InputError(field, f"expected the criterion as a string, got {kind_of(text)}")
     return _Parser(text, field).parse()
 
 
@@ -533,7 +533,7 @@ def _builder_list(value: object, field: str) -> Sequence[object]:
     if value is None:
         return ()
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
-        raise InputError(field, f"expected a list, got {type(value).__name__}")
+        raise InputError(field, f"expected a list, got {kind_of(value)}")
     return value
 
 

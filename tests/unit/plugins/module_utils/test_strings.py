@@ -22,7 +22,7 @@ def test_control_characters_are_refused(value):
 @pytest.mark.parametrize(
     ("value", "kwargs", "message"),
     [
-        (5, {}, "field: expected a string, got int 5"),
+        (5, {}, "field: expected a string, got integer 5"),
         ("", {"allow_empty": False}, "field: expected a string, got an empty string"),
         ("x" * 257, {"max_length": 256}, "field: must be at most 256 characters, got 257"),
     ],
