@@ -29,6 +29,9 @@ $spec = @{
         _url = @{ type = 'str'; no_log = $true }
         _driver_dir = @{ type = 'str' }
         _log_lines = @{ type = 'int'; default = 20 }
+        _rollout_id = @{ type = 'str' }
+        _version_before = @{ type = 'str' }
+        _build_before = @{ type = 'int' }
     }
     supports_check_mode = $true
 }
@@ -167,6 +170,11 @@ function Get-InstallRun {
         log_path = $log
         log_excerpt = ''
         infs = $null
+        # what the run was for, recorded when it was started: a later run reports the update from it
+        rollout_id = $config.rollout_id
+        version_before = $config.version_before
+        build_before = $config.build_before
+        finished = $null
     }
     $resultPath = Join-Path -Path $runDir -ChildPath 'result.json'
     $note = ''
@@ -175,6 +183,7 @@ function Get-InstallRun {
         $run.state = 'finished'
         $run.exit_code = [int]$result.exit_code
         $run.boot_time = [long]$result.boot_time
+        $run.finished = [string]$result.finished
         if ($null -ne $result.infs) {
             # grouped: on 5.1 an array property is one object until enumerated
             $run.infs = @(@($result.infs) | ForEach-Object { @{ inf = [string]$_.inf; exit_code = [int]$_.exit_code; command = [string]$_.command } })
@@ -367,7 +376,14 @@ if ($null -ne $existing) {
 }
 $null = Initialize-RunDirectory
 $source = $module.Params._source
-$config = @{ run_id = $runId; source = $source; requested = (Get-Date).ToUniversalTime().ToString('o') }
+$config = @{
+    run_id = $runId
+    source = $source
+    requested = (Get-Date).ToUniversalTime().ToString('o')
+    rollout_id = $module.Params._rollout_id
+    version_before = $module.Params._version_before
+    build_before = $module.Params._build_before
+}
 if ($source -eq 'script') {
     $script = $module.Params._payload
     if ($module.Params._url) {

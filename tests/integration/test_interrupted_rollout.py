@@ -112,3 +112,25 @@ def test_killed_during_the_install_the_reruns_report_names_the_paused_antivirus_
     assert row["antivirus_paused"] == ["SAVService"], row
     assert sav_running(lab) and "antivirus_record" not in lab.read_host("a")
     assert events(lab, "a").count("install_started") == 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_killed_during_the_reboot_wait_the_rerun_reports_the_host_updated_from_its_run_record(
+    make_lab, tmp_path, script, sig
+):
+    lab = make_lab({"hosts": {"a": guest(update={"duration_s": 100}, antivirus=SAV)}})
+    kill_when(lab, "a", "reboot_requested", variables(script, tmp_path / "killed"), sig)
+
+    rerun = rollout(lab, variables(script, tmp_path / "rerun"))
+    assert rerun.returncode == 0, rerun.output
+    row = rerun.rows("virtio_rollout")["a"]
+    # the killed run wrote no outcome; the host's run record says rollout CHG-42 installed 58011 -> 58017
+    assert (row["status"], row["action"], row["build_before"], row["build_after"], row["rebooted"]) == (
+        "updated", "install", 58011, 58017, True), row
+    assert "rollout CHG-42 updated this host" in row["note"] and "from 62.77.104.58011" in row["note"], row
+    history = events(lab, "a")
+    assert history.count("install_started") == 1 and history.count("reboot_requested") == 1, history
+
+    # another rollout finds nothing to do and says so: the update is not its own
+    other = rollout(lab, variables(script, tmp_path / "other", virtio_rollout_id="CHG-43"))
+    assert other.rows("virtio_rollout")["a"]["status"] == "compliant"

@@ -248,3 +248,15 @@ def test_csv_and_markdown_render_lists_and_blanks():
 def test_thresholds_given_as_survey_text_are_read_too():
     assert rollout_parameters({"thresholds": "serial_query=58015"})["thresholds"] == {
         "online_resize": 58011, "serial_query": 58015}
+
+
+def test_row_of_a_host_an_interrupted_run_of_this_rollout_updated():
+    # the decision read the host's run record: installed by this rollout, restarted since
+    record = {"rollout_id": "CHG-1", "started": 1.0, "finished": 2.0, "update": {
+        "decision": "updated", "build_before": 58011, "build_after": 58017,
+        "decision_msg": "rollout CHG-1 updated this host: its install (run r1) from 62.77.104.58011 finished"}}
+    row = rollout_row("a", record)
+    assert (row["status"], row["action"], row["build_before"], row["build_after"], row["rebooted"]) == (
+        "updated", "install", 58011, 58017, True)
+    assert row["error"] is None and "rollout CHG-1 updated this host" in row["note"]
+    assert rollout_status({**record, "check_mode": True}) == ("compliant", None)
