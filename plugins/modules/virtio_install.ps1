@@ -283,7 +283,9 @@ function Expand-Package {
 
 $operation = $module.Params._operation
 $runId = $module.Params._run_id
-if ($runId -and $runId -notmatch '^[0-9A-Za-z-]{1,64}$') {
+# \A and \z: in .NET, '$' also matches before a final newline, so 'abc`n' would pass '^...$'.
+# https://learn.microsoft.com/dotnet/standard/base-types/anchors-in-regular-expressions
+if ($runId -and $runId -notmatch '\A[0-9A-Za-z-]{1,64}\z') {
     $module.FailJson("_run_id must be letters, digits and '-' (at most 64), got '$runId'")
 }
 if ($operation -ne 'poll' -and -not $runId) {
