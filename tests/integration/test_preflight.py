@@ -133,6 +133,16 @@ def test_an_audit_in_which_no_host_answered_fails_after_writing_the_report(make_
     assert run.report("virtio_audit")["summary"]["by_status"]["unreachable"] == 2
 
 
+def test_an_audit_in_which_every_probe_failed_fails_after_writing_the_report(make_lab, tmp_path):
+    # reachable hosts whose driver version cannot be read: every probe fails, none is unreachable
+    garbage = {"drivers": {"viostor.sys": "garbage", "netkvm.sys": "garbage"}}
+    lab = make_lab({"hosts": {"a": garbage, "b": garbage}})
+    run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "reports")
+    assert run.returncode != 0
+    assert "No host of the audit could be probed (2 failed, 0 unreachable)" in run.output, run.output
+    assert run.report("virtio_audit")["summary"]["by_status"]["failed"] == 2
+
+
 def test_audit_fail_on_fails_the_play_after_the_report_for_awx_workflows(make_lab, tmp_path):
     lab = make_lab({"hosts": {"a": OLD, "b": NEW}})
     inventory = lab.root / "inventory.yml"
