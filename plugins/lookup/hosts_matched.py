@@ -30,6 +30,9 @@ options:
       when the terms are the host names they expanded to.
     type: str
     default: ""
+notes:
+  - Under C(--syntax-check), C(--list-hosts), C(--list-tasks) and C(--list-tags) nothing runs, so the patterns
+    are returned without the check.
 author:
   - winfleet.updates maintainers (@winfleet)
 """
@@ -50,12 +53,18 @@ _raw:
 
 from typing import Any
 
+from ansible import context
 from ansible.errors import AnsibleError
 from ansible.inventory.manager import InventoryManager
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._preflight import hosts_matched
+
+
+# ansible-playbook options under which the play's keywords are templated but nothing runs (ansible-lint
+# and AWX check the syntax against an empty inventory).
+_NOT_A_RUN = ("syntax", "listhosts", "listtasks", "listtags")
 
 
 def _patterns(terms: list[Any]) -> list[str]:
@@ -69,6 +78,8 @@ class LookupModule(LookupBase):
     def run(self, terms: list[Any], variables: dict[str, Any] | None = None, **kwargs: Any) -> list[str]:
         self.set_options(var_options=variables, direct=kwargs)
         patterns = _patterns(terms)
+        if any(context.CLIARGS.get(option) for option in _NOT_A_RUN):
+            return patterns  # --syntax-check and the --list-* modes run nothing: no host to require
         # The same inventory view as ansible.builtin.inventory_hostnames: the groups magic variable.
         manager = InventoryManager(self._loader, parse=False)
         for group, hosts in (variables or {}).get("groups", {}).items():
