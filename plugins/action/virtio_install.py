@@ -16,7 +16,7 @@ from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.utils.display import Display
 from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
-from ansible_collections.winfleet.updates.plugins.module_utils._strings import redact_secrets, url_secrets
+from ansible_collections.winfleet.updates.plugins.module_utils._strings import check_text, redact_secrets, url_secrets
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import (
     REFUSALS,
     SOURCES,
@@ -46,6 +46,9 @@ from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_probe imp
 display = Display()
 
 _MAX_LOG_LINES = 1000
+# The rollout id becomes an ECS tag value elsewhere: at most 128 characters
+# (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-createsnapshot).
+_MAX_ROLLOUT_ID = 128
 # Seconds the first contact is retried after a dropped connection (capped by reconnect_timeout):
 # longer than the ~10 s NIC reset, short enough that a host that is really down fails soon.
 FIRST_CONTACT_RETRY_S = 30.0
@@ -74,6 +77,7 @@ class ActionModule(WinfleetAction):
         "poll_interval": {"type": "float", "default": 2.0},
         "reconnect_timeout": {"type": "int", "default": 300},
         "log_lines": {"type": "int", "default": 20},
+        "rollout_id": {"type": "str"},
     }
     # Every user-facing option is consumed here; the host module only receives `_` instructions.
     CONTROLLER_OPTIONS = frozenset(ARGUMENT_SPEC)
@@ -104,6 +108,7 @@ class ActionModule(WinfleetAction):
                 "log_lines",
                 f"expected a number of lines between 1 and {_MAX_LOG_LINES}, got {args['log_lines']!r}",
             )
+        rollout_id = check_text("rollout_id", args["rollout_id"] or "", max_length=_MAX_ROLLOUT_ID) or None
         required = _virtio.normalise_required_capabilities(args["required_capabilities"])
         thresholds = _virtio.normalise_thresholds(args["thresholds"])
         check_local_source(source)
@@ -142,9 +147,18 @@ class ActionModule(WinfleetAction):
             status = HostStatus(boot_time=0, last_run=None, cloud_assistant_agent=None)
         else:
             status = first_contact.call("poll", flow.status)
-        decision = decide(assessment, status)
+        decision = decide(assessment, status, rollout_id)
         result = self._base_result(source, assessment, decision)
-        if decision.action in ("attach", "reboot_pending") and status.last_run is not None:
+        if decision.action == "updated" and status.last_run is not None:
+            # the versions of the host's run record: what this rollout changed, read from the host
+            result.update(
+                build_before=status.last_run.build_before,
+                version_before=status.last_run.version_before,
+                build_after=assessment["virtio_build"],
+                version_after=assessment["file_version"],
+                install_finished=status.last_run.finished,
+            )
+        if decision.action in ("attach", "reboot_pending", "updated") and status.last_run is not None:
             result.update(
                 run_id=status.last_run.run_id,
                 log_excerpt=status.last_run.log_excerpt,
@@ -175,7 +189,7 @@ class ActionModule(WinfleetAction):
                 "changed": True,
                 "msg": f"check mode: would {verb}, then require a reboot ({decision.msg})",
             }
-        return {**result, **self._install(flow, source, decision, status, assessment)}
+        return {**result, **self._install(flow, source, decision, status, assessment, rollout_id)}
 
     def _find_source(self, path: str | None, field: str) -> str | None:
         """Resolve a controller path the way copy and template do (role files/, playbook dir)."""
@@ -216,8 +230,13 @@ class ActionModule(WinfleetAction):
         decision: Decision,
         status: HostStatus,
         assessment: dict[str, Any],
+        rollout_id: str | None = None,
     ) -> dict[str, Any]:
-        """Start (or attach to) the worker and wait for it; shape success and every failure."""
+        """Start (or attach to) the worker and wait for it; shape success and every failure.
+
+        The host records with the run what it is for (the rollout id, the driver version before),
+        so that a later run can report the update even if this controller dies before it does.
+        """
         started = time.monotonic()
         run_id = status.last_run.run_id if decision.action == "attach" and status.last_run else new_run_id()
         try:
@@ -232,6 +251,9 @@ class ActionModule(WinfleetAction):
                         checksum=payload.checksum if payload else source.script_checksum,
                         url=source.script_url,
                         driver_dir=payload.driver_dir if payload else None,
+                        rollout_id=rollout_id,
+                        version_before=assessment["file_version"],
+                        build_before=assessment["virtio_build"],
                     )
             run = flow.wait(run_id)
         except InstallFailed as err:

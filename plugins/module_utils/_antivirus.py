@@ -15,6 +15,7 @@ import re
 from typing import Any, Iterable
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._strings import control_character
 
 __all__ = ["BUILTIN_ANTIVIRUS_SERVICES", "SERVICE_STATES", "validate_antivirus_services"]
 
@@ -35,8 +36,9 @@ BUILTIN_ANTIVIRUS_SERVICES: frozenset[str] = frozenset(
 
 SERVICE_STATES: tuple[str, ...] = ("stopped", "started")
 
-# A service name (not its display name): no slashes, at most 256 characters (SCM limit).
-_SERVICE_NAME_RE = re.compile(r"^[^\\/]{1,256}$")
+# A service name (not its display name): no slashes, at most 256 characters (SCM limit), matched
+# whole (with fullmatch: "$" would let "SAVService\n" through). Control characters are refused too.
+_SERVICE_NAME_RE = re.compile(r"[^\\/]{1,256}")
 # Get-Service -Name treats these as wildcards (about_Wildcards), so `Win*` would match WinDefend,
 # WinRM and Winmgmt: https://learn.microsoft.com/powershell/module/microsoft.powershell.core/about/about_wildcards
 _WILDCARD_CHARACTERS = ("*", "?", "[")
@@ -47,8 +49,11 @@ def validate_antivirus_services(services: Iterable[Any] | None, field: str = "se
     names: list[str] = []
     for index, name in enumerate(services or []):
         item = f"{field}[{index}]"
-        if not isinstance(name, str) or not _SERVICE_NAME_RE.match(name) or not name.strip():
+        if not isinstance(name, str) or not _SERVICE_NAME_RE.fullmatch(name) or not name.strip():
             raise InputError(item, f"expected a Windows service name such as 'SAVService', got {name!r}")
+        bad = control_character(name)
+        if bad is not None:
+            raise InputError(item, f"must not contain control characters (found {bad}); got {name!r}")
         if any(character in name for character in _WILDCARD_CHARACTERS):
             raise InputError(
                 item,

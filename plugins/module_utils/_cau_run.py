@@ -33,6 +33,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._cau_plugins impo
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError, kind_of
 from ansible_collections.winfleet.updates.plugins.module_utils._progress import printable
+from ansible_collections.winfleet.updates.plugins.module_utils._strings import control_character
 
 __all__ = [
     "ABSOLUTE_WINDOWS_PATH",
@@ -143,7 +144,7 @@ def _script_path(value: object, field: str) -> str:
     """A pre/post-update script as CAU requires it: a .ps1 path of at most 260 characters."""
     if not isinstance(value, str) or not value:
         raise InputError(field, f"expected the path of a .ps1 script, got {value!r}")
-    if any(char in value for char in "\x00\r\n"):
+    if control_character(value) is not None:  # a tab or any other control character as well
         raise InputError(field, "must be one line without NUL characters")
     if not value.lower().endswith(".ps1"):
         raise InputError(

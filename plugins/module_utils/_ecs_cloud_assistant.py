@@ -40,6 +40,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_limits impor
     limit,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._strings import check_text
 
 #: Alibaba's public common command that updates the virtio drivers of a Windows instance.
 VIRTIO_COMMON_COMMAND = "ACS-ECS-InstallVirtioDriver-windows.ps1"
@@ -72,6 +73,7 @@ FINAL_STATUSES = frozenset(
 REBOOT_EXIT_CODES = frozenset({3010, 1641})
 
 _INSTANCE_ID_RE = re.compile(r"i-[A-Za-z0-9]+")
+MAX_NAME = 128
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,6 +379,11 @@ def run_on_instances(
         max_polls(waiting.timeout, waiting.interval)  # bad bounds fail before anything runs
     if bool(content) == bool(command_id):
         raise InputError("content", "give exactly one of content (a PowerShell command) or command_id")
+    # RunCommand's Name and InvokeCommand's CommandId: at most 128 characters
+    # (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-runcommand), one line.
+    check_text("name", name, max_length=MAX_NAME, allow_empty=False, what="an invocation name")
+    if command_id:
+        check_text("command_id", command_id, max_length=MAX_NAME, what="a command id or common command name")
     encoded = encode_content(content) if content else None
     low, high = limit("command_timeout_min_seconds"), limit("command_timeout_max_seconds")
     if not low <= timeout <= high:

@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._strings import check_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import EcsClient
@@ -34,15 +35,20 @@ OS_TYPES = ("windows", "linux", "all")
 FILTER_KEYS = ("instance_ids", "status", "tags", "os_type", "resource_group_id", "vpc_id", "zone_id")
 # https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describeinstances (Status)
 STATUSES = ("Pending", "Running", "Starting", "Stopping", "Stopped")
-_REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
-_INSTANCE_ID_RE = re.compile(r"^i-[A-Za-z0-9]+$")
+# Used with fullmatch: "$" matches before a trailing newline, so "cn-hangzhou\n" would pass.
+_REGION_RE = re.compile(r"[a-z]{2,}(-[a-z0-9]+)+")
+_INSTANCE_ID_RE = re.compile(r"i-[A-Za-z0-9]+")
+# Tag keys and values: at most 128 characters (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describeinstances, Tag.N.Key / Tag.N.Value).
+MAX_TAG_TEXT = 128
+# VpcId, ZoneId, ResourceGroupId are ids: one line, short.
+MAX_ID_TEXT = 128
 
 
 def normalise_regions(regions: Sequence[Any]) -> list[str]:
     """Region ids in order, without repeats; a malformed one is an error naming it."""
     result: list[str] = []
     for index, region in enumerate(regions):
-        if not isinstance(region, str) or not _REGION_RE.match(region):
+        if not isinstance(region, str) or not _REGION_RE.fullmatch(region):
             raise InputError(f"regions[{index}]", f"{region!r} is not a region id such as 'cn-hangzhou'")
         if region not in result:
             result.append(region)
@@ -78,13 +84,21 @@ def normalise_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(ids, list) or not ids:
             raise InputError("filters.instance_ids", "expected a non-empty list of instance ids")
         for index, instance_id in enumerate(ids):
-            if not isinstance(instance_id, str) or not _INSTANCE_ID_RE.match(instance_id):
+            if not isinstance(instance_id, str) or not _INSTANCE_ID_RE.fullmatch(instance_id):
                 raise InputError(f"filters.instance_ids[{index}]", f"{instance_id!r} is not an instance id such as 'i-bp1abc'")
     tags = result["tags"]
     if tags is not None:
         if not isinstance(tags, Mapping) or len(tags) > MAX_TAGS:
             raise InputError("filters.tags", f"expected a mapping of at most {MAX_TAGS} tag keys to values")
-        result["tags"] = {str(k): "" if v is None else str(v) for k, v in tags.items()}
+        result["tags"] = {
+            check_text("filters.tags", str(k), max_length=MAX_TAG_TEXT, allow_empty=False, what="a tag key"): check_text(
+                f"filters.tags.{k}", "" if v is None else str(v), max_length=MAX_TAG_TEXT, what="a tag value"
+            )
+            for k, v in tags.items()
+        }
+    for key in ("vpc_id", "zone_id", "resource_group_id"):
+        if result[key] is not None:
+            check_text(f"filters.{key}", result[key], max_length=MAX_ID_TEXT, allow_empty=False, what="an id")
     return result
 
 

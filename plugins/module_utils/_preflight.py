@@ -51,7 +51,9 @@ MAX_ROLLOUT_ID = 128
 MAX_PATH = 4096
 
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-_PERCENT_RE = re.compile(r"(\d+(?:\.\d+)?)%")
+# Whole percentages only: Ansible reads "25%" with int() (ansible.utils.helpers.pct_to_int), so
+# "12.5%" would end the play with a ValueError.
+_PERCENT_RE = re.compile(r"(\d+)%")
 
 
 class PreflightError(InputError):
@@ -398,11 +400,16 @@ def validate(kind: str, values: Mapping[str, Any], names: Mapping[str, str] | No
         raise PreflightError(checker.problems)
 
 
-def hosts_matched(kind: str, pattern: str, matched: Iterable[str], limit: str | None) -> list[str]:
-    """The hosts the play will run on; none is an error that says which pattern and limit matched nothing."""
+def hosts_matched(
+    kind: str, pattern: str, matched: Iterable[str], limit: str | None, variable: str | None = None
+) -> list[str]:
+    """The hosts the play will run on; none is an error that says which pattern and limit matched nothing.
+
+    ``variable`` names the user's variable that set the pattern (default: the playbook's own).
+    """
     hosts = list(matched)
     if not hosts:
-        variable = "cau_target_clusters" if kind == "cau_update" else "virtio_hosts"
+        variable = variable or ("cau_target_clusters" if kind == "cau_update" else "virtio_hosts")
         where = f" within --limit {limit!r}" if limit else ""
         raise InputError(
             variable,

@@ -8,7 +8,9 @@ finished. This module turns that record into the one word a change manager acts 
 lives in one tested place instead of in playbook Jinja:
 
 =============  ==============================================================================
-updated        the driver was installed (or an earlier install finished) and verified after reboot
+updated        the driver was installed (or an earlier install finished) and verified after reboot, or
+               the host's run record says an interrupted run of this rollout installed it and the
+               host has restarted into the new build since
 compliant      the host already had the required capabilities; nothing was changed
 unsupported    Windows older than Server 2008 or a workstation: the update cannot be done there
 not_virtio     no viostor.sys: nothing to update
@@ -84,6 +86,8 @@ ROLLOUT_STATUSES = (
 FAILING_STATUSES = frozenset({"failed", "unreachable", "busy"})
 
 _ACTIONS = {"install": "install", "attach": "install", "reboot_pending": "reboot"}
+# An interrupted run of this rollout installed the host and it restarted since (the host's run record).
+_DONE_EARLIER = {"updated": "install"}
 
 # The causes a batch can end by without recording its hosts: the run was killed or its controller
 # lost; an error Ansible ends the play on without running rescue or always sections (a task file
@@ -102,7 +106,7 @@ def rollout_action(decision: str | None) -> str | None:
     """What the rollout did (or, in check mode, would do): install, reboot, none; None if undecided."""
     if decision is None:
         return None
-    return _ACTIONS.get(decision, "none")
+    return _ACTIONS.get(decision) or _DONE_EARLIER.get(decision, "none")
 
 
 def rollout_status(record: Mapping[str, Any] | None) -> tuple[str, str | None]:
@@ -125,6 +129,8 @@ def rollout_status(record: Mapping[str, Any] | None) -> tuple[str, str | None]:
     decision = update.get("decision")
     if decision in ("unsupported", "not_virtio", "compliant"):
         return decision, None
+    if decision in _DONE_EARLIER:
+        return ("compliant" if record.get("check_mode") else "updated"), None
     if record.get("check_mode"):
         return ("would_update", None) if decision in _ACTIONS else ("not_attempted", None)
     if decision in _ACTIONS and verify.get("verified"):
@@ -200,6 +206,8 @@ def rollout_row(host: str, record: Mapping[str, Any] | None) -> dict[str, Any]:
     verify = record.get("verify") or {}
     build_before = update.get("build_before")
     build_after = verify.get("build_after")
+    if build_after is None and update.get("decision") in _DONE_EARLIER:
+        build_after = update.get("build_after")  # the build the host runs now, after this rollout's install
     if build_after is None and status in ("compliant", "unsupported", "not_virtio"):
         build_after = build_before  # nothing was installed: the build is what the probe read
     started, finished = record.get("started"), record.get("finished")
@@ -213,7 +221,7 @@ def rollout_row(host: str, record: Mapping[str, Any] | None) -> dict[str, Any]:
         "action": rollout_action(update.get("decision")),
         "build_before": build_before,
         "build_after": build_after,
-        "rebooted": bool(verify.get("rebooted")),
+        "rebooted": bool(verify.get("rebooted")) or update.get("decision") in _DONE_EARLIER,
         "snapshot_ids": list(update.get("snapshot_ids") or []),
         "snapshots": _snapshots(update, verify),
         "antivirus_paused": list(update.get("antivirus_paused") or []),

@@ -36,6 +36,7 @@ __all__ = [
     "LastRun",
     "Timeouts",
     "decide",
+    "updated_by_rollout",
     "package_driver_dir",
     "package_os_folder",
     "parse_host_status",
@@ -59,8 +60,12 @@ __all__ = [
 SOURCES: tuple[str, ...] = ("script", "package", "cloud_assistant")
 
 # What the install does on a host. ``attach`` waits for an install an earlier (interrupted) run
-# started; ``reboot_pending`` means an install finished but the host has not restarted since.
-DECISIONS: tuple[str, ...] = ("install", "attach", "reboot_pending", "compliant", "unsupported", "not_virtio")
+# started; ``reboot_pending`` means an install finished but the host has not restarted since;
+# ``updated`` means an install of the same rollout finished, the host restarted since and now runs
+# the new build (the run that did it was interrupted before it could report it).
+DECISIONS: tuple[str, ...] = (
+    "install", "attach", "reboot_pending", "updated", "compliant", "unsupported", "not_virtio"
+)
 # Decisions that refuse the host: the update cannot or need not be done there.
 REFUSALS: frozenset[str] = frozenset({"unsupported", "not_virtio"})
 
@@ -150,6 +155,11 @@ class LastRun:
     log_excerpt: str
     log_path: str | None
     infs: tuple[InfResult, ...] = ()  # an offline package: pnputil's answer per INF
+    # The host's own record of what the run was for (written with run.json when it was started):
+    rollout_id: str | None = None
+    version_before: str | None = None
+    build_before: int | None = None
+    finished: str | None = None  # when the installer ended (ISO 8601 UTC), from result.json
 
 
 @dataclass(frozen=True)
@@ -285,6 +295,11 @@ def _int_field(raw: Mapping[str, Any], key: str, field: str, optional: bool = Tr
     return value
 
 
+def _text_field(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    return str(value) if value not in (None, "") else None
+
+
 def _parse_infs(raw: Any) -> tuple[InfResult, ...]:
     """The per-INF list of a package run (absent for the script and Cloud Assistant sources)."""
     if raw is None:
@@ -323,6 +338,10 @@ def parse_host_status(raw: Mapping[str, Any]) -> HostStatus:
             log_excerpt=str(run_raw.get("log_excerpt") or ""),
             log_path=run_raw.get("log_path"),
             infs=_parse_infs(run_raw.get("infs")),
+            rollout_id=_text_field(run_raw, "rollout_id"),
+            version_before=_text_field(run_raw, "version_before"),
+            build_before=_int_field(run_raw, "build_before", "run.build_before"),
+            finished=_text_field(run_raw, "finished"),
         )
     agent = raw.get("cloud_assistant_agent")
     return HostStatus(
@@ -361,14 +380,37 @@ def run_succeeded(run: LastRun) -> bool:
     return run.exit_code in SUCCESS_EXIT_CODES
 
 
-def decide(assessment: Mapping[str, Any], status: HostStatus) -> Decision:
+def updated_by_rollout(assessment: Mapping[str, Any], status: HostStatus, rollout_id: str | None) -> bool:
+    """Whether the host's last install run belongs to ``rollout_id`` and has taken effect.
+
+    It finished successfully, the host restarted since (another boot time) and the driver now
+    allows what is required at a newer build than the run recorded before it: the rollout updated
+    this host, even if the run that did it was killed before it could say so.
+    """
+    run = status.last_run
+    build = assessment.get("virtio_build")
+    return bool(
+        rollout_id
+        and run is not None
+        and run.rollout_id == rollout_id
+        and run_succeeded(run)
+        and not same_boot(run.boot_time, status.boot_time)
+        and not assessment.get("update_needed")
+        and isinstance(build, int)
+        and (run.build_before is None or build > run.build_before)
+    )
+
+
+def decide(assessment: Mapping[str, Any], status: HostStatus, rollout_id: str | None = None) -> Decision:
     """What the host needs, from the probe's assessment and the host's last install run.
 
     Order matters. A refused host is refused whatever else is true. An install still running (the
     controller that started it was interrupted) is waited for, never started twice. An install that
     finished successfully without a reboot since (same boot time) needs only the reboot, even if the
     driver file on disk already shows the new version: the running driver is still the old one.
-    Only then does the probe's ``update_needed`` decide.
+    An install of this rollout (``rollout_id``) that took effect is ``updated``, so that a re-run
+    after a controller killed during the reboot still reports the update. Only then does the
+    probe's ``update_needed`` decide.
     """
     build = assessment.get("virtio_build")
     if assessment.get("is_virtio_guest") is None and assessment.get("unsupported_reason"):
@@ -399,6 +441,15 @@ def decide(assessment: Mapping[str, Any], status: HostStatus) -> Decision:
             f"the install of run {run.run_id} finished (exit code {run.exit_code}) and "
             "the host has not restarted since: only the reboot is missing",
             True,
+        )
+    if run is not None and updated_by_rollout(assessment, status, rollout_id):
+        before = f" from {run.version_before}" if run.version_before else ""
+        when = f" at {run.finished}" if run.finished else ""
+        return Decision(
+            "updated",
+            f"rollout {rollout_id} updated this host: its install (run {run.run_id}){before} finished{when} "
+            f"and the host has restarted since; it now runs build {build}",
+            False,
         )
     missing = list(assessment.get("missing_capabilities") or [])
     if not assessment.get("update_needed"):

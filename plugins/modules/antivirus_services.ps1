@@ -207,4 +207,7 @@ else {
 if (-not $module.CheckMode) {
     Set-PausedService -Name $paused
 }
+# What the host's record says is still paused: a report built from this survives the controller
+# that paused them (a killed run's variables are gone, the record is not).
+$module.Result.paused = @($paused)
 $module.ExitJson()

@@ -361,7 +361,7 @@ if ($operation -eq 'start') {
         $module.FailJson("_operation=$operation changes the host; the action plugin never sends it in check mode")
     }
     $runId = [string]$options.run_id
-    if ($runId -notmatch '^[0-9a-fA-F-]{36}$') {
+    if ($runId -notmatch '\A[0-9a-fA-F-]{36}\z') {
         $module.FailJson("_operation_options.run_id must be a GUID, got '$runId'")
     }
     try {
@@ -487,7 +487,7 @@ if ($operation -eq 'poll') {
     $runDirectory = Join-Path -Path $runRoot -ChildPath $runId
     $statusPath = Join-Path -Path $runDirectory -ChildPath 'status.json'
     $run = @{ run_id = $runId; state = 'running'; status = $null; error = $null; progress = $null; nodes = @(); transient_error = $null }
-    if ($runId -notmatch '^[0-9a-fA-F-]{36}$' -or -not (Test-Path -LiteralPath $statusPath)) {
+    if ($runId -notmatch '\A[0-9a-fA-F-]{36}\z' -or -not (Test-Path -LiteralPath $statusPath)) {
         $run.state = 'failed'
         $run.error = "no CAU run $runId was started on $env:COMPUTERNAME (the start request did not arrive)"
         $module.Result.run = $run

@@ -29,6 +29,9 @@ $spec = @{
         _url = @{ type = 'str'; no_log = $true }
         _driver_dir = @{ type = 'str' }
         _log_lines = @{ type = 'int'; default = 20 }
+        _rollout_id = @{ type = 'str' }
+        _version_before = @{ type = 'str' }
+        _build_before = @{ type = 'int' }
     }
     supports_check_mode = $true
 }
@@ -167,6 +170,11 @@ function Get-InstallRun {
         log_path = $log
         log_excerpt = ''
         infs = $null
+        # what the run was for, recorded when it was started: a later run reports the update from it
+        rollout_id = $config.rollout_id
+        version_before = $config.version_before
+        build_before = $config.build_before
+        finished = $null
     }
     $resultPath = Join-Path -Path $runDir -ChildPath 'result.json'
     $note = ''
@@ -175,6 +183,7 @@ function Get-InstallRun {
         $run.state = 'finished'
         $run.exit_code = [int]$result.exit_code
         $run.boot_time = [long]$result.boot_time
+        $run.finished = [string]$result.finished
         if ($null -ne $result.infs) {
             # grouped: on 5.1 an array property is one object until enumerated
             $run.infs = @(@($result.infs) | ForEach-Object { @{ inf = [string]$_.inf; exit_code = [int]$_.exit_code; command = [string]$_.command } })
@@ -274,7 +283,9 @@ function Expand-Package {
 
 $operation = $module.Params._operation
 $runId = $module.Params._run_id
-if ($runId -and $runId -notmatch '^[0-9A-Za-z-]{1,64}$') {
+# \A and \z: in .NET, '$' also matches before a final newline, so 'abc`n' would pass '^...$'.
+# https://learn.microsoft.com/dotnet/standard/base-types/anchors-in-regular-expressions
+if ($runId -and $runId -notmatch '\A[0-9A-Za-z-]{1,64}\z') {
     $module.FailJson("_run_id must be letters, digits and '-' (at most 64), got '$runId'")
 }
 if ($operation -ne 'poll' -and -not $runId) {
@@ -367,7 +378,14 @@ if ($null -ne $existing) {
 }
 $null = Initialize-RunDirectory
 $source = $module.Params._source
-$config = @{ run_id = $runId; source = $source; requested = (Get-Date).ToUniversalTime().ToString('o') }
+$config = @{
+    run_id = $runId
+    source = $source
+    requested = (Get-Date).ToUniversalTime().ToString('o')
+    rollout_id = $module.Params._rollout_id
+    version_before = $module.Params._version_before
+    build_before = $module.Params._build_before
+}
 if ($source -eq 'script') {
     $script = $module.Params._payload
     if ($module.Params._url) {

@@ -133,6 +133,16 @@ def test_an_audit_in_which_no_host_answered_fails_after_writing_the_report(make_
     assert run.report("virtio_audit")["summary"]["by_status"]["unreachable"] == 2
 
 
+def test_an_audit_in_which_every_probe_failed_fails_after_writing_the_report(make_lab, tmp_path):
+    # reachable hosts whose driver version cannot be read: every probe fails, none is unreachable
+    garbage = {"drivers": {"viostor.sys": "garbage", "netkvm.sys": "garbage"}}
+    lab = make_lab({"hosts": {"a": garbage, "b": garbage}})
+    run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "reports")
+    assert run.returncode != 0
+    assert "No host of the audit could be probed (2 failed, 0 unreachable)" in run.output, run.output
+    assert run.report("virtio_audit")["summary"]["by_status"]["failed"] == 2
+
+
 def test_audit_fail_on_fails_the_play_after_the_report_for_awx_workflows(make_lab, tmp_path):
     lab = make_lab({"hosts": {"a": OLD, "b": NEW}})
     inventory = lab.root / "inventory.yml"
@@ -174,3 +184,36 @@ def test_a_script_path_relative_to_where_ansible_playbook_runs_is_found(make_lab
     assert run.returncode == 0, run.output
     # check mode writes the preview report, never the rollout's own
     assert run.rows("virtio_rollout_preview")["a"]["action"] == "install"
+
+
+# --limit skips the controller's preflight play (it applies to localhost too); the play keywords are
+# then the first thing Ansible evaluates, before any task of the fleet's play.
+LIMIT_CASES = [
+    pytest.param("winfleet.updates.virtio_rollout", {"virtio_hosts": "b"},
+                 "virtio_hosts: the host pattern 'b' within --limit 'a' matches no host of the inventory", id="rollout-hosts"),
+    pytest.param("winfleet.updates.virtio_rollout", {"virtio_waves": ["b"]},
+                 "virtio_waves: the host pattern 'b' within --limit 'a' matches no host of the inventory", id="rollout-waves"),
+    pytest.param("winfleet.updates.virtio_audit", {"virtio_hosts": "b"},
+                 "virtio_hosts: the host pattern 'b' within --limit 'a' matches no host of the inventory", id="audit-hosts"),
+    pytest.param("winfleet.updates.virtio_rollout", {"virtio_serial": "abc"},
+                 "virtio_serial: expected a number of hosts of at least 1, a percentage such as '25%'", id="serial-not-a-number"),
+    pytest.param("winfleet.updates.virtio_rollout", {"virtio_serial": "12.5%"},
+                 "virtio_serial: expected a number of hosts of at least 1, a percentage such as '25%'", id="serial-decimal-percent"),
+    pytest.param("winfleet.updates.virtio_rollout", {"virtio_serial": 0},
+                 "virtio_serial: expected a number of hosts of at least 1", id="serial-0"),
+]
+
+
+@pytest.mark.parametrize(("playbook", "variables", "expected"), LIMIT_CASES)
+def test_with_a_limit_that_skips_the_first_play_the_play_keywords_are_refused_before_any_host(
+    make_lab, tmp_path, script, playbook, variables, expected
+):
+    lab = make_lab({"hosts": {"a": OLD, "b": OLD}})
+    run = run_playbook(playbook, lab.root / "inventory.yml", tmp_path / "reports",
+                       {"virtio_script_src": str(script), **variables}, extra_args=["--limit", "a"], timeout=120)
+    assert run.returncode != 0, run.output
+    assert expected in run.output, run.output
+    for noise in ("Traceback", "Unexpected Exception", "no hosts matched\n\nPLAY RECAP"):
+        assert noise not in run.output, run.output
+    assert [lab.read_host(h)["round_trips"] for h in ("a", "b")] == [0, 0]
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())

@@ -20,6 +20,7 @@ State keys this module owns (all optional in a fresh host):
 
 from __future__ import annotations
 
+import datetime
 import random
 import time
 from typing import Any
@@ -326,4 +327,11 @@ def run_view(run: dict[str, Any], log_lines: int) -> dict[str, Any]:
         "log_path": f"{STATE_ROOT}\\{run['run_id']}\\install.log",
         "log_excerpt": "\n".join(run["log"][-log_lines:]),
         "infs": run.get("infs") if state == "finished" else None,
+        # what the module recorded in the run's run.json when it started it, and result.json's end time
+        **{key: run.get(key) for key in ("rollout_id", "version_before", "build_before")},
+        "finished": _iso(run["finishes_at"]) if state == "finished" else None,
     }
+
+
+def _iso(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).isoformat()

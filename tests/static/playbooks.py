@@ -56,6 +56,20 @@ class Binding:
         return f"play keyword {self.keyword}" if self.keyword else f"role option {self.role}.{self.option}"
 
 
+# Lookups that check a play keyword's value and return it unchanged (plugins/lookup/): the value
+# is their first term.
+_CHECKING_LOOKUPS = {f"{COLLECTION}.hosts_matched", f"{COLLECTION}.batch_sizes"}
+
+
+def _checked_value(node: jinja2.nodes.Node) -> jinja2.nodes.Node:
+    """The value inside ``query/lookup('winfleet.updates.<checking lookup>', value, ...)``, else ``node``."""
+    if (isinstance(node, jinja2.nodes.Call) and isinstance(node.node, jinja2.nodes.Name)
+            and node.node.name in ("query", "q", "lookup") and len(node.args) >= 2
+            and isinstance(node.args[0], jinja2.nodes.Const) and node.args[0].value in _CHECKING_LOOKUPS):
+        return node.args[1]
+    return node
+
+
 def parse_expression(text: Any) -> tuple[str, Any] | None:
     """``(variable, default)`` of ``{{ var }}`` / ``{{ var | default(literal) }}``; None for anything else."""
     if not isinstance(text, str) or "{{" not in text:
@@ -69,11 +83,11 @@ def parse_expression(text: Any) -> tuple[str, Any] | None:
     nodes = template.body[0].nodes
     if len(nodes) != 1:
         return None
-    node = nodes[0]
+    node = _checked_value(nodes[0])
     # ``{{ plan.hosts if plan.waves else var | default(literal) }}``: a play keyword that another
     # option (virtio_waves) may replace; the variable and its default are the else branch's.
     if isinstance(node, jinja2.nodes.CondExpr) and node.expr2 is not None:
-        node = node.expr2
+        node = _checked_value(node.expr2)
     if isinstance(node, jinja2.nodes.Name):
         return node.name, _MISSING
     if (isinstance(node, jinja2.nodes.Filter) and node.name in ("default", "d") and isinstance(node.node, jinja2.nodes.Name)

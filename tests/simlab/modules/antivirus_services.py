@@ -143,4 +143,5 @@ def run(call: HostCall) -> dict[str, Any]:
         return failure
     if not call.check_mode:
         write_record(call.state, paused)
+    result["paused"] = list(paused)  # the record as the module reads it back, after this call
     return result

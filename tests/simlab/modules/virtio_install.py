@@ -161,7 +161,9 @@ def _start(call: HostCall) -> dict[str, Any]:
                 "or source=package"
             )
         details["agent"] = winhost.AGENT_PATH
-    winhost.start_install(state, call.lab, run_id, source, **details)
+    # run.json records what the run is for, as the module writes it
+    recorded = {key: args.get(f"_{key}") for key in ("rollout_id", "version_before", "build_before")}
+    winhost.start_install(state, call.lab, run_id, source, **details, **recorded)
     return {"changed": True, "run": _run(call, run_id)}
 
 

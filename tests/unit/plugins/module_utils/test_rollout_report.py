@@ -256,3 +256,15 @@ def test_an_interrupted_row_names_every_cause_and_where_to_look_not_only_a_lost_
     assert "an included task file could not be loaded" in error
     assert "this report could not be written afterwards ('cannot write the report files')" in error
     assert "resumes where it stopped" in error
+
+
+def test_row_of_a_host_an_interrupted_run_of_this_rollout_updated():
+    # the decision read the host's run record: installed by this rollout, restarted since
+    record = {"rollout_id": "CHG-1", "started": 1.0, "finished": 2.0, "update": {
+        "decision": "updated", "build_before": 58011, "build_after": 58017,
+        "decision_msg": "rollout CHG-1 updated this host: its install (run r1) from 62.77.104.58011 finished"}}
+    row = rollout_row("a", record)
+    assert (row["status"], row["action"], row["build_before"], row["build_after"], row["rebooted"]) == (
+        "updated", "install", 58011, 58017, True)
+    assert row["error"] is None and "rollout CHG-1 updated this host" in row["note"]
+    assert rollout_status({**record, "check_mode": True}) == ("compliant", None)

@@ -365,3 +365,46 @@ def test_a_host_below_powershell_5_1_is_refused_as_unsupported():
     assessment = assess_powershell_too_old(["online_resize"], {"online_resize": 58011})
     decision = decide(assessment, _status())
     assert decision.action == "unsupported" and "older than 5.1" in decision.msg
+
+
+def _rollout_run(rollout_id: str | None = "CHG-1", exit_code: int = 0, build_before: int | None = 58011) -> dict[str, Any]:
+    return {**_run(exit_code=exit_code), "rollout_id": rollout_id, "version_before": "62.77.104.58011",
+            "build_before": build_before, "finished": "2026-12-01T10:00:00+00:00"}
+
+
+REBOOTED = BOOT + 90 * SECOND
+
+
+@pytest.mark.parametrize(
+    ("assessment", "run", "boot_time", "rollout_id", "action"),
+    [
+        # the host's record: this rollout installed, the host restarted into the new build
+        (_assessment(build=58017), _rollout_run(), REBOOTED, "CHG-1", "updated"),
+        (_assessment(build=58017), _rollout_run(build_before=None), REBOOTED, "CHG-1", "updated"),
+        # another rollout, no rollout id, an old record without one: not this rollout's update
+        (_assessment(build=58017), _rollout_run(), REBOOTED, "CHG-2", "compliant"),
+        (_assessment(build=58017), _rollout_run(), REBOOTED, None, "compliant"),
+        (_assessment(build=58017), _rollout_run(rollout_id=None), REBOOTED, "CHG-1", "compliant"),
+        # not restarted since: only the reboot is missing
+        (_assessment(build=58017), _rollout_run(), BOOT, "CHG-1", "reboot_pending"),
+        # the install failed, or the build did not move: not an update
+        (_assessment(build=58017), _rollout_run(exit_code=1603), REBOOTED, "CHG-1", "compliant"),
+        (_assessment(build=58017), _rollout_run(build_before=58017), REBOOTED, "CHG-1", "compliant"),
+        # restarted but still lacking a capability: install again
+        (_assessment(build=58011), _rollout_run(), REBOOTED, "CHG-1", "install"),
+    ],
+)
+def test_an_install_of_this_rollout_that_took_effect_is_updated(assessment, run, boot_time, rollout_id, action):
+    decision = decide(assessment, _status(run, boot_time=boot_time), rollout_id)
+    assert decision.action == action, decision
+    if action == "updated":
+        assert not decision.reboot_required and not decision.changes_host
+        assert f"rollout {rollout_id} updated this host" in decision.msg and "2026-12-01T10:00:00" in decision.msg
+
+
+def test_the_run_record_fields_are_read_from_the_poll_answer():
+    status = _status(_rollout_run())
+    assert status.last_run is not None
+    assert (status.last_run.rollout_id, status.last_run.version_before, status.last_run.build_before) == (
+        "CHG-1", "62.77.104.58011", 58011)
+    assert status.last_run.finished == "2026-12-01T10:00:00+00:00"
