@@ -177,7 +177,7 @@ function Find-OwnRunInProgress {
     )
 
     $folders = @(Get-ChildItem -LiteralPath $runRoot -Directory -ErrorAction SilentlyContinue |
-            Where-Object { $_.Name -match '^[0-9a-fA-F-]{36}$' } | Sort-Object -Property CreationTimeUtc -Descending)
+            Where-Object { $_.Name -match '\A[0-9a-fA-F-]{36}\z' } | Sort-Object -Property CreationTimeUtc -Descending)
     foreach ($folder in $folders) {
         $parametersPath = Join-Path -Path $folder.FullName -ChildPath 'parameters.xml'
         if (-not (Test-Path -LiteralPath $parametersPath -PathType Leaf)) {
