@@ -143,3 +143,24 @@ def test_the_audit_shows_the_cloud_assistant_agent_and_merges_limited_runs(tmp_p
     report = second.report("virtio_audit")
     assert report["summary"]["total"] == 2 and report["summary"]["cloud_assistant_agent"] == 1
     assert report["check_mode"] is False and report["thresholds"] == {"online_resize": 58011, "serial_query": 58017}
+
+
+def test_the_role_options_are_checked_once_for_the_play_not_once_per_host(tmp_path):
+    """Ansible's argument check of a role's main entry point runs on every host, each time in a
+    forked controller worker (half of a 1,000-host audit's per-host tasks: docs/performance.md).
+    The playbook checks the role's options once, then runs the role's tasks on every host."""
+    import json  # pylint: disable=import-outside-toplevel
+
+    fleet = tmp_path / "fleet.yml"
+    fleet.write_text("hosts:\n" + "".join(f"  h{i}: {{drivers: {{viostor.sys: '62.77.104.58011'}}}}\n" for i in range(4)),
+                     encoding="utf-8")
+    lab = build_lab(fleet, tmp_path / "lab")
+    run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "reports",
+                       env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"})
+    assert run.returncode == 0, run.output
+    tasks = [task for play in json.loads(run.stdout)["plays"] for task in play["tasks"]]
+    checks = [task for task in tasks if "Validating arguments against arg spec" in task["task"]["name"]]
+    probes = [task for task in tasks if task["task"]["name"].endswith("Read the driver version and the capabilities it allows")]
+    assert [len(task["hosts"]) for task in checks] == [1], [task["task"]["name"] for task in checks]
+    assert [sorted(task["hosts"]) for task in probes] == [["h0", "h1", "h2", "h3"]]
+    assert len(run.rows("virtio_audit")) == 4
