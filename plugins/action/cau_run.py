@@ -29,6 +29,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import (
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
 from ansible_collections.winfleet.updates.plugins.plugin_utils._cau_runner import (
+from ansible_collections.winfleet.updates.plugins.plugin_utils._progress import show_progress
     RunRequest,
     SecondHopDenied,
     check_second_hop,
@@ -156,7 +157,7 @@ class ActionModule(WinfleetAction):
             run_id=str(uuid.uuid4()),
             warn=lambda message: display.warning(f"{cluster_name}: {message}"),
             # At default verbosity: the run takes hours and the task prints nothing until it ends.
-            progress=display.display,
+            progress=show_progress,
         )
         return {"mode": mode, **result}
 

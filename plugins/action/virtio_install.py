@@ -13,7 +13,6 @@ import time
 from typing import Any, Callable
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
-from ansible.utils.display import Display
 from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._strings import check_text, redact_secrets, url_secrets
@@ -33,6 +32,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install i
 )
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import HostModuleFailed, WinfleetAction
 from ansible_collections.winfleet.updates.plugins.plugin_utils._host_poll import Reconnector
+from ansible_collections.winfleet.updates.plugins.plugin_utils._progress import show_progress
 from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_install import (
     InstallFailed,
     InstallFlow,
@@ -43,7 +43,6 @@ from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_install i
 )
 from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_probe import CAPABILITY_OPTIONS, probe_and_assess
 
-display = Display()
 
 _MAX_LOG_LINES = 1000
 # The rollout id becomes an ECS tag value elsewhere: at most 128 characters
@@ -62,7 +61,7 @@ def progress_printer(script_url: str | None) -> Callable[[str], None]:
     which may quote the URL it downloads, so the URL's credentials and signature are redacted first.
     """
     secrets = url_secrets(script_url)
-    return lambda line: display.display(redact_secrets(line, secrets))
+    return lambda line: show_progress(redact_secrets(line, secrets))
 
 
 class ActionModule(WinfleetAction):

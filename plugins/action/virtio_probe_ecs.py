@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ansible.utils.display import Display
 from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
 from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import (
     HAS_SDK,
@@ -27,10 +26,8 @@ from ansible_collections.winfleet.updates.plugins.module_utils._progress import 
 from ansible_collections.winfleet.updates.plugins.plugin_utils import _ecs_audit
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
 from ansible_collections.winfleet.updates.plugins.plugin_utils._fleet_report import write_fleet_report
-from ansible_collections.winfleet.updates.plugins.plugin_utils._progress import heartbeat
+from ansible_collections.winfleet.updates.plugins.plugin_utils._progress import heartbeat, show_progress
 from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_probe import CAPABILITY_OPTIONS
-
-display = Display()
 
 
 class ActionModule(WinfleetAction):
@@ -72,7 +69,7 @@ class ActionModule(WinfleetAction):
         # At default verbosity: a large fleet's audit waits minutes for the scripts. A line per finished
         # batch, and a heartbeat every 30 s from a thread, since the wait is in the batches' threads.
         tally = BatchTally(len(targets), len(batches))
-        log = ProgressLog("ECS audit", display.display)
+        log = ProgressLog("ECS audit", show_progress)
         with heartbeat(log):
             if batches:
                 log.show(*tally.phase())

@@ -95,7 +95,8 @@ def test_an_ecs_api_audit_prints_a_line_per_finished_batch(ecs_lab, tmp_path):
     run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "reports",
                        extra_vars={"virtio_transport": "ecs_api", "virtio_audit_ecs_batch_size": 2}, env=env)
     assert run.returncode == 0, run.output
-    lines = [line for line in run.stdout.splitlines() if line.startswith("ECS audit: ")]
+    lines = [line for line in run.output.splitlines() if line.startswith("ECS audit: ")]
+    assert not [line for line in run.stdout.splitlines() if line.startswith("ECS audit: ")], "progress is on stderr"
     phases = [re.sub(r"; elapsed \d+:\d\d:\d\d$", "", line) for line in lines]
     assert len(phases) == 3 and phases[0] == "ECS audit: 0 of 3 hosts probed (0 of 2 batches)", run.output
     # the two batches (2 hosts, 1 host) run at once: either may finish first
