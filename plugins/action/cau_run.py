@@ -29,7 +29,6 @@ from ansible_collections.winfleet.updates.plugins.module_utils._cau_run import (
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
 from ansible_collections.winfleet.updates.plugins.plugin_utils._cau_runner import (
-from ansible_collections.winfleet.updates.plugins.plugin_utils._progress import show_progress
     RunRequest,
     SecondHopDenied,
     check_second_hop,
@@ -37,6 +36,7 @@ from ansible_collections.winfleet.updates.plugins.plugin_utils._progress import 
     run_cluster,
     scan_cluster,
 )
+from ansible_collections.winfleet.updates.plugins.plugin_utils._progress import show_progress
 
 display = Display()
 
