@@ -13,11 +13,11 @@ import os
 from typing import Any
 
 from ansible.errors import AnsibleError
-from ansible.inventory.manager import InventoryManager
 
 from ansible_collections.winfleet.updates.plugins.module_utils import _preflight
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
+from ansible_collections.winfleet.updates.plugins.plugin_utils._host_patterns import hosts_within_limit
 
 # The controller files each install source pushes: the variable that names it, for that source.
 _CONTROLLER_FILES = {"script": "virtio_script_src", "package": "virtio_package_src"}
@@ -81,16 +81,9 @@ class ActionModule(WinfleetAction):
 
     def _matched_hosts(self, kind: str, pattern: str, task_vars: dict[str, Any]) -> list[str]:
         """The hosts ``pattern`` matches within ``--limit``, as the next play will see them."""
-        manager = InventoryManager(self._loader, parse=False)
-        for group, members in (task_vars.get("groups") or {}).items():
-            manager.add_group(group)
-            for host in members:
-                manager.add_host(host, group=group)
         limit = task_vars.get("ansible_limit") or None
         try:
-            if limit:
-                manager.subset(limit)
-            matched = [host.name for host in manager.get_hosts(pattern=pattern)]
+            matched = hosts_within_limit(self._loader, task_vars.get("groups") or {}, pattern, limit)
         except AnsibleError as err:
             raise InputError("virtio_hosts", f"cannot read the host pattern {pattern!r}: {err}") from None
         return _preflight.hosts_matched(kind, pattern, matched, limit)

@@ -55,11 +55,11 @@ from typing import Any
 
 from ansible import context
 from ansible.errors import AnsibleError
-from ansible.inventory.manager import InventoryManager
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._preflight import hosts_matched
+from ansible_collections.winfleet.updates.plugins.plugin_utils._host_patterns import hosts_within_limit
 
 
 # ansible-playbook options under which the play's keywords are templated but nothing runs (ansible-lint
@@ -80,17 +80,9 @@ class LookupModule(LookupBase):
         patterns = _patterns(terms)
         if any(context.CLIARGS.get(option) for option in _NOT_A_RUN):
             return patterns  # --syntax-check and the --list-* modes run nothing: no host to require
-        # The same inventory view as ansible.builtin.inventory_hostnames: the groups magic variable.
-        manager = InventoryManager(self._loader, parse=False)
-        for group, hosts in (variables or {}).get("groups", {}).items():
-            manager.add_group(group)
-            for host in hosts:
-                manager.add_host(host, group=group)
         limit = self.get_option("limit") or None
         try:
-            if limit:
-                manager.subset(limit)
-            matched = [host.name for host in manager.get_hosts(pattern=patterns)] if patterns else []
+            matched = hosts_within_limit(self._loader, (variables or {}).get("groups", {}), patterns, limit) if patterns else []
             shown = self.get_option("shown") or ", ".join(patterns)
             hosts_matched("virtio_rollout", shown, matched, limit, self.get_option("variable"))
         except InputError as err:
