@@ -7,7 +7,7 @@ from ansible_collections.winfleet.updates.plugins.action import virtio_install
 
 def test_a_progress_line_quoting_a_signed_url_is_printed_without_its_secrets(monkeypatch):
     printed: list[str] = []
-    monkeypatch.setattr(virtio_install.display, "display", lambda line, **kwargs: printed.append(line))
+    monkeypatch.setattr(virtio_install, "show_progress", printed.append)
     url = "https://admin:hunter22@bucket.oss-cn-hangzhou.aliyuncs.com/InstallVirtIo.ps1?Expires=1&Signature=TOPSECRET"
     show = virtio_install.progress_printer(url)
     show(f"virtio_install web01: install run r1 running, log: downloading {url}; elapsed 0:00:05")
@@ -18,6 +18,6 @@ def test_a_progress_line_quoting_a_signed_url_is_printed_without_its_secrets(mon
 
 def test_without_a_url_the_line_is_printed_as_is(monkeypatch):
     printed: list[str] = []
-    monkeypatch.setattr(virtio_install.display, "display", lambda line, **kwargs: printed.append(line))
+    monkeypatch.setattr(virtio_install, "show_progress", printed.append)
     virtio_install.progress_printer(None)("virtio_install web01: x; elapsed 0:00:01")
     assert printed == ["virtio_install web01: x; elapsed 0:00:01"]
