@@ -121,4 +121,3 @@ class ActionModule(WinfleetAction):
                                                 f"alicloud_region, missing for {', '.join(sorted(missing))}; nothing was "
                                                 "changed (the winfleet.updates.ecs inventory sets them)")
         return targets
-

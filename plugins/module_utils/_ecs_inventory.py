@@ -38,7 +38,8 @@ STATUSES = ("Pending", "Running", "Starting", "Stopping", "Stopped")
 # Used with fullmatch: "$" matches before a trailing newline, so "cn-hangzhou\n" would pass.
 _REGION_RE = re.compile(r"[a-z]{2,}(-[a-z0-9]+)+")
 _INSTANCE_ID_RE = re.compile(r"i-[A-Za-z0-9]+")
-# Tag keys and values: at most 128 characters (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describeinstances, Tag.N.Key / Tag.N.Value).
+# Tag keys and values (Tag.N.Key / Tag.N.Value): at most 128 characters
+# (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describeinstances).
 MAX_TAG_TEXT = 128
 # VpcId, ZoneId, ResourceGroupId are ids: one line, short.
 MAX_ID_TEXT = 128

@@ -33,6 +33,7 @@ def show_progress(line: str) -> None:
     """Print one progress line at default verbosity, on standard error (see the module docstring)."""
     _display.display(line, stderr=True)
 
+
 # How often the thread asks the log whether the heartbeat is due (the log decides; this only
 # bounds how late the line can be).
 TICK_S = 1.0
