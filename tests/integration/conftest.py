@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -90,3 +91,13 @@ def ecs_lab(make_lab) -> Iterator[Callable[..., tuple[Lab, FakeEcs]]]:
     yield factory
     for fake in fakes:
         fake.stop()
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """The PLAY RECAP counters per host."""
+    counters = {}
+    for line in output.split("PLAY RECAP")[-1].splitlines():
+        match = re.match(r"(\S+)\s+:\s+(.*)", line.strip())
+        if match:
+            counters[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
+    return counters

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import BIN_DIR, REPO_ROOT, PlaybookRun, run_playbook
+from tests.integration.conftest import BIN_DIR, REPO_ROOT, PlaybookRun, recap, run_playbook
 from tests.simlab.state import Lab
 from tests.unit import hotfix_bases
 
@@ -50,16 +50,6 @@ def cau(lab: Lab, tmp_path: Path, playbook: str = "update", check: bool = False,
     extra_args = (["--diff"] if diff else []) + (["--limit", limit] if limit else [])
     return run_playbook(f"winfleet.updates.cau_{playbook}", lab.root / "inventory.yml", tmp_path / "reports",
                         variables, check=check, extra_args=extra_args or None)
-
-
-def recap(output: str) -> dict[str, dict[str, int]]:
-    """The PLAY RECAP counters per host."""
-    counters = {}
-    for line in output.split("PLAY RECAP")[-1].splitlines():
-        match = re.match(r"(\S+)\s+:\s+(.*)", line.strip())
-        if match:
-            counters[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
-    return counters
 
 
 def node_rows(run: PlaybookRun) -> dict[str, dict[str, Any]]:

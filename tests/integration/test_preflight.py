@@ -8,26 +8,16 @@ trip, so "no host was contacted" is measured, not assumed. Every run here ends i
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import REPO_ROOT, PlaybookRun, run_playbook
+from tests.integration.conftest import REPO_ROOT, PlaybookRun, recap, run_playbook
 from tests.simlab.state import Lab
 
 OLD = {"drivers": {"viostor.sys": "62.77.104.58011", "netkvm.sys": "62.77.104.58011"}}
 NEW = {"drivers": {"viostor.sys": "62.77.104.58017", "netkvm.sys": "62.77.104.58017"}}
-
-
-def recap(output: str) -> dict[str, dict[str, int]]:
-    counters = {}
-    for line in output.split("PLAY RECAP")[-1].splitlines():
-        match = re.match(r"(\S+)\s+:\s+(.*)", line.strip())
-        if match:
-            counters[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
-    return counters
 
 
 def assert_refused_before_any_host(lab: Lab, run: PlaybookRun, expected: str) -> None:
