@@ -275,39 +275,6 @@ function Read-HotfixRoot {
     }
 }
 
-# Problems Windows' schema finds in configuration bytes, namespace-aware: warnings (such as an element in no
-# namespace against a namespaced schema) are reported and count as failures.
-function Test-XmlSchema {
-    [CmdletBinding()]
-    param ([Parameter(Mandatory)] [byte[]] $Content, [Parameter(Mandatory)] [string] $SchemaPath)
-
-    $problems = New-Object -TypeName 'System.Collections.Generic.List[string]'
-    $settings = [System.Xml.XmlReaderSettings]::new()
-    $settings.DtdProcessing = [System.Xml.DtdProcessing]::Prohibit
-    $settings.XmlResolver = $null
-    $settings.ValidationType = [System.Xml.ValidationType]::Schema
-    $warnings = [System.Xml.Schema.XmlSchemaValidationFlags]::ReportValidationWarnings
-    $settings.ValidationFlags = $settings.ValidationFlags -bor $warnings
-    $null = $settings.Schemas.Add($null, $SchemaPath)
-    $settings.add_ValidationEventHandler([System.Xml.Schema.ValidationEventHandler] {
-            param ($source, $validation)
-            $line = $validation.Exception.LineNumber
-            $problems.Add(('line {0}: {1}: {2}' -f $line, $validation.Severity, $validation.Message))
-        }.GetNewClosure())
-    $stream = [System.IO.MemoryStream]::new($Content)
-    $reader = [System.Xml.XmlReader]::Create($stream, $settings)
-    try {
-        while ($reader.Read()) { }
-    }
-    catch [System.Xml.XmlException] {
-        $problems.Add(('line {0}: {1}' -f $_.Exception.LineNumber, $_.Exception.Message))
-    }
-    finally {
-        $reader.Dispose()
-    }
-    $problems.ToArray()
-}
-
 # Run one change and record it as done (the controller reports the steps before a failure).
 function Invoke-Step {
     [CmdletBinding()]
@@ -354,14 +321,6 @@ function Invoke-Apply {
         $configBytes = [System.Convert]::FromBase64String($params._config.content)
         if ((Get-BytesSha256 -Bytes $configBytes) -ne $params._config.sha256) {
             throw 'the configuration was damaged on the way (sha256 mismatch)'
-        }
-        $schemaPath = Join-Path -Path $toolsDir -ChildPath 'HotfixConfigSchema.xsd'
-        if (Test-Path -LiteralPath $schemaPath -PathType Leaf) {
-            $script:currentStep = "validate $($params._config_name) against HotfixConfigSchema.xsd"
-            $problems = @(Test-XmlSchema -Content $configBytes -SchemaPath $schemaPath)
-            if ($problems.Count -gt 0) {
-                throw "$schemaPath rejects the new configuration: $($problems -join '; ')"
-            }
         }
     }
     if ($params._create_root) {

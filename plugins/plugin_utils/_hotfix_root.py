@@ -626,15 +626,21 @@ def _firewall_change(desc: Description, observed: Observed) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
-def base_and_schema(desc: Description, observed: Observed) -> tuple[bytes, bytes | None, str]:
-    """Microsoft's file and schema: ``base_config`` (a controller file, with the schema when it
-    lies beside it), ``builtin`` (our assumption, explicit opt-in), or the host's CAU tools."""
+def base_and_schemas(desc: Description, observed: Observed) -> tuple[bytes, list[tuple[bytes, str]], str]:
+    """Microsoft's file and the schemas to validate against: ``base_config`` (a controller file,
+    with the schema beside it), ``builtin`` (our assumption, explicit opt-in), or the host's CAU
+    tools; the file server's installed schema always counts too (one read, validated here once)."""
+    schemas = []
+    if observed.schema is not None:
+        installed = f"{ntpath.join(observed.tools_dir, SCHEMA_NAME)} on {observed.computer_name}"
+        schemas.append((observed.schema, installed))
     if desc.base_config == "builtin":
-        return BUILTIN_BASE, observed.schema, "the built-in base (base_config: builtin)"
+        return BUILTIN_BASE, schemas, "the built-in base (base_config: builtin)"
     if desc.base_config:
         beside = Path(desc.base_config).with_name(SCHEMA_NAME)
-        schema = beside.read_bytes() if beside.is_file() else observed.schema
-        return Path(desc.base_config).read_bytes(), schema, desc.base_config
+        if beside.is_file():
+            schemas.insert(0, (beside.read_bytes(), str(beside)))
+        return Path(desc.base_config).read_bytes(), schemas, desc.base_config
     if observed.base is None:
         raise InputError(
             "base_config",
@@ -644,20 +650,21 @@ def base_and_schema(desc: Description, observed: Observed) -> tuple[bytes, bytes
             f"base_config: builtin uses this collection's assumption of the format; {NOTHING_CHANGED}",
         )
     where = f"{ntpath.join(observed.tools_dir, CONFIG_FILE_NAME)} on {observed.computer_name}"
-    return observed.base, observed.schema, where
+    return observed.base, schemas, where
 
 
 def build_config(desc: Description, observed: Observed) -> bytes:
-    """The configuration to write, validated against Windows' schema when there is one."""
-    base, schema, where = base_and_schema(desc, observed)
+    """The configuration to write, validated against each Windows schema there is."""
+    base, schemas, where = base_and_schemas(desc, observed)
     config = add_rules(base, desc.rules, where)
-    problems = schema_errors(config, schema, desc.config_name) if schema is not None else []
-    if problems:
-        raise InputError(
-            SCHEMA_NAME,
-            f"{desc.config_name} built from {where} and folder_rules/extension_rules does not validate "
-            f"against Windows' {SCHEMA_NAME}: {'; '.join(problems)}; {NOTHING_CHANGED}",
-        )
+    for schema, schema_path in schemas:
+        problems = schema_errors(config, schema, desc.config_name)
+        if problems:
+            raise InputError(
+                SCHEMA_NAME,
+                f"{desc.config_name} built from {where} and folder_rules/extension_rules does not validate "
+                f"against Windows' {schema_path}: {'; '.join(problems)}; {NOTHING_CHANGED}",
+            )
     return config
 
 
@@ -692,7 +699,7 @@ def _content_check(desc: Description, observed: Observed, sources: list[PlannedF
         ["different content: " + ", ".join(different)] if different else []
     )
     try:
-        if observed.config != add_rules(base_and_schema(desc, observed)[0], desc.rules, "base"):
+        if observed.config != add_rules(base_and_schemas(desc, observed)[0], desc.rules, "base"):
             problems.append(f"{desc.config_name} differs from the base plus the described rules")
     except InputError as err:
         problems.append(f"{desc.config_name} cannot be compared: {err.message}")

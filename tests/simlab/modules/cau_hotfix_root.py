@@ -3,10 +3,7 @@
 ``read`` reports the hotfix root from the host's ``file_server`` state (tests/simlab/file_server.py)
 in the shape ``cau_hotfix_root.ps1`` prints, including the CAU tools' files when the fleet installs
 them (``cau_tools``) and the update account's token groups; ``apply`` performs the change set in
-the script's order, recording each step in ``done``, validates the configuration against the
-fleet's HotfixConfigSchema.xsd first (the script uses .NET's namespace-aware validation and counts
-warnings as failures:
-https://learn.microsoft.com/en-us/dotnet/api/system.xml.schema.xmlschemavalidationflags), and
+the script's order, recording each step in ``done``, and
 fails at the step named by the fleet's ``fail_step``; ``cleanup`` removes transferred files.
 """
 
@@ -18,7 +15,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
 
 from tests.simlab.dispatch import HostCall
 from tests.simlab.file_server import FileSystem, rights_of, sid_of, token_groups
@@ -30,17 +26,6 @@ TOOLS_DIR = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\Modules\\ClusterAwa
 
 class StepFailed(Exception):
     """A step of ``apply`` failed, as a cmdlet would throw."""
-
-
-def _schema_errors(schema_text: str, data: bytes) -> list[str]:
-    """What the installed schema says about a configuration (strict: no warnings-only pass)."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    schema = etree.XMLSchema(etree.fromstring(schema_text.encode(), parser))
-    try:
-        document = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as err:
-        return [f"line {err.lineno}: {err.msg}"]
-    return [] if schema.validate(document) else [f"line {e.line}: Error: {e.message}" for e in schema.error_log]
 
 
 def _join(root: str, relative: str) -> str:
@@ -144,12 +129,6 @@ class _Apply:
             config_bytes = base64.b64decode(config["content"])
             if hashlib.sha256(config_bytes).hexdigest() != config["sha256"]:
                 raise StepFailed("the configuration was damaged on the way (sha256 mismatch)")
-            schema = (self.server.get("cau_tools") or {}).get("schema")
-            if schema:
-                self.current = f"validate {args['_config_name']} against HotfixConfigSchema.xsd"
-                problems = _schema_errors(schema, config_bytes)
-                if problems:
-                    raise StepFailed(f"{TOOLS_DIR}\\HotfixConfigSchema.xsd rejects the new configuration: {'; '.join(problems)}")
         acls = args.get("_acl") or []
         if args.get("_create_root"):
             self.step(f"create root {root}")

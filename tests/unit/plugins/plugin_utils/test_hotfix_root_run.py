@@ -158,8 +158,6 @@ def test_a_controller_base_without_a_schema_beside_it_is_validated_with_the_host
     host = LabHost(tmp_path / "lab", cau_tools={"schema": STRICT})
     with pytest.raises(InputError, match="built from .*base.xml and folder_rules"):
         run_hotfix_root(description(files, base_config=str(base)), host)
-    (tmp_path / "HotfixConfigSchema.xsd").write_bytes(hotfix_bases.schema())  # the schema beside it wins
-    assert run_hotfix_root(description(files, base_config=str(base)), host, check_mode=True)["changed"] is True
 
 
 def test_without_a_base_the_module_refuses_and_says_where_it_looked(files, tmp_path):
@@ -255,11 +253,12 @@ def test_any_valid_description_is_idempotent(tmp_path_factory, updates, prune):
                               "updates": entries, "folder_rules": [RULE]}, lambda s, f: s), host)["preflight_passed"]
 
 
-def test_the_host_validates_again_before_writing_and_changes_nothing_when_rejected(files, tmp_path):
+def test_the_servers_installed_schema_is_checked_too_before_anything_is_sent(files, tmp_path):
+    """A schema beside base_config does not replace the file server's own: both must accept."""
     base = tmp_path / "base.xml"
     base.write_bytes(hotfix_bases.PLAIN)
     (tmp_path / "HotfixConfigSchema.xsd").write_bytes(hotfix_bases.schema())
     host = LabHost(tmp_path / "lab", cau_tools={"schema": STRICT})
-    result = run_hotfix_root(description(files, base_config=str(base)), host)
-    assert result["failed"] and result["done"] == [] and not result["changed"]
-    assert result["failed_step"] == "validate DefaultHotfixConfig.xml against HotfixConfigSchema.xsd"
+    with pytest.raises(InputError, match="does not validate against Windows' .*HotfixConfigSchema.xsd on FS01"):
+        run_hotfix_root(description(files, base_config=str(base)), host)
+    assert host.puts == 0 and [op for op in host.operations if op != "read"] == []
