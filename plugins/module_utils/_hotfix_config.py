@@ -29,7 +29,7 @@ else:
     HAS_LXML = True
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
-from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import validate_folder_name
+from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout import validate_file_name
 
 UPDATE_PLACEHOLDER = "$update$"
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -44,7 +44,6 @@ CONDITIONS = (
 _INT32 = (-(2**31), 2**32 - 1)
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 _EXTENSION_NAME = re.compile(r"[A-Za-z0-9]{1,16}")  # used with fullmatch: "$" would let "MSI\n" through
-_RULE_KEYS = {"name", "always_reboot", "template", "exit_conditions"}
 
 # Our assumption of the format, used only with base_config: builtin (documented as such).
 BUILTIN_BASE = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -109,27 +108,21 @@ def _code(value: Any, where: str) -> int:
     return value - 2**32 if value > 2**31 - 1 else value
 
 
-def _text(value: Any, where: str, required: bool) -> str:
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise InputError(where, "must be a non-empty string" if required else "must be a string")
-    if _CONTROL.search(value):
+def _text(value: str | None, where: str, required: bool) -> str:
+    if required and not (value or "").strip():
+        raise InputError(where, "must be a non-empty string")
+    if _CONTROL.search(value or ""):
         raise InputError(
             where, "contains control characters (tabs, line breaks...), which a command line cannot use"
         )
-    return value
+    return value or ""
 
 
-def _conditions(exits: Any, where: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
+def _conditions(exits: Mapping[str, Any], where: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """The documented conditions with their codes, Success first; a code in one set only."""
-    if not isinstance(exits, Mapping) or set(exits) - {key for key, _element in CONDITIONS}:
-        raise InputError(where, f"must be a mapping of {', '.join(key for key, _element in CONDITIONS)}")
     conditions, seen = [], {}
     for key, element in CONDITIONS:
-        raw = exits.get(key)
-        values = [] if raw is None else raw if isinstance(raw, list) else [raw]
-        codes = tuple(_code(v, f"{where}.{key}[{i}]") for i, v in enumerate(values))
+        codes = tuple(_code(v, f"{where}.{key}[{i}]") for i, v in enumerate(exits.get(key) or []))
         for code in codes:
             if code in seen:
                 raise InputError(
@@ -144,21 +137,14 @@ def _conditions(exits: Any, where: str) -> tuple[tuple[str, tuple[int, ...]], ..
     return tuple(conditions)
 
 
-def _rule(data: Any, kind: str, where: str) -> Rule:
-    if not isinstance(data, Mapping):
-        raise InputError(where, "must be a mapping with name, template and exit_conditions")
-    allowed = _RULE_KEYS if kind == "Folder" else _RULE_KEYS - {"always_reboot"}
-    if set(data) - allowed:
-        unknown = sorted(set(data) - allowed)
-        raise InputError(where, f"unknown keys {unknown}; valid keys are {', '.join(sorted(allowed))}")
-    name = data.get("name")
+def _rule(data: Mapping[str, Any], kind: str, where: str) -> Rule:
+    """One rule; the action's argument spec has already checked its keys and their types."""
+    name = data["name"]
     if kind == "Folder":
-        validate_folder_name(name, f"{where}.name")
-    elif not (isinstance(name, str) and _EXTENSION_NAME.fullmatch(name)):
+        validate_file_name(name, f"{where}.name", "folder")
+    elif not _EXTENSION_NAME.fullmatch(name):
         raise InputError(f"{where}.name", f"{name!r} must be a file extension without the dot, e.g. MSU")
-    template = data.get("template")
-    if not isinstance(template, Mapping):
-        raise InputError(f"{where}.template", "must be a mapping with path and parameters")
+    template = data["template"]
     path = _text(template.get("path"), f"{where}.template.path", True)
     # A Windows path cannot contain '"' ("Naming Files, Paths, and Namespaces",
     # https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file), and the plug-in puts
@@ -176,26 +162,21 @@ def _rule(data: Any, kind: str, where: str) -> Rule:
             f"neither path nor parameters contains {UPDATE_PLACEHOLDER}, which the plug-in replaces with "
             "the update file",
         )
-    conditions = _conditions(data.get("exit_conditions"), f"{where}.exit_conditions")
-    always = data.get("always_reboot", False)
-    if isinstance(always, str) and always.lower() in ("true", "yes", "on", "false", "no", "off"):
-        always = always.lower() in ("true", "yes", "on")
-    if not isinstance(always, bool):
-        raise InputError(f"{where}.always_reboot", "must be true or false")
-    return Rule(kind, name, path, parameters, conditions, always)
+    conditions = _conditions(data["exit_conditions"], f"{where}.exit_conditions")
+    return Rule(kind, name, path, parameters, conditions, bool(data.get("always_reboot")))
 
 
-def rules_from_options(folder_rules: Any, extension_rules: Any, errors: list[InputError]) -> list[Rule]:
-    """Rules from ``folder_rules`` and ``extension_rules``; each problem is appended to
-    ``errors`` (so the user sees them all in one run) and the faulty rule skipped."""
+def rules_from_options(
+    folder_rules: list[Mapping[str, Any]], extension_rules: list[Mapping[str, Any]], errors: list[InputError]
+) -> list[Rule]:
+    """Rules from ``folder_rules`` and ``extension_rules`` (as the argument spec passed them);
+    each problem is appended to ``errors`` (so the user sees them all in one run) and the faulty
+    rule skipped."""
     rules: list[Rule] = []
     for option, kind, value in (
         ("folder_rules", "Folder", folder_rules),
         ("extension_rules", "Extension", extension_rules),
     ):
-        if not isinstance(value, list):
-            errors.append(InputError(option, "must be a list of rules"))
-            continue
         names: dict[str, int] = {}
         for index, data in enumerate(value):
             try:

@@ -43,9 +43,10 @@ _NETBIOS_RE = re.compile(r"[A-Za-z0-9_-]{1,15}")  # with fullmatch: "$" matches 
 _ADMIN_SHARE_RE = re.compile(r"(?:[A-Za-z]\$|ADMIN\$|IPC\$)", re.IGNORECASE)
 
 
-def _component(name: Any, field: str, what: str) -> str:
-    """One Windows path component: no traversal, separators, streams, devices or a name Win32
-    would silently trim (two planned names could then collide on the server)."""
+def validate_file_name(name: Any, field: str = "name", what: str = "file") -> str:
+    """One Windows path component (a file, folder or share name): no traversal, separators,
+    streams, devices or a name Win32 would silently trim (two planned names could then collide on
+    the server). Else :class:`InputError`."""
     if not isinstance(name, str) or not name:
         raise InputError(field, f"must be a non-empty {what} name (a string)")
     if name in (".", ".."):
@@ -69,24 +70,9 @@ def _component(name: Any, field: str, what: str) -> str:
     return name
 
 
-def validate_file_name(name: Any, field: str = "name") -> str:
-    """``name`` if it is a safe Windows file name, else :class:`InputError`."""
-    return _component(name, field, "file")
-
-
-def validate_folder_name(name: Any, field: str = "name") -> str:
-    """A rule folder name; ``CAUHotfix_All`` would read as the all-nodes folder nested in itself."""
-    _component(name, field, "folder")
-    if name.casefold() == ALL_NODES_FOLDER.casefold():
-        raise InputError(field, f"{ALL_NODES_FOLDER} is the all-nodes folder, not a rule folder name")
-    return name
-
-
 def validate_netbios_name(name: Any, field: str = "node") -> str:
     """The upper-case NetBIOS name of a node: the plug-in matches node folders against it, so a
     FQDN or a longer name would make a folder no node reads."""
-    if not isinstance(name, str) or not name:
-        raise InputError(field, "must be a node's NetBIOS name, e.g. NODE1")
     if "." in name:
         short = name.split(".", 1)[0].upper()
         raise InputError(field, f"{name!r} looks like a DNS name; use the NetBIOS name ({short!r})")
@@ -98,9 +84,7 @@ def validate_netbios_name(name: Any, field: str = "node") -> str:
 def validate_share_name(name: Any, field: str = "share.name") -> str:
     """A share the root may be published on: legal, and not an administrative share (ACLs set
     there would reach far beyond the root)."""
-    if not isinstance(name, str) or not 0 < len(name) <= 80 or any(c in _INVALID_CHARS for c in name):
-        raise InputError(field, f'share name {name!r} must be 1-80 characters without \\ / : * ? " < > |')
-    if _ADMIN_SHARE_RE.fullmatch(name):
+    if _ADMIN_SHARE_RE.fullmatch(validate_file_name(name, field, "share")):
         raise InputError(
             field, f"{name!r} is an administrative share; publish the hotfix root on a dedicated share"
         )
@@ -137,7 +121,7 @@ def validate_hotfix_root(path: Any, field: str = "path", is_dfs: bool = False) -
                 ": * ? \" < > |); give the file server's name as DNS knows it",
             )
         share = validate_share_name(parts[1], field)
-        folders = tuple(_component(p, field, "folder") for p in parts[2:])
+        folders = tuple(validate_file_name(p, field, "folder") for p in parts[2:])
         return HotfixRoot("\\\\" + "\\".join([parts[0], share, *folders]), "unc", parts[0], share, folders)
     match = re.fullmatch(r"([A-Za-z]):(\\.*)?", text)
     if not match or match.group(2) is None:
@@ -149,7 +133,7 @@ def validate_hotfix_root(path: Any, field: str = "path", is_dfs: bool = False) -
         raise InputError(field, f"{path!r} is a drive root; use a dedicated folder such as D:\\CauHotfix")
     if is_dfs:
         raise InputError(field, f"{path!r} is a local path; only a UNC path can be a DFS namespace path")
-    folders = tuple(_component(p, field, "folder") for p in parts)
+    folders = tuple(validate_file_name(p, field, "folder") for p in parts)
     return HotfixRoot(match.group(1).upper() + ":\\" + "\\".join(folders), "local", folders=folders)
 
 
@@ -217,7 +201,7 @@ def plan_tree(
             )
             rule = item.get("rule")
             if rule is not None:
-                validate_folder_name(rule, f"{where}.rule")
+                validate_file_name(rule, f"{where}.rule", "folder")
                 if rule.casefold() not in rules:
                     raise InputError(
                         f"{where}.rule",

@@ -16,7 +16,6 @@ from ansible_collections.winfleet.updates.plugins.module_utils._hotfix_layout im
     plan_tree,
     preflight,
     validate_file_name,
-    validate_folder_name,
     validate_hotfix_root,
     validate_netbios_name,
     validate_share_name,
@@ -32,7 +31,7 @@ def test_netbios_names_are_upper_cased(name, expected):
 
 @pytest.mark.parametrize(
     ("name", "fragment"),
-    [("", "NetBIOS"), (None, "NetBIOS"), ("x" * 16, "1-15"), ("node1.contoso.com", "'NODE1'"), ("node 1", "letters"), ("nöde", "letters")],
+    [("", "NetBIOS"), ("x" * 16, "1-15"), ("node1.contoso.com", "'NODE1'"), ("node 1", "letters"), ("nöde", "letters")],
 )
 def test_bad_netbios_names(name, fragment):
     with pytest.raises(InputError) as caught:
@@ -60,12 +59,6 @@ def test_bad_file_names(name, fragment):
     assert fragment in caught.value.message
 
 
-def test_rule_folder_may_not_be_the_all_nodes_folder():
-    assert validate_folder_name("FirmwareUpdate") == "FirmwareUpdate"
-    with pytest.raises(InputError, match="all-nodes"):
-        validate_folder_name("cauhotfix_all")
-
-
 @pytest.mark.parametrize(
     ("path", "kind", "normal", "share"),
     [
@@ -88,7 +81,7 @@ def test_good_hotfix_roots(path, kind, normal, share):
         ("", "local path"), ("CauHotfix", "not absolute"), ("C:CauHotfix", "not absolute"), ("D:\\", "drive root"),
         ("\\\\?\\D:\\CauHotfix", "device path"), ("\\\\.\\pipe\\x", "device path"), ("\\\\fs01", "\\\\server\\share"),
         ("\\\\fs01\\\\share", "\\\\server\\share"), ("\\\\fs01\\C$\\Hotfix", "administrative share"),
-        ("\\\\fs01\\ADMIN$", "administrative share"), ("\\\\fs01\\sh*re", "1-80 characters"),
+        ("\\\\fs01\\ADMIN$", "administrative share"), ("\\\\fs01\\sh*re", '< > " | ? *'),
         ("\\\\fs01\\share\\..\\x", "traversal"), ("D:\\Cau\\..\\Windows", "traversal"), ("D:\\Cau\\x:stream", "stream"),
         ("D:\\Cau\\CON", "reserved device"), ("D:\\Cau.", "dot or space"),
     ],
@@ -105,7 +98,7 @@ def test_dfs_needs_unc():
         validate_hotfix_root("D:\\CauHotfix", is_dfs=True)
 
 
-@pytest.mark.parametrize(("name", "fragment"), [("C$", "administrative"), ("Cau/Hotfix", "1-80"), ("", "1-80"), (7, "1-80")])
+@pytest.mark.parametrize(("name", "fragment"), [("C$", "administrative"), ("Cau/Hotfix", "separators"), ("", "non-empty share name"), (7, "non-empty share name")])
 def test_bad_share_names_name_the_field(name, fragment):
     with pytest.raises(InputError) as caught:
         validate_share_name(name, "share.name")

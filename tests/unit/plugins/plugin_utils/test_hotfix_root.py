@@ -64,7 +64,6 @@ def args(**options: Any) -> dict[str, Any]:
         ({"config_name": MANIFEST_NAME}, "config_name", "manifest"),
         ({"nodes": ["node1.contoso.com"]}, "nodes[0]", "NetBIOS name ('NODE1')"),
         ({"folder_rules": [RULE, dict(RULE, name="firmwareupdate")]}, "folder_rules[1].name", "is also folder_rules[0]"),
-        ({"folder_rules": {"name": "x"}}, "folder_rules", "must be a list"),
         ({"updates": [{"src": "/u/gone.msu"}]}, "updates[0].src", "not found"),
         ({"updates": [{"src": "/u/fw.exe"}]}, "updates[0].src", "installs only"),
         ({"stage_dir": "/s"}, "base_config", "is required with stage_dir"),
