@@ -90,13 +90,6 @@ class Description:
     base_config: str | None
 
 
-def _clean(value: Any) -> Any:
-    """Drop keys Ansible filled with None for unset sub-options: absent and null read alike."""
-    if isinstance(value, Mapping):
-        return {k: _clean(v) for k, v in value.items() if v is not None}
-    return [_clean(v) for v in value] if isinstance(value, list) else value
-
-
 def _share(
     root: HotfixRoot | None, spec: Mapping[str, Any], is_dfs: bool
 ) -> tuple[Share | None, str | None, tuple[str, ...]]:
@@ -190,10 +183,7 @@ def describe(args: Mapping[str, Any], resolve: ResolvePath) -> Description:
                 "\\\\server\\share\\folder; or give stage_dir to build the tree on the controller",
             )
         )
-    folder_rules, extension_rules = _clean(args.get("folder_rules") or []), _clean(
-        args.get("extension_rules") or []
-    )
-    rules = rules_from_options(folder_rules, extension_rules, errors)
+    rules = rules_from_options(args.get("folder_rules") or [], args.get("extension_rules") or [], errors)
     nodes = None
     if args.get("nodes") is not None:
         checked = [
@@ -203,13 +193,13 @@ def describe(args: Mapping[str, Any], resolve: ResolvePath) -> Description:
         nodes = [n for n in checked if n is not None]
     extensions = list(DEFAULT_EXTENSIONS) + [r.name for r in rules if r.kind == "Extension"]
     rule_folders = [r.name for r in rules if r.kind == "Folder"]
-    files, warnings = plan_tree(_clean(args.get("updates") or []), rule_folders, nodes, extensions, errors)
+    files, warnings = plan_tree(args.get("updates") or [], rule_folders, nodes, extensions, errors)
     named, resolved = {e.field for e in errors}, {}
     for planned in files:
         if planned.src not in resolved and f"updates[{planned.index}].src" not in named:
             resolved[planned.src] = attempt(lambda p=planned: resolve(p.src, f"updates[{p.index}].src"))
     files = [replace(f, src=resolved[f.src]) for f in files if resolved.get(f.src)]
-    share_spec = _clean(args.get("share") or {})
+    share_spec = args.get("share") or {}
     share, local_root, subpath = attempt(lambda: _share(root, share_spec, is_dfs), (None, None, ()))
     if args.get("path"):
         attempt(lambda: _integrity(share, bool(args.get("require_smb_encryption"))))
@@ -389,7 +379,6 @@ class Changes:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
     transfers: list[PlannedFile] = field(default_factory=list)
@@ -480,7 +469,6 @@ def _prune(
         if rel in planned or have is None:
             continue
         if desc.options.get("prune") and have["sha256"] == entry.get("sha256"):
-            changes.removed.append(have["path"])
             changes.removals.append({"path": have["path"], "sha256": have["sha256"]})
             gone.add(rel)
             continue

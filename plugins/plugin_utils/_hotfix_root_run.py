@@ -86,7 +86,8 @@ def _result(
         "changed": changes.changed,
         "mode": "stage" if observed.local else "apply",
         "root": observed.root_path,
-        **{key: getattr(changes, key) for key in ("created", "updated", "unchanged", "removed", "stale")},
+        **{key: getattr(changes, key) for key in ("created", "updated", "unchanged", "stale")},
+        "removed": [r["path"] for r in changes.removals],
         **{key: getattr(changes, key) for key in ("foreign", "config_changed", "xml_diff", "warnings")},
         "files": [{"path": s.path, "src": s.src, "sha256": s.sha256} for s in sources],
         "plugin_arguments": plugin_arguments(desc),
@@ -123,7 +124,8 @@ def _diff(desc: Description, observed: Observed, changes: Changes) -> list[dict[
     root = observed.root_path or ""
     own = (MANIFEST_NAME.casefold(), desc.config_name.casefold())
     before = {f["path"]: f["sha256"] for k, f in observed.files.items() if k not in own}
-    after = {p: s for p, s in before.items() if p not in changes.removed}
+    removed = {r["path"] for r in changes.removals}
+    after = {p: s for p, s in before.items() if p not in removed}
     after.update({t.path: t.sha256 for t in changes.transfers})
 
     def lines(files: Mapping[str, str]) -> str:
