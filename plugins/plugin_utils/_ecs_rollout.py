@@ -32,6 +32,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_antivirus_sc
     antivirus_script,
     parse_antivirus_output,
 )
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_package_script import parse_package_output
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import probe_script
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_snapshot import ensure_snapshots, remove_snapshots
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
@@ -192,8 +193,19 @@ def _install(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
             "error_code": record.get("error_code"),
             "output": (record.get("output") or "")[-2000:],
         }
-        if not record.get("succeeded"):
+        package = parse_package_output(record.get("output") or "") if settings.source == "package" else None
+        if package is not None:
+            host.install["infs"] = package["infs"]
+        if package is not None and package["error"]:
+            _package_failure(host, package)
+        elif not record.get("succeeded"):
             _step_failure(host, record, "the virtio install through Cloud Assistant")
+
+
+def _package_failure(host: _Host, package: Mapping[str, Any]) -> None:
+    """The package script's own reason (download, checksum, unpack, pnputil), which says whether anything changed."""
+    host.fail(f"the offline package install on {host.target.host} ({host.target.instance_id}) failed at its "
+              f"{package['step']} step: {package['error']}")
 
 
 def _resume_antivirus(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
