@@ -105,6 +105,8 @@ def run_batch(targets: Sequence[Target], client_for: Callable[[str], EcsClient],
             by_region.setdefault(host.target.region, []).append(host)
         for region, members in by_region.items():
             _update_region(client_for, region, members, settings)
+    if not settings.check_mode and settings.antivirus_services:
+        _resume_left_paused(hosts, client_for, settings)
     return {h.target.host: _published(h, settings) for h in hosts}
 
 
@@ -116,6 +118,7 @@ def _update_region(client_for: Callable[[str], EcsClient], region: str, hosts: l
     if settings.antivirus_services:
         _pause_antivirus(client, [h for h in hosts if h.going], settings)
     _install(client, [h for h in hosts if h.going], settings)
+    # the hosts whose record names paused services after the pause (or whose pause failed)
     _resume_antivirus(client, [h for h in hosts if h.paused], settings)
     _reboot(client, [h for h in hosts if h.going], settings)
     _verify(client_for, [h for h in hosts if h.going], settings)
@@ -166,7 +169,8 @@ def _pause_antivirus(client: EcsClient, hosts: list[_Host], settings: Settings) 
             host.paused = list(settings.antivirus_services)
             continue
         try:
-            host.paused = parse_antivirus_output(record.get("output", ""))["done"]
+            # the host's record after the pause: what this run stopped and what an interrupted one left
+            host.paused = parse_antivirus_output(record.get("output", ""))["paused"]
         except InputError as err:
             host.fail(f"pausing the antivirus on {host.target.host}: {err}")
             host.paused = list(settings.antivirus_services)
@@ -209,20 +213,46 @@ def _package_failure(host: _Host, package: Mapping[str, Any]) -> None:
 
 
 def _resume_antivirus(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
-    """Restart what each host's pause stopped (hosts that paused the same services share one call)."""
-    groups: dict[tuple[str, ...], list[_Host]] = {}
+    """Restart what each host's record names among antivirus_services (one call for the hosts).
+
+    The record on the host, not the controller's memory, says what was paused: a run killed between
+    the pause and the resume left it, and this resume (of the next run) restarts those services.
+    """
+    if not hosts:
+        return
+    records = _run(client, hosts, settings, content=antivirus_script(list(settings.antivirus_services), "start"),
+                   name="winfleet-antivirus-resume")
     for host in hosts:
-        groups.setdefault(tuple(host.paused), []).append(host)
-    for names, members in groups.items():
-        records = _run(client, members, settings, content=antivirus_script(list(names), "start"),
-                       name="winfleet-antivirus-resume")
-        for host in members:
-            record = records.get(host.target.instance_id) or ca.skipped_result(host.target.instance_id, "Pending", "no result")
-            if not record.get("succeeded"):
-                host.antivirus_error = ca.failure_message(record)
-                host.fail(f"The antivirus services paused on {host.target.host} ({', '.join(names)}) could not be "
-                          f"restarted ({host.antivirus_error}): they are still stopped; the next run restarts them, "
-                          "or start them by hand.")
+        record = records.get(host.target.instance_id) or ca.skipped_result(host.target.instance_id, "Pending", "no result")
+        started: list[str] = []
+        problem = None if record.get("succeeded") else ca.failure_message(record)
+        if problem is None:
+            try:
+                started = parse_antivirus_output(record.get("output", ""))["done"]
+            except InputError as err:
+                problem = str(err)
+        host.paused = host.paused + [n for n in started if n.lower() not in {p.lower() for p in host.paused}]
+        if problem is not None:
+            names = ", ".join(host.paused or settings.antivirus_services)
+            host.antivirus_error = problem
+            host.fail(f"The antivirus services paused on {host.target.host} ({names}) could not be "
+                      f"restarted ({host.antivirus_error}): they are still stopped; the next run restarts them, "
+                      "or start them by hand.")
+
+
+# Hosts a run does not install but whose record may name services an interrupted run paused (the
+# WinRM role resumes for these decisions too); refused or unprobed hosts are left alone.
+_RESUME_ONLY_DECISIONS = ("compliant", "updated", "reboot_pending")
+
+
+def _resume_left_paused(hosts: Sequence[_Host], client_for: Callable[[str], EcsClient], settings: Settings) -> None:
+    """Restart what the record of a host that needs no install still names (a killed run's pause)."""
+    by_region: dict[str, list[_Host]] = {}
+    for host in hosts:
+        if host.decided.get("decision") in _RESUME_ONLY_DECISIONS:
+            by_region.setdefault(host.target.region, []).append(host)
+    for region, members in by_region.items():
+        _resume_antivirus(client_for(region), members, settings)
 
 
 def _reboot(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:

@@ -48,6 +48,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.simlab import winhost
+from tests.simlab.modules import antivirus_services
 
 PROBE_MARKER = "WINFLEET-VIRTIO-PROBE "
 _PROBE_RE = re.compile(r"Get-WmiObject\s+-Class\s+Win32_OperatingSystem", re.I)
@@ -115,6 +116,73 @@ def answer(state: dict[str, Any], content: str, lab: dict[str, Any] | None = Non
     return 0, PROBE_MARKER + json.dumps(facts, separators=(",", ":"))
 
 
+# A script that keeps the host's record of paused services (the file the WinRM module keeps,
+# %ProgramData%\winfleet\antivirus_paused.json, a JSON array of names; the lab holds its text under
+# the state key ``antivirus_record``, tests/simlab/modules/antivirus_services.py) writes the names
+# before each stop, restarts on ``start`` only what the record names among the services given
+# (and their dependents), and removes them from it. A script without the record is modelled as before.
+_RECORD_FILE = "antivirus_paused.json"
+
+
+def _record(state: dict[str, Any]) -> list[str]:
+    text = state.get(antivirus_services.RECORD_KEY)
+    return [str(n) for n in json.loads(text.lstrip("\ufeff"))] if text else []
+
+
+def _write_record(state: dict[str, Any], names: list[str]) -> None:
+    if names:
+        state[antivirus_services.RECORD_KEY] = json.dumps(names, separators=(",", ":"))
+    else:
+        state.pop(antivirus_services.RECORD_KEY, None)
+
+
+def _antivirus_with_record(state: dict[str, Any], action: str, names: list[str], timeout_s: int,
+                           lab: dict[str, Any]) -> tuple[int, str]:
+    table = winhost.services(state)
+    paused = _record(state)
+    done, missing = [], []
+    if action == "stop":
+        for name in names:
+            service = table.get(name.lower())
+            if service is None:
+                missing.append(name)
+                continue
+            if not service["running"]:
+                continue
+            targets = [d for d in winhost.dependent_services(table, service["name"]) if d["running"]] + [service]
+            paused += [t["name"] for t in targets if t["name"].lower() not in {p.lower() for p in paused}]
+            _write_record(state, paused)
+            winhost.request_stop(table, service, lab)
+            for target in targets:
+                if winhost.service_status(target) == "StopPending":
+                    if target["stop_pending_until"] - time.time() > timeout_s * winhost.scale(lab):
+                        return 1, "Exception calling \"WaitForStatus\" with \"2\" argument(s): \"Time out has expired and the operation has not been completed.\""
+                    target["stop_pending_until"] = 0
+                winhost.log(state, "service_stopped", service=target["name"], via="cloud_assistant")
+                done.append(target["name"])
+    else:
+        wanted = set()
+        for name in names:
+            service = table.get(name.lower())
+            if service is None:
+                missing.append(name)
+                continue
+            wanted |= {service["name"].lower()} | {d["name"].lower() for d in winhost.dependent_services(table, name)}
+        for name in list(paused):
+            if name.lower() not in wanted:
+                continue
+            service = table.get(name.lower())
+            if service is not None and not service["running"]:
+                service["running"] = True
+                service["stop_pending_until"] = 0
+                winhost.log(state, "service_started", service=service["name"], via="cloud_assistant")
+                done.append(service["name"])
+            paused.remove(name)
+            _write_record(state, paused)
+    result = {"action": action, "done": done, "missing": missing, "paused": paused}
+    return 0, ANTIVIRUS_MARKER + json.dumps(result, separators=(",", ":"))
+
+
 def _antivirus(state: dict[str, Any], content: str, lab: dict[str, Any]) -> tuple[int, str]:
     """Stop or start the listed services on the lab host, as Get-Service / Stop-Service / Start-Service do."""
     action = _ACTION_RE.search(content)
@@ -122,6 +190,8 @@ def _antivirus(state: dict[str, Any], content: str, lab: dict[str, Any]) -> tupl
     wait = _TIMESPAN_RE.search(content)
     names = [n.replace("''", "'") for n in _QUOTED_RE.findall(listed.group(1))] if listed else []
     timeout_s = int(wait.group(1)) if wait else 0
+    if _RECORD_FILE in content:
+        return _antivirus_with_record(state, action.group(1).lower() if action else "", names, timeout_s, lab)
     table = winhost.services(state)
     done, missing = [], []
     for name in names:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ansible_collections.winfleet.updates.plugins.module_utils import _ecs_rollout as rollout
@@ -116,3 +118,18 @@ def test_preflight_names_the_users_variables(values, problem):
     with pytest.raises(InputError) as caught:
         validate("virtio_rollout", values)
     assert problem in str(caught.value) and "s3cr3t" not in str(caught.value)
+
+
+@pytest.mark.parametrize("action", ["stop", "start"])
+def test_the_antivirus_scripts_keep_the_winrm_modules_record_in_powershell_2_0(action):
+    from ansible_collections.winfleet.updates.plugins.module_utils._ecs_antivirus_script import antivirus_script
+
+    script = antivirus_script(["SAVService", "O'Brien"], action)
+    # the file antivirus_services.ps1 keeps, so either transport restores what the other paused
+    assert "'winfleet\\antivirus_paused.json'" in script
+    winrm = (Path(__file__).resolve().parents[5] / "plugins" / "modules" / "antivirus_services.ps1").read_text(encoding="utf-8")
+    assert "'winfleet\\antivirus_paused.json'" in winrm
+    findings = ps_lint.lint_source(f"antivirus_script({action})", script.encode(), "2.0")
+    assert not findings, "\n".join(map(str, findings))
+    if action == "stop":  # recorded before the stop
+        assert script.index("Write-PausedRecord $paused") < script.index("Stop-Service -Name")
