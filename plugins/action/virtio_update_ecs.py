@@ -36,6 +36,8 @@ class ActionModule(WinfleetAction):
         "script_url": {"type": "str", "no_log": True},
         "script_checksum": {"type": "str"},
         "package_src": {"type": "str"},
+        "package_url": {"type": "str", "no_log": True},
+        "package_checksum": {"type": "str"},
         "api_command_id": {"type": "str"},
         "api_content": {"type": "str"},
         **CAPABILITY_OPTIONS,
@@ -78,7 +80,8 @@ class ActionModule(WinfleetAction):
         install = _ecs_rollout.install_command(
             args["source"], script_src=args["script_src"], script_url=args["script_url"],
             script_checksum=args["script_checksum"], package_src=args["package_src"],
-            api_command_id=args["api_command_id"], api_content=args["api_content"])
+            api_command_id=args["api_command_id"], api_content=args["api_content"],
+            package_url=args["package_url"], package_checksum=args["package_checksum"])
         if args["snapshot_provider"] not in _ecs_rollout.ECS_SNAPSHOT_PROVIDERS:
             raise InputError("snapshot_provider", "custom runs your tasks in the host's play, which the ECS API path "
                                                   f"does not use; choose one of {', '.join(_ecs_rollout.ECS_SNAPSHOT_PROVIDERS)}")

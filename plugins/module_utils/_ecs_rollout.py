@@ -7,7 +7,8 @@ API; ``plugin_utils._ecs_rollout`` drives the calls. What it decides lives here,
 unit-tested:
 
 * which install sources work without a connection to the host, and the command each one runs
-  (``install_command``): a script the host downloads from ``script_url``, the Cloud Assistant
+  (``install_command``): a script the host downloads from ``script_url``, an offline package it
+  downloads from ``package_url`` (``_ecs_package_script``), the Cloud Assistant
   plug-in ``UpdateVirtIo``, Alibaba's common command, or your own content;
 * what a probed host needs, by the same ``_virtio_install.decide`` as the WinRM path
   (``decision_record``);
@@ -25,7 +26,9 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_cloud_assist
     VIRTIO_COMMON_COMMAND,
     VIRTIO_PLUGIN_CONTENT,
 )
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_package_script import package_script
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
+from ansible_collections.winfleet.updates.plugins.module_utils._strings import redact_url
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import HostStatus, decide, validate_source
 
 TRANSPORTS: tuple[str, ...] = ("winrm", "ecs_api")
@@ -75,6 +78,8 @@ def install_command(
     package_src: Any = None,
     api_command_id: Any = None,
     api_content: Any = None,
+    package_url: Any = None,
+    package_checksum: Any = None,
 ) -> InstallCommand:
     """The install command for ``source`` on a host reached only through Cloud Assistant.
 
@@ -82,12 +87,13 @@ def install_command(
     the host, so it is refused here, naming the option, before any API call.
     """
     if source == "package":
-        raise InputError(
-            "package_src",
-            "an offline package is pushed from the controller over WinRM, which transport=ecs_api does not use; "
-            "use source=script with script_url, source=cloud_assistant (the UpdateVirtIo plug-in) or "
-            "source=cloud_assistant_api (the common command)",
-        )
+        for name, value in (("script_src", script_src), ("script_url", script_url), ("script_checksum", script_checksum)):
+            if value not in (None, ""):
+                raise InputError(name, f"is only used with source=script, but source={source}")
+        return _package_command(package_src, package_url, package_checksum)
+    for name, value in (("package_url", package_url), ("package_checksum", package_checksum)):
+        if value not in (None, ""):
+            raise InputError(name, f"is only used with source=package, but source={source}")
     if source == "script" and script_src:
         raise InputError(
             "script_src",
@@ -108,6 +114,27 @@ def install_command(
         return InstallCommand(str(api_content), None, "your Cloud Assistant command content")
     command_id = str(api_command_id or VIRTIO_COMMON_COMMAND)
     return InstallCommand(None, command_id, f"Cloud Assistant command {command_id}")
+
+
+def _package_command(package_src: Any, package_url: Any, package_checksum: Any) -> InstallCommand:
+    """source=package through the API: the instance downloads the package from ``package_url``."""
+    if package_src not in (None, ""):
+        raise InputError(
+            "package_src",
+            "an offline package is pushed from the controller over WinRM, which transport=ecs_api does not use; "
+            "put the package where the instances can download it and give package_url with package_checksum, "
+            "or use source=script with script_url, source=cloud_assistant (the UpdateVirtIo plug-in) or "
+            "source=cloud_assistant_api (the common command)",
+        )
+    if package_url in (None, ""):
+        raise InputError(
+            "package_url",
+            "source=package through the ECS API needs package_url: an http(s) URL the instances download the "
+            "offline package (.zip) from, with package_checksum (its SHA-256)",
+        )
+    content = package_script(package_url, package_checksum)
+    return InstallCommand(content, None, f"offline package {redact_url(package_url)} (downloaded by the instance, "
+                                         "SHA-256 checked)")
 
 
 def decision_record(probe: Mapping[str, Any]) -> dict[str, Any]:

@@ -269,6 +269,8 @@ def _rollout_source(checker: _Checker) -> None:
     }
     for key in keys.values():
         checker.field(key, _text(MAX_PATH))
+    if _package_url_checked(checker):
+        return  # virtio_transport=ecs_api: its own check (_rollout_transport) covers the source options
     try:
         validate_source(
             "cloud_assistant" if source == "cloud_assistant_api" else source,
@@ -276,6 +278,21 @@ def _rollout_source(checker: _Checker) -> None:
         )
     except InputError as err:
         checker.problems.append(checker.renamed(err, keys))
+
+
+def _package_url_checked(checker: _Checker) -> bool:
+    """Whether the transport's check covers the sources; a package URL over WinRM is refused here."""
+    for key in ("virtio_package_url", "virtio_package_checksum"):
+        checker.field(key, _text(MAX_PATH))
+    if checker.get("virtio_transport") == "ecs_api":
+        return True
+    for key in ("virtio_package_url", "virtio_package_checksum"):
+        if checker.get(key):
+            checker.problems.append(InputError(
+                checker.name(key),
+                "is used only with virtio_transport=ecs_api, where the instances download the package; over "
+                "WinRM give virtio_package_src, a controller path the rollout pushes to each host"))
+    return False
 
 
 def _rollout_transport(checker: _Checker) -> None:
@@ -288,6 +305,8 @@ def _rollout_transport(checker: _Checker) -> None:
         "script_url": "virtio_script_url",
         "script_checksum": "virtio_script_checksum",
         "package_src": "virtio_package_src",
+        "package_url": "virtio_package_url",
+        "package_checksum": "virtio_package_checksum",
         "transport": "virtio_transport",
     }
     try:

@@ -36,7 +36,7 @@ options:
     description:
       - Where the installer comes from. C(script) needs O(script_url) (a controller path cannot be pushed
         without WinRM); C(cloud_assistant) runs the agent's C(UpdateVirtIo) plug-in; C(cloud_assistant_api)
-        runs O(api_command_id) or O(api_content). C(package) is refused on this path.
+        runs O(api_command_id) or O(api_content); C(package) needs O(package_url) and O(package_checksum).
     type: str
     default: cloud_assistant_api
     choices: [script, package, cloud_assistant, cloud_assistant_api]
@@ -50,7 +50,18 @@ options:
     description: Expected SHA-256 of the downloaded script; a mismatch fails the host before the script runs.
     type: str
   package_src:
-    description: Refused on this path.
+    description: Refused on this path (a controller path); give O(package_url).
+    type: str
+  package_url:
+    description:
+      - O(source=package) an http or https URL the instances download Alibaba Cloud's offline virtio package
+        (C(.zip)) from, for example an OSS object reached over the VPC.
+      - The instance checks O(package_checksum), unpacks the package, picks the folder for its Windows version
+        (C(win10), C(Win8), C(win7), C(Wlh)) and architecture, and runs C(pnputil) for every C(.inf), as the
+        WinRM path does with a pushed package. A download failure or a checksum mismatch changes nothing.
+    type: str
+  package_checksum:
+    description: O(source=package) the SHA-256 of the package (64 hexadecimal digits); required with O(package_url).
     type: str
   api_command_id:
     description: O(source=cloud_assistant_api) the saved or common command to invoke.

@@ -21,6 +21,8 @@ the role writes the same report and fails the failed hosts outside any block.
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -32,6 +34,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_antivirus_sc
     antivirus_script,
     parse_antivirus_output,
 )
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_package_script import parse_package_output
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import probe_script
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_snapshot import ensure_snapshots, remove_snapshots
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
@@ -60,6 +63,9 @@ class Settings:
     poll_interval: float
     snapshot: SnapshotSettings
     check_mode: bool = False
+    # the reboot's wait reads and sleeps on these (injectable, so a test's clock can drive it)
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
 
 
 @dataclass
@@ -104,6 +110,8 @@ def run_batch(targets: Sequence[Target], client_for: Callable[[str], EcsClient],
             by_region.setdefault(host.target.region, []).append(host)
         for region, members in by_region.items():
             _update_region(client_for, region, members, settings)
+    if not settings.check_mode and settings.antivirus_services:
+        _resume_left_paused(hosts, client_for, settings)
     return {h.target.host: _published(h, settings) for h in hosts}
 
 
@@ -111,10 +119,11 @@ def _update_region(client_for: Callable[[str], EcsClient], region: str, hosts: l
     """Snapshot, pause, install, resume, reboot, wait, verify: one call per step for the region's hosts."""
     client = client_for(region)
     if settings.snapshot.provider == "alicloud_ecs":
-        _snapshot(client, hosts, settings.snapshot)
+        _snapshot_in_parallel(client_for, region, hosts, settings.snapshot)
     if settings.antivirus_services:
         _pause_antivirus(client, [h for h in hosts if h.going], settings)
     _install(client, [h for h in hosts if h.going], settings)
+    # the hosts whose record names paused services after the pause (or whose pause failed)
     _resume_antivirus(client, [h for h in hosts if h.paused], settings)
     _reboot(client, [h for h in hosts if h.going], settings)
     _verify(client_for, [h for h in hosts if h.going], settings)
@@ -122,14 +131,27 @@ def _update_region(client_for: Callable[[str], EcsClient], region: str, hosts: l
         _delete_snapshots(client, [h for h in hosts if h.going and h.snapshot_ids], settings.snapshot)
 
 
-def _snapshot(client: EcsClient, hosts: list[_Host], snapshot: SnapshotSettings) -> None:
-    for host in hosts:
-        try:
-            made = ensure_snapshots(client, host.target.instance_id, snapshot.rollout_id, disk_scope=snapshot.disk_scope,
-                                    waiting=snapshot.waiting)
-            host.snapshot_ids = list(made.get("snapshot_ids") or [])
-        except (AlicloudError, InputError) as err:
-            host.fail(f"the snapshot before the update failed, so {host.target.host} was not changed: {err}")
+#: Hosts of a batch snapshotted at once: each waits for its snapshots to complete, which takes
+#: minutes, so one after another a batch of 20 would wait 20 times as long as one host.
+SNAPSHOT_PARALLELISM = 10
+
+
+def _snapshot_in_parallel(client_for: Callable[[str], EcsClient], region: str, hosts: list[_Host],
+                          snapshot: SnapshotSettings) -> None:
+    """Snapshot every host of the batch at the same time (each on its own client, as the probe's threads)."""
+    if not hosts:
+        return
+    with ThreadPoolExecutor(max_workers=min(SNAPSHOT_PARALLELISM, len(hosts))) as pool:
+        list(pool.map(lambda host: _snapshot_host(client_for(region), host, snapshot), hosts))
+
+
+def _snapshot_host(client: EcsClient, host: _Host, snapshot: SnapshotSettings) -> None:
+    try:
+        made = ensure_snapshots(client, host.target.instance_id, snapshot.rollout_id, disk_scope=snapshot.disk_scope,
+                                waiting=snapshot.waiting)
+        host.snapshot_ids = list(made.get("snapshot_ids") or [])
+    except (AlicloudError, InputError) as err:
+        host.fail(f"the snapshot before the update failed, so {host.target.host} was not changed: {err}")
 
 
 def _run(client: EcsClient, hosts: list[_Host], settings: Settings, *, content: str | None = None,
@@ -165,7 +187,8 @@ def _pause_antivirus(client: EcsClient, hosts: list[_Host], settings: Settings) 
             host.paused = list(settings.antivirus_services)
             continue
         try:
-            host.paused = parse_antivirus_output(record.get("output", ""))["done"]
+            # the host's record after the pause: what this run stopped and what an interrupted one left
+            host.paused = parse_antivirus_output(record.get("output", ""))["paused"]
         except InputError as err:
             host.fail(f"pausing the antivirus on {host.target.host}: {err}")
             host.paused = list(settings.antivirus_services)
@@ -192,31 +215,71 @@ def _install(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
             "error_code": record.get("error_code"),
             "output": (record.get("output") or "")[-2000:],
         }
-        if not record.get("succeeded"):
+        package = parse_package_output(record.get("output") or "") if settings.source == "package" else None
+        if package is not None:
+            host.install["infs"] = package["infs"]
+        if package is not None and package["error"]:
+            _package_failure(host, package)
+        elif not record.get("succeeded"):
             _step_failure(host, record, "the virtio install through Cloud Assistant")
 
 
+def _package_failure(host: _Host, package: Mapping[str, Any]) -> None:
+    """The package script's own reason (download, checksum, unpack, pnputil), which says whether anything changed."""
+    host.fail(f"the offline package install on {host.target.host} ({host.target.instance_id}) failed at its "
+              f"{package['step']} step: {package['error']}")
+
+
 def _resume_antivirus(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
-    """Restart what each host's pause stopped (hosts that paused the same services share one call)."""
-    groups: dict[tuple[str, ...], list[_Host]] = {}
+    """Restart what each host's record names among antivirus_services (one call for the hosts).
+
+    The record on the host, not the controller's memory, says what was paused: a run killed between
+    the pause and the resume left it, and this resume (of the next run) restarts those services.
+    """
+    if not hosts:
+        return
+    records = _run(client, hosts, settings, content=antivirus_script(list(settings.antivirus_services), "start"),
+                   name="winfleet-antivirus-resume")
     for host in hosts:
-        groups.setdefault(tuple(host.paused), []).append(host)
-    for names, members in groups.items():
-        records = _run(client, members, settings, content=antivirus_script(list(names), "start"),
-                       name="winfleet-antivirus-resume")
-        for host in members:
-            record = records.get(host.target.instance_id) or ca.skipped_result(host.target.instance_id, "Pending", "no result")
-            if not record.get("succeeded"):
-                host.antivirus_error = ca.failure_message(record)
-                host.fail(f"The antivirus services paused on {host.target.host} ({', '.join(names)}) could not be "
-                          f"restarted ({host.antivirus_error}): they are still stopped; the next run restarts them, "
-                          "or start them by hand.")
+        record = records.get(host.target.instance_id) or ca.skipped_result(host.target.instance_id, "Pending", "no result")
+        started: list[str] = []
+        problem = None if record.get("succeeded") else ca.failure_message(record)
+        if problem is None:
+            try:
+                started = parse_antivirus_output(record.get("output", ""))["done"]
+            except InputError as err:
+                problem = str(err)
+        host.paused = host.paused + [n for n in started if n.lower() not in {p.lower() for p in host.paused}]
+        if problem is not None:
+            names = ", ".join(host.paused or settings.antivirus_services)
+            host.antivirus_error = problem
+            host.fail(f"The antivirus services paused on {host.target.host} ({names}) could not be "
+                      f"restarted ({host.antivirus_error}): they are still stopped; the next run restarts them, "
+                      "or start them by hand.")
+
+
+# Hosts a run does not install but whose record may name services an interrupted run paused (the
+# WinRM role resumes for these decisions too); refused or unprobed hosts are left alone.
+_RESUME_ONLY_DECISIONS = ("compliant", "updated", "reboot_pending")
+
+
+def _resume_left_paused(hosts: Sequence[_Host], client_for: Callable[[str], EcsClient], settings: Settings) -> None:
+    """Restart what the record of a host that needs no install still names (a killed run's pause)."""
+    by_region: dict[str, list[_Host]] = {}
+    for host in hosts:
+        if host.decided.get("decision") in _RESUME_ONLY_DECISIONS:
+            by_region.setdefault(host.target.region, []).append(host)
+    for region, members in by_region.items():
+        _resume_antivirus(client_for(region), members, settings)
 
 
 def _reboot(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
     if not hosts:
         return
-    waiting = Waiting(timeout=settings.reboot_timeout, interval=settings.poll_interval)
+    waiting = Waiting(timeout=settings.reboot_timeout, interval=settings.poll_interval,
+                      clock=settings.clock, sleep=settings.sleep)
+    # one deadline for the whole reboot: Running again AND the agent online, within reboot_timeout
+    deadline = waiting.clock() + settings.reboot_timeout
     try:
         answer = ca.reboot(client, [h.target.instance_id for h in hosts], waiting=waiting)
     except AlicloudError as err:
@@ -231,11 +294,17 @@ def _reboot(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
             host.fail(f"{host.target.host} did not come back within reboot_timeout={settings.reboot_timeout:g} s after "
                       f"its restart ({record.get('error_info') or record.get('status')}). Check the instance's console.",
                       unreachable=True)
-    _wait_for_agents(client, [h for h in hosts if h.going], waiting)
+    left = Waiting(timeout=max(0.0, deadline - waiting.clock()), interval=settings.poll_interval,
+                   clock=waiting.clock, sleep=waiting.sleep)
+    _wait_for_agents(client, [h for h in hosts if h.going], left, settings.reboot_timeout)
 
 
-def _wait_for_agents(client: EcsClient, hosts: list[_Host], waiting: Waiting) -> None:
-    """After the boot, the Cloud Assistant agent must be online again before the verifying probe."""
+def _wait_for_agents(client: EcsClient, hosts: list[_Host], waiting: Waiting, reboot_timeout: float) -> None:
+    """After the boot, the Cloud Assistant agent must be online again before the verifying probe.
+
+    ``waiting.timeout`` is what is left of ``reboot_timeout`` once the instances were Running again
+    (at least one poll is made, so an agent already online is seen even when nothing is left).
+    """
     if not hosts:
         return
     ids = [h.target.instance_id for h in hosts]
@@ -250,8 +319,8 @@ def _wait_for_agents(client: EcsClient, hosts: list[_Host], waiting: Waiting) ->
     for host in hosts:
         if not states.get(host.target.instance_id):
             host.fail(f"{host.target.host} is Running again but its Cloud Assistant agent did not come online within "
-                      f"{waiting.timeout:g} s ({reason}); the update cannot be verified. Check the AliyunService service.",
-                      unreachable=True)
+                      f"reboot_timeout={reboot_timeout:g} s of the restart ({reason}); the update cannot be verified. "
+                      "Check the AliyunService service.", unreachable=True)
 
 
 def _verify(client_for: Callable[[str], EcsClient], hosts: list[_Host], settings: Settings) -> None:

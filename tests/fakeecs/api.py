@@ -677,9 +677,11 @@ class EcsWorld(SnapshotLifecycle):
         winhost.advance(state, self.lab.settings)
         modelled = scripts.answer(state, content, self.lab.settings)
         if modelled is not None:
-            exit_code, output = modelled
+            exit_code, output = modelled[:2]
+            # a modelled script that installs (the package from a URL) ends when the lab's install does
+            ends = modelled[2] if len(modelled) > 2 and modelled[2] is not None else None
             record.update(
-                ends=now + getattr(self, "script_seconds", latency.SCRIPT_SECONDS),
+                ends=ends if ends is not None else now + getattr(self, "script_seconds", latency.SCRIPT_SECONDS),
                 final="Success" if exit_code == 0 else "Failed",
                 ErrorCode="" if exit_code == 0 else "ExitCodeNonzero",
                 ErrorInfo="" if exit_code == 0 else f"the process exited with a non-zero exit code: {exit_code}",

@@ -392,9 +392,17 @@ def _faults(value: Any, field: str) -> dict[str, Any]:
     return {**FAULT_DEFAULTS, **_mapping(value, field, _FAULT_KEYS)}
 
 
+def _downloads(value: Any, field: str) -> dict[str, str]:
+    """URL -> the file (on the machine running the lab) whose bytes that URL serves to the lab's hosts."""
+    _expect(isinstance(value, dict), field, f"expected a mapping of URL to file path, got {type(value).__name__}")
+    return {_string(url, f"{field} key"): _string(path, f"{field}.{url}") for url, path in value.items()}
+
+
 LAB_KEYS: dict[str, Normaliser] = {
     "round_trip_ms": _number,
     "time_scale": _number,
+    # what the hosts can download (the fake ECS's package install from a URL, docs/simlab.md)
+    "downloads": _downloads,
 }
 
 # Host key -> normaliser. Capabilities of the lab add their keys here.

@@ -88,8 +88,12 @@ def test_antivirus_script_quotes_names_and_refuses_defender():
 @pytest.mark.parametrize(
     ("output", "expected"),
     [
-        (f"noise\n{MARKER}" + '{"action":"stop","done":["A","B"],"missing":["C"]}', {"done": ["A", "B"], "missing": ["C"]}),
-        ("\ufeff" + MARKER + '{"action":"start","done":[],"missing":[]}', {"done": [], "missing": []}),
+        (f"noise\n{MARKER}" + '{"action":"stop","done":["A","B"],"missing":["C"]}',
+         {"done": ["A", "B"], "missing": ["C"], "paused": []}),
+        ("\ufeff" + MARKER + '{"action":"start","done":[],"missing":[]}', {"done": [], "missing": [], "paused": []}),
+        # the host's record after the call: names an interrupted run paused too
+        (MARKER + '{"action":"stop","done":[],"missing":[],"paused":["SAVService"]}',
+         {"done": [], "missing": [], "paused": ["SAVService"]}),
     ],
 )
 def test_antivirus_output_is_read(output, expected):
