@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.fakeecs import TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET
 from tests.integration.conftest import BIN_DIR, REPO_ROOT, PlaybookRun, run_playbook
 from tests.simlab.state import Lab
 
@@ -54,14 +55,16 @@ def events(lab: Lab, host: str) -> list[str]:
     return [event["event"] for event in lab.read_host(host)["events"]]
 
 
-def rollout(lab: Lab, extra_vars: dict[str, Any]) -> PlaybookRun:
+def rollout(lab: Lab, extra_vars: dict[str, Any], env: dict[str, str] | None = None) -> PlaybookRun:
     return run_playbook(ROLLOUT, lab.root / "inventory.yml", Path(extra_vars["virtio_report_dir"]), extra_vars,
-                        timeout=150)
+                        timeout=150, env=env)
 
 
-def kill_when(lab: Lab, host: str, event: str, extra_vars: dict[str, Any], sig: signal.Signals) -> None:
+def kill_when(
+    lab: Lab, host: str, event: str, extra_vars: dict[str, Any], sig: signal.Signals, env: dict[str, str] | None = None
+) -> None:
     """Run a rollout and send ``sig`` to its process group once ``event`` happened on ``host``."""
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", **(env or {})}
     process = subprocess.Popen(
         [str(BIN_DIR / "ansible-playbook"), "-i", str(lab.root / "inventory.yml"), ROLLOUT, "-e", json.dumps(extra_vars)],
         cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
@@ -133,4 +136,52 @@ def test_killed_during_the_reboot_wait_the_rerun_reports_the_host_updated_from_i
 
     # another rollout finds nothing to do and says so: the update is not its own
     other = rollout(lab, variables(script, tmp_path / "other", virtio_rollout_id="CHG-43"))
+    assert other.rows("virtio_rollout")["a"]["status"] == "compliant"
+
+
+# The credentials of the fake ECS endpoint, from the environment as a user gives them.
+API_ENV = {
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": TEST_ACCESS_KEY_SECRET,
+    "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+}
+
+
+def api_variables(endpoint: str, report_dir: Path, **extra: Any) -> dict[str, Any]:
+    """source=cloud_assistant_api: the install through the ECS API, decisions and record over WinRM."""
+    return {
+        "virtio_source": "cloud_assistant_api",
+        "alicloud_ecs_endpoint": endpoint,
+        "virtio_snapshot_provider": "none",
+        "virtio_update_api_retry_delay": 0.01,
+        "reboot_verify_api_poll_interval": 0.05,
+        "virtio_poll_interval": 0.05,
+        "virtio_reboot_timeout": 60,
+        "virtio_report_dir": str(report_dir),
+        "virtio_rollout_id": "CHG-42",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_killed_during_the_api_reboot_the_rerun_reports_the_cloud_assistant_api_install_updated(
+    ecs_lab, tmp_path, sig
+):
+    # the API reboot takes 3 s (300 s at 1/100): the controller is killed while it waits for it
+    lab, fake = ecs_lab({"hosts": {"a": guest(ecs={"instance_id": "i-a"}, update={"duration_s": 100},
+                                               faults={"reboot_s": 300})}})
+    kill_when(lab, "a", "ecs_reboot", api_variables(fake.url, tmp_path / "killed"), sig, env=API_ENV)
+
+    rerun = rollout(lab, api_variables(fake.url, tmp_path / "rerun"), env=API_ENV)
+    assert rerun.returncode == 0, rerun.output
+    row = rerun.rows("virtio_rollout")["a"]
+    # the host's run record, written over WinRM after the API install, says CHG-42 installed 58011 -> 58017
+    assert (row["status"], row["action"], row["build_before"], row["build_after"], row["rebooted"]) == (
+        "updated", "install", 58011, 58017, True), row
+    assert "rollout CHG-42 updated this host" in row["note"] and "from 62.77.104.58011" in row["note"], row
+    history = events(lab, "a")
+    assert history.count("ecs_virtio_install") == 1 and history.count("ecs_reboot") == 1, history
+    assert fake.count("RebootInstances") == 1
+
+    other = rollout(lab, api_variables(fake.url, tmp_path / "other", virtio_rollout_id="CHG-43"), env=API_ENV)
     assert other.rows("virtio_rollout")["a"]["status"] == "compliant"
