@@ -220,7 +220,11 @@ class ActionModule(WinfleetAction):
         exit_code = api_install["exit_code"]
         invocation = api_install["invoke_id"] or "unknown"
         if self._task.check_mode:
-            return {"changed": True, "msg": f"check mode: would record invocation {invocation} on the host"}
+            return {
+                "changed": True,
+                "decision": "install",
+                "msg": f"check mode: would record invocation {invocation} on the host",
+            }
         run_id = new_run_id()
         try:
             flow.record(
@@ -236,9 +240,9 @@ class ActionModule(WinfleetAction):
                 "unreachable": True,
                 "changed": False,
                 "run_id": run_id,
-                "msg": f"the install through the ECS API (invocation {invocation}, exit code {exit_code}) ended, but "
-                f"its run record could not be written on the host: {err}. A re-run of the rollout does not know "
-                "that this rollout installed it",
+                "msg": f"the install through the ECS API (invocation {invocation}, exit code {exit_code}) "
+                f"ended, but its run record could not be written on the host: {err}. A re-run of the "
+                "rollout does not know that this rollout installed it",
             }
         return {
             "changed": True,
@@ -247,7 +251,8 @@ class ActionModule(WinfleetAction):
             "source": "cloud_assistant_api",
             "run_id": run_id,
             "exit_code": exit_code,
-            "msg": f"recorded invocation {invocation} (exit code {exit_code}) on the host as install run {run_id}",
+            "msg": f"recorded invocation {invocation} (exit code {exit_code}) on the host as install run "
+            f"{run_id}",
         }
 
     def _find_source(self, path: str | None, field: str) -> str | None:
