@@ -19,6 +19,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._strings import c
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import (
     REFUSALS,
     SOURCES,
+    SUCCESS_EXIT_CODES,
     Decision,
     HostStatus,
     InstallSource,
@@ -77,6 +78,15 @@ class ActionModule(WinfleetAction):
         "reconnect_timeout": {"type": "int", "default": 300},
         "log_lines": {"type": "int", "default": 20},
         "rollout_id": {"type": "str"},
+        "api_install": {
+            "type": "dict",
+            "options": {
+                "exit_code": {"type": "int", "required": True},
+                "invoke_id": {"type": "str"},
+                "version_before": {"type": "str"},
+                "build_before": {"type": "int"},
+            },
+        },
     }
     # Every user-facing option is consumed here; the host module only receives `_` instructions.
     CONTROLLER_OPTIONS = frozenset(ARGUMENT_SPEC)
@@ -122,6 +132,8 @@ class ActionModule(WinfleetAction):
             host=task_vars.get("inventory_hostname"),
             progress=progress_printer(args["script_url"]),
         )
+        if args["api_install"] is not None:
+            return self._record_api_install(flow, source, args["api_install"], rollout_id)
         # Two read-only round trips: the driver facts and the host's record of earlier installs. A
         # re-run can meet a host in the middle of the NIC reset of an install an interrupted run
         # started, so the first contact is retried too, for a shorter time than during the install.
@@ -189,6 +201,59 @@ class ActionModule(WinfleetAction):
                 "msg": f"check mode: would {verb}, then require a reboot ({decision.msg})",
             }
         return {**result, **self._install(flow, source, decision, status, assessment, rollout_id)}
+
+    def _record_api_install(
+        self, flow: InstallFlow, source: InstallSource, api_install: dict[str, Any], rollout_id: str | None
+    ) -> dict[str, Any]:
+        """Write on the host the run record of an install the ECS API's Cloud Assistant ran.
+
+        The record is the one a worker leaves (``run.json``, ``result.json``), so the next run's
+        ``decide`` reads it like any other: a re-run of the rollout after a controller killed during
+        the reboot reports the host ``updated``, one before the reboot ``reboot_pending``.
+        """
+        if source.source != "cloud_assistant":
+            raise InputError(
+                "api_install",
+                "records an install that Cloud Assistant ran through the ECS API: use it with "
+                f"source=cloud_assistant, got source={source.source}",
+            )
+        exit_code = api_install["exit_code"]
+        invocation = api_install["invoke_id"] or "unknown"
+        if self._task.check_mode:
+            return {
+                "changed": True,
+                "decision": "install",
+                "msg": f"check mode: would record invocation {invocation} on the host",
+            }
+        run_id = new_run_id()
+        try:
+            flow.record(
+                run_id,
+                exit_code=exit_code,
+                invoke_id=api_install["invoke_id"],
+                rollout_id=rollout_id,
+                version_before=api_install["version_before"],
+                build_before=api_install["build_before"],
+            )
+        except AnsibleConnectionFailure as err:
+            return {
+                "unreachable": True,
+                "changed": False,
+                "run_id": run_id,
+                "msg": f"the install through the ECS API (invocation {invocation}, exit code {exit_code}) "
+                f"ended, but its run record could not be written on the host: {err}. A re-run of the "
+                "rollout does not know that this rollout installed it",
+            }
+        return {
+            "changed": True,
+            "decision": "install",
+            "reboot_required": exit_code in SUCCESS_EXIT_CODES,
+            "source": "cloud_assistant_api",
+            "run_id": run_id,
+            "exit_code": exit_code,
+            "msg": f"recorded invocation {invocation} (exit code {exit_code}) on the host as install run "
+            f"{run_id}",
+        }
 
     def _find_source(self, path: str | None, field: str) -> str | None:
         """Resolve a controller path the way copy and template do (role files/, playbook dir)."""

@@ -18,12 +18,15 @@
 #            the installer detached: a scheduled task running as SYSTEM, with the highest run level,
 #            logs the installer's output and writes result.json when it ends. The task survives the
 #            WinRM session dropping while the NIC driver is replaced, and removes itself when done.
+#   record   write the record of an install that ran without this module (source=cloud_assistant_api:
+#            the ECS API's Cloud Assistant ran it), in the same run.json / result.json a worker leaves,
+#            so that poll reports it like any other run
 
 $spec = @{
     options = @{
-        _operation = @{ type = 'str'; required = $true; choices = @('poll', 'prepare', 'start') }
+        _operation = @{ type = 'str'; required = $true; choices = @('poll', 'prepare', 'start', 'record') }
         _run_id = @{ type = 'str' }
-        _source = @{ type = 'str'; choices = @('script', 'package', 'cloud_assistant') }
+        _source = @{ type = 'str'; choices = @('script', 'package', 'cloud_assistant', 'cloud_assistant_api') }
         _payload = @{ type = 'str' }
         _checksum = @{ type = 'str' }
         _url = @{ type = 'str'; no_log = $true }
@@ -32,6 +35,8 @@ $spec = @{
         _rollout_id = @{ type = 'str' }
         _version_before = @{ type = 'str' }
         _build_before = @{ type = 'int' }
+        _exit_code = @{ type = 'int' }
+        _invoke_id = @{ type = 'str' }
     }
     supports_check_mode = $true
 }
@@ -364,28 +369,103 @@ function Assert-AlibabaSignature {
     }
 }
 
+function Write-RunFile {
+    <#
+    .SYNOPSIS
+    Write one of the run's JSON files (run.json, result.json) in UTF-8, through a temporary file
+    and a move, so that a poll never reads half a file.
+    #>
+    [CmdletBinding()]
+    param (
+        [Parameter(Mandatory)]
+        [string]
+        $Name,
+
+        [Parameter(Mandatory)]
+        [hashtable]
+        $Content
+    )
+
+    $target = Join-Path -Path $runDir -ChildPath $Name
+    $utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+    [System.IO.File]::WriteAllText("$target.tmp", (ConvertTo-Json -InputObject $Content -Depth 5), $utf8)
+    Move-Item -LiteralPath "$target.tmp" -Destination $target -Force
+}
+
+function Get-StartedRunConfig {
+    <#
+    .SYNOPSIS
+    The run.json of a run: what it is for (the rollout, the driver version before it), which a
+    later run reads to report the update even if the controller that started it died.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param ()
+
+    @{
+        run_id = $runId
+        source = $module.Params._source
+        requested = (Get-Date).ToUniversalTime().ToString('o')
+        rollout_id = $module.Params._rollout_id
+        version_before = $module.Params._version_before
+        build_before = $module.Params._build_before
+    }
+}
+
+function Set-LastRun {
+    <#
+    .SYNOPSIS
+    Point last_run.txt at this run: poll without a run id reports it.
+    #>
+    [CmdletBinding(SupportsShouldProcess)]
+    param ()
+
+    if ($PSCmdlet.ShouldProcess($stateRoot, "record $runId as the last install run")) {
+        $utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+        [System.IO.File]::WriteAllText((Join-Path -Path $stateRoot -ChildPath 'last_run.txt'), $runId, $utf8)
+    }
+}
+
 if ($operation -eq 'prepare') {
     $module.Result.changed = Initialize-RunDirectory
     $module.Result.run_dir = $runDir
     $module.ExitJson()
 }
 
-# start: idempotent for one run id, so that the controller can retry after a lost answer.
+$source = $module.Params._source
+# This module starts no install for cloud_assistant_api (the ECS API does) and records nothing else.
+$recordable = ($source -eq 'cloud_assistant_api') -and ($null -ne $module.Params._exit_code)
+if (($operation -eq 'record') -ne $recordable) {
+    $module.FailJson("_operation=record is for _source=cloud_assistant_api with _exit_code, and only for it; got _operation=$operation, _source=$source")
+}
+
+# start and record: idempotent for one run id, so that the controller can retry after a lost answer.
 $existing = Get-InstallRun -RunId $runId -LogLines $module.Params._log_lines
 if ($null -ne $existing) {
     $module.Result.run = $existing
     $module.ExitJson()
 }
 $null = Initialize-RunDirectory
-$source = $module.Params._source
-$config = @{
-    run_id = $runId
-    source = $source
-    requested = (Get-Date).ToUniversalTime().ToString('o')
-    rollout_id = $module.Params._rollout_id
-    version_before = $module.Params._version_before
-    build_before = $module.Params._build_before
+$config = Get-StartedRunConfig
+
+if ($operation -eq 'record') {
+    # The install ran elsewhere (Cloud Assistant, started through the ECS API) and has ended: its
+    # record is a finished run, with this boot's time, exactly what a worker leaves when it ends.
+    $config.invoke_id = $module.Params._invoke_id
+    Write-RunFile -Name 'run.json' -Content $config
+    Write-RunFile -Name 'result.json' -Content @{
+        run_id = $runId
+        exit_code = $module.Params._exit_code
+        infs = $null
+        finished = (Get-Date).ToUniversalTime().ToString('o')
+        boot_time = Get-BootTime
+    }
+    Set-LastRun
+    $module.Result.changed = $true
+    $module.Result.run = Get-InstallRun -RunId $runId -LogLines $module.Params._log_lines
+    $module.ExitJson()
 }
+
 if ($source -eq 'script') {
     $script = $module.Params._payload
     if ($module.Params._url) {
@@ -422,8 +502,7 @@ else {
     $config.agent = $agent
 }
 
-$utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
-[System.IO.File]::WriteAllText((Join-Path -Path $runDir -ChildPath 'run.json'), (ConvertTo-Json -InputObject $config), $utf8)
+Write-RunFile -Name 'run.json' -Content $config
 try {
     $workerArguments = @{
         TaskName = "$taskPrefix$runId"
@@ -437,7 +516,7 @@ catch {
     Remove-Item -LiteralPath (Join-Path -Path $runDir -ChildPath 'run.json') -Force -ErrorAction SilentlyContinue
     $module.FailJson("cannot start the install as a scheduled task: $($_.Exception.Message)", $_)
 }
-[System.IO.File]::WriteAllText((Join-Path -Path $stateRoot -ChildPath 'last_run.txt'), $runId, $utf8)
+Set-LastRun
 $module.Result.changed = $true
 $module.Result.run = Get-InstallRun -RunId $runId -LogLines $module.Params._log_lines
 $module.ExitJson()

@@ -183,6 +183,19 @@ class InstallFlow:
         """The host's boot time and its last run (or the run ``run_id``); read-only, check-mode safe."""
         return parse_host_status(self._host("poll", run_id=run_id, log_lines=self._log_lines))
 
+    def record(self, run_id: str, **options: Any) -> None:
+        """Record an install the ECS API ran (no worker) as the finished run ``run_id``.
+
+        The host writes what a worker writes when it ends, so ``status`` reads it like any run;
+        recording the same run id twice (a retry after a lost answer) changes nothing.
+        """
+        self.reconnector.call(
+            "record",
+            lambda: self._host(
+                "record", run_id=run_id, source="cloud_assistant_api", log_lines=self._log_lines, **options
+            ),
+        )
+
     def stage(self, run_id: str, payload: Payload) -> str:
         """Create the run's directory on the host and push the payload there; return its host path."""
         run_dir = self.reconnector.call("prepare", lambda: self._host("prepare", run_id=run_id))["run_dir"]

@@ -77,6 +77,14 @@ def make_lab(tmp_path: Path) -> Callable[[dict[str, Any]], Lab]:
 
 
 @pytest.fixture
+def stand_in_script(tmp_path: Path) -> Path:
+    """A stand-in for InstallVirtIo.ps1 on the controller (the lab checks what is pushed, runs nothing)."""
+    path = tmp_path / "InstallVirtIo.ps1"
+    path.write_text("# stand-in\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
 def ecs_lab(make_lab) -> Iterator[Callable[..., tuple[Lab, FakeEcs]]]:
     """Build a lab and start a fake ECS endpoint over it; every fake is stopped at teardown."""
     fakes: list[FakeEcs] = []

@@ -6,77 +6,27 @@ needs; the first controller is killed once the second has finished. Every wait i
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.integration.conftest import BIN_DIR, REPO_ROOT, run_playbook
-from tests.simlab.state import Lab
-
-ROLLOUT = "winfleet.updates.virtio_rollout"
-OLD = "62.77.104.58011"
-
-
-def guest(**extra: Any) -> dict[str, Any]:
-    return {"drivers": {"viostor.sys": OLD, "netkvm.sys": OLD}, **extra}
-
-
-@pytest.fixture
-def script(tmp_path: Path) -> Path:
-    path = tmp_path / "InstallVirtIo.ps1"
-    path.write_text("# stand-in\n", encoding="utf-8")
-    return path
+from tests.integration.conftest import run_playbook
+from tests.integration.rollout_processes import ROLLOUT, events, guest, script_variables, start_rollout, wait_for_event
 
 
 def variables(script: Path, report_dir: Path, **extra: Any) -> dict[str, Any]:
-    return {
-        "virtio_source": "script",
-        "virtio_script_src": str(script),
-        "virtio_poll_interval": 0.05,
-        "virtio_reboot_timeout": 30,
-        "virtio_report_dir": str(report_dir),
-        **extra,
-    }
+    return script_variables(script, report_dir, **{"virtio_reboot_timeout": 30, **extra})
 
 
-def events(lab: Lab, host: str) -> list[str]:
-    return [event["event"] for event in lab.read_host(host)["events"]]
-
-
-def start_rollout(lab: Lab, extra_vars: dict[str, Any]) -> subprocess.Popen[str]:
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    return subprocess.Popen(
-        [str(BIN_DIR / "ansible-playbook"), "-i", str(lab.root / "inventory.yml"), ROLLOUT, "-e", json.dumps(extra_vars)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-
-
-def wait_for_event(lab: Lab, host: str, event: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while event not in events(lab, host):
-        assert process.poll() is None, process.communicate()[0]
-        assert time.monotonic() < deadline, f"{event} never happened on {host}"
-        time.sleep(0.1)
-
-
-def test_a_second_rollout_finds_the_host_busy_and_never_installs_or_reboots_it(make_lab, tmp_path, script):
+def test_a_second_rollout_finds_the_host_busy_and_never_installs_or_reboots_it(make_lab, tmp_path, stand_in_script):
     lab = make_lab({"hosts": {"a": guest(update={"duration_s": 12000})}})
-    first = start_rollout(lab, variables(script, tmp_path / "first", virtio_rollout_id="CHG-A"))
+    first = start_rollout(lab, variables(stand_in_script, tmp_path / "first", virtio_rollout_id="CHG-A"))
     try:
         wait_for_event(lab, "a", "install_started", first)
         second = run_playbook(ROLLOUT, lab.root / "inventory.yml", tmp_path / "second",
-                              variables(script, tmp_path / "second", virtio_rollout_id="CHG-B"), timeout=110)
+                              variables(stand_in_script, tmp_path / "second", virtio_rollout_id="CHG-B"), timeout=110)
         assert first.poll() is None, "the first rollout must still be installing while the second one runs"
     finally:
         os.killpg(first.pid, signal.SIGKILL)  # its install goes on on the host; we only need the second's view
@@ -90,29 +40,30 @@ def test_a_second_rollout_finds_the_host_busy_and_never_installs_or_reboots_it(m
     assert lab.read_host("a")["virtio_lock"]["rollout_id"] == "CHG-A", "the second run left the lock alone"
 
 
-def test_a_rerun_of_the_same_rollout_takes_the_lock_over_and_finishes(make_lab, tmp_path, script):
+def test_a_rerun_of_the_same_rollout_takes_the_lock_over_and_finishes(make_lab, tmp_path, stand_in_script):
     lab = make_lab({"hosts": {"a": guest(update={"duration_s": 300})}})
     now = int(time.time())
     # the lock of a run on another controller that is gone; this controller cannot check that process
     with lab.host("a") as state:
         state["virtio_lock"] = {"run_id": "other:4242:1", "rollout_id": "CHG-7", "controller": "other:4242:1",
                                 "started": now - 60, "expires": now + 3600}
-    other = run_playbook(ROLLOUT, lab.root / "inventory.yml", tmp_path / "other", variables(script, tmp_path / "other"))
+    other = run_playbook(ROLLOUT, lab.root / "inventory.yml", tmp_path / "other",
+                         variables(stand_in_script, tmp_path / "other"))
     assert other.rows("virtio_rollout")["a"]["status"] == "busy"
     assert lab.read_host("a")["round_trips"] == 1 and events(lab, "a") == []
 
     same = run_playbook(ROLLOUT, lab.root / "inventory.yml", tmp_path / "same",
-                        variables(script, tmp_path / "same", virtio_rollout_id="CHG-7"))
+                        variables(stand_in_script, tmp_path / "same", virtio_rollout_id="CHG-7"))
     assert same.returncode == 0, same.output
     assert same.rows("virtio_rollout")["a"]["status"] == "updated"
     assert "virtio_lock" not in lab.read_host("a")
 
 
-def test_an_expired_lock_is_taken(make_lab, tmp_path, script):
+def test_an_expired_lock_is_taken(make_lab, tmp_path, stand_in_script):
     lab = make_lab({"hosts": {"a": guest(update={"duration_s": 300})}})
     with lab.host("a") as state:
         state["virtio_lock"] = {"run_id": "other:4242:1", "rollout_id": "CHG-7", "controller": "other:4242:1",
                                 "started": 1, "expires": int(time.time()) - 1}
-    run = run_playbook(ROLLOUT, lab.root / "inventory.yml", tmp_path / "r", variables(script, tmp_path / "r"))
+    run = run_playbook(ROLLOUT, lab.root / "inventory.yml", tmp_path / "r", variables(stand_in_script, tmp_path / "r"))
     assert run.returncode == 0, run.output
     assert run.rows("virtio_rollout")["a"]["status"] == "updated"

@@ -8,70 +8,42 @@ detached worker's ``run.json`` / ``result.json``), and the re-run reads them. Ev
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import BIN_DIR, REPO_ROOT, PlaybookRun, run_playbook
+from tests.fakeecs import TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET
+from tests.integration.conftest import PlaybookRun, run_playbook
+from tests.integration.rollout_processes import ROLLOUT, events, guest, script_variables, start_rollout, wait_for_event
 from tests.simlab.state import Lab
 
-ROLLOUT = "winfleet.updates.virtio_rollout"
-OLD = "62.77.104.58011"
 SAV = [{"service": "SAVService", "running": True}]
 
 
-def guest(**extra: Any) -> dict[str, Any]:
-    return {"drivers": {"viostor.sys": OLD, "netkvm.sys": OLD}, **extra}
-
-
-@pytest.fixture
-def script(tmp_path: Path) -> Path:
-    path = tmp_path / "InstallVirtIo.ps1"
-    path.write_text("# stand-in\n", encoding="utf-8")
-    return path
-
-
 def variables(script: Path, report_dir: Path, **extra: Any) -> dict[str, Any]:
-    return {
-        "virtio_source": "script",
-        "virtio_script_src": str(script),
-        "virtio_poll_interval": 0.05,
+    return script_variables(script, report_dir, **{
         "virtio_reboot_timeout": 60,
-        "virtio_report_dir": str(report_dir),
         "virtio_antivirus_services": ["SAVService"],
         "virtio_rollout_id": "CHG-42",
         **extra,
-    }
+    })
 
 
-def events(lab: Lab, host: str) -> list[str]:
-    return [event["event"] for event in lab.read_host(host)["events"]]
-
-
-def rollout(lab: Lab, extra_vars: dict[str, Any]) -> PlaybookRun:
+def rollout(lab: Lab, extra_vars: dict[str, Any], env: dict[str, str] | None = None) -> PlaybookRun:
     return run_playbook(ROLLOUT, lab.root / "inventory.yml", Path(extra_vars["virtio_report_dir"]), extra_vars,
-                        timeout=150)
+                        timeout=150, env=env)
 
 
-def kill_when(lab: Lab, host: str, event: str, extra_vars: dict[str, Any], sig: signal.Signals) -> None:
+def kill_when(
+    lab: Lab, host: str, event: str, extra_vars: dict[str, Any], sig: signal.Signals, env: dict[str, str] | None = None
+) -> None:
     """Run a rollout and send ``sig`` to its process group once ``event`` happened on ``host``."""
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    process = subprocess.Popen(
-        [str(BIN_DIR / "ansible-playbook"), "-i", str(lab.root / "inventory.yml"), ROLLOUT, "-e", json.dumps(extra_vars)],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    process = start_rollout(lab, extra_vars, env=env, capture=False)
     try:
-        deadline = time.monotonic() + 90
-        while event not in events(lab, host):
-            assert process.poll() is None, f"the rollout ended before {event}"
-            assert time.monotonic() < deadline, f"{event} never happened on {host}"
-            time.sleep(0.05)
+        wait_for_event(lab, host, event, process, timeout=90, interval=0.05)
         os.killpg(process.pid, sig)
         process.wait(timeout=30)
     finally:
@@ -80,22 +52,31 @@ def kill_when(lab: Lab, host: str, event: str, extra_vars: dict[str, Any], sig: 
             process.wait()
 
 
+def assert_updated_from_the_run_record(rerun: PlaybookRun) -> None:
+    """The re-run reports host a updated by rollout CHG-42 (58011 -> 58017), from the host's run record."""
+    assert rerun.returncode == 0, rerun.output
+    row = rerun.rows("virtio_rollout")["a"]
+    assert (row["status"], row["action"], row["build_before"], row["build_after"], row["rebooted"]) == (
+        "updated", "install", 58011, 58017, True), row
+    assert "rollout CHG-42 updated this host" in row["note"] and "from 62.77.104.58011" in row["note"], row
+
+
 def sav_running(lab: Lab) -> bool:
     return lab.read_host("a")["services"]["savservice"]["running"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_killed_during_the_install_the_reruns_report_names_the_paused_antivirus_and_restores_it(
-    make_lab, tmp_path, script, sig
+    make_lab, tmp_path, stand_in_script, sig
 ):
     # a 30 s install (3000 s at 1/100): the controller is killed while it runs, the next run attaches
     lab = make_lab({"hosts": {"a": guest(update={"duration_s": 3000}, antivirus=SAV)}})
-    kill_when(lab, "a", "install_started", variables(script, tmp_path / "killed"), sig)
+    kill_when(lab, "a", "install_started", variables(stand_in_script, tmp_path / "killed"), sig)
     assert not sav_running(lab), "the killed run left SAVService stopped (the install is running)"
 
     # The re-run attaches to the running install and gives up after install_timeout: the antivirus
     # stays paused, and the report says so, from the host's record (this run paused nothing itself).
-    short = rollout(lab, variables(script, tmp_path / "short", virtio_install_timeout=1))
+    short = rollout(lab, variables(stand_in_script, tmp_path / "short", virtio_install_timeout=1))
     assert short.returncode != 0, short.output
     row = short.rows("virtio_rollout")["a"]
     assert row["status"] == "failed" and "is still running after install_timeout=1 s" in row["error"], row
@@ -105,7 +86,7 @@ def test_killed_during_the_install_the_reruns_report_names_the_paused_antivirus_
 
     # The next re-run waits for the install, reboots, verifies, restores the antivirus, and its
     # report names the service it found paused and restarted.
-    final = rollout(lab, variables(script, tmp_path / "final", virtio_install_timeout=120))
+    final = rollout(lab, variables(stand_in_script, tmp_path / "final", virtio_install_timeout=120))
     assert final.returncode == 0, final.output
     row = final.rows("virtio_rollout")["a"]
     assert (row["status"], row["build_after"]) == ("updated", 58017), row
@@ -116,21 +97,59 @@ def test_killed_during_the_install_the_reruns_report_names_the_paused_antivirus_
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_killed_during_the_reboot_wait_the_rerun_reports_the_host_updated_from_its_run_record(
-    make_lab, tmp_path, script, sig
+    make_lab, tmp_path, stand_in_script, sig
 ):
     lab = make_lab({"hosts": {"a": guest(update={"duration_s": 100}, antivirus=SAV)}})
-    kill_when(lab, "a", "reboot_requested", variables(script, tmp_path / "killed"), sig)
+    kill_when(lab, "a", "reboot_requested", variables(stand_in_script, tmp_path / "killed"), sig)
 
-    rerun = rollout(lab, variables(script, tmp_path / "rerun"))
-    assert rerun.returncode == 0, rerun.output
-    row = rerun.rows("virtio_rollout")["a"]
     # the killed run wrote no outcome; the host's run record says rollout CHG-42 installed 58011 -> 58017
-    assert (row["status"], row["action"], row["build_before"], row["build_after"], row["rebooted"]) == (
-        "updated", "install", 58011, 58017, True), row
-    assert "rollout CHG-42 updated this host" in row["note"] and "from 62.77.104.58011" in row["note"], row
+    assert_updated_from_the_run_record(rollout(lab, variables(stand_in_script, tmp_path / "rerun")))
     history = events(lab, "a")
     assert history.count("install_started") == 1 and history.count("reboot_requested") == 1, history
 
     # another rollout finds nothing to do and says so: the update is not its own
-    other = rollout(lab, variables(script, tmp_path / "other", virtio_rollout_id="CHG-43"))
+    other = rollout(lab, variables(stand_in_script, tmp_path / "other", virtio_rollout_id="CHG-43"))
+    assert other.rows("virtio_rollout")["a"]["status"] == "compliant"
+
+
+# The credentials of the fake ECS endpoint, from the environment as a user gives them.
+API_ENV = {
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": TEST_ACCESS_KEY_SECRET,
+    "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+}
+
+
+def api_variables(endpoint: str, report_dir: Path, **extra: Any) -> dict[str, Any]:
+    """source=cloud_assistant_api: the install through the ECS API, decisions and record over WinRM."""
+    return {
+        "virtio_source": "cloud_assistant_api",
+        "alicloud_ecs_endpoint": endpoint,
+        "virtio_snapshot_provider": "none",
+        "virtio_update_api_retry_delay": 0.01,
+        "reboot_verify_api_poll_interval": 0.05,
+        "virtio_poll_interval": 0.05,
+        "virtio_reboot_timeout": 60,
+        "virtio_report_dir": str(report_dir),
+        "virtio_rollout_id": "CHG-42",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_killed_during_the_api_reboot_the_rerun_reports_the_cloud_assistant_api_install_updated(
+    ecs_lab, tmp_path, sig
+):
+    # the API reboot takes 3 s (300 s at 1/100): the controller is killed while it waits for it
+    lab, fake = ecs_lab({"hosts": {"a": guest(ecs={"instance_id": "i-a"}, update={"duration_s": 100},
+                                               faults={"reboot_s": 300})}})
+    kill_when(lab, "a", "ecs_reboot", api_variables(fake.url, tmp_path / "killed"), sig, env=API_ENV)
+
+    # the host's run record, written over WinRM after the API install, says CHG-42 installed 58011 -> 58017
+    assert_updated_from_the_run_record(rollout(lab, api_variables(fake.url, tmp_path / "rerun"), env=API_ENV))
+    history = events(lab, "a")
+    assert history.count("ecs_virtio_install") == 1 and history.count("ecs_reboot") == 1, history
+    assert fake.count("RebootInstances") == 1
+
+    other = rollout(lab, api_variables(fake.url, tmp_path / "other", virtio_rollout_id="CHG-43"), env=API_ENV)
     assert other.rows("virtio_rollout")["a"]["status"] == "compliant"

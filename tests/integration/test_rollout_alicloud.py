@@ -167,8 +167,11 @@ def test_the_cloud_assistant_api_path_updates_and_verifies_the_hosts(ecs_lab, tm
         ), row
         assert len(row["snapshot_ids"]) == 2
         state = lab.read_host(name)
-        (run_record,) = state["virtio_runs"].values()
-        assert run_record["source"] == "cloud_assistant_api" and run_record["state"] == "finished"
+        # the host's last run record is the one the role wrote over WinRM after the API install
+        run_record = state["virtio_runs"][state["virtio_last_run"]]
+        assert (run_record["source"], run_record["state"], run_record["rollout_id"]) == (
+            "cloud_assistant_api", "finished", "test-rollout"), run_record
+        assert (run_record["exit_code"], run_record["build_before"], run_record["version_before"]) == (0, 58011, OLD)
         events = [e["event"] for e in state["events"]]
         assert events.index("install_started") < events.index("ecs_reboot") < events.index("booted")
         assert "reboot_requested" in events and state["boots"] == 1

@@ -4,6 +4,8 @@ A user reads DOCUMENTATION; the action plugin validates ``ARGUMENT_SPEC``; the h
 ``$spec``. If they drift, options are silently ignored or rejected on the host. Options the action
 plugin consumes on the controller are listed in its ``CONTROLLER_OPTIONS``; host-only options the
 action plugin adds itself start with ``_`` (the ansible.windows convention, e.g. win_updates).
+Suboptions (``options`` of a dict or list-of-dicts option in a spec, ``suboptions`` in
+DOCUMENTATION) are held to the same contract, at any depth (``option_drift``).
 """
 
 from __future__ import annotations
@@ -74,6 +76,37 @@ def _shape(option: dict) -> dict:
             "choices": sorted(option["choices"]) if option.get("choices") else None}
 
 
+def option_drift(spec: dict, documented: dict, where: str = "", *, required: bool = True,
+                 default: bool = False) -> list[str]:
+    """Where ``spec`` options (an argument spec, or a ``.ps1`` ``$spec``) and DOCUMENTATION disagree.
+
+    Compares the option names, each option's type, elements and choices (and ``required``, and
+    ``default`` when asked), then the suboptions of every dict or list-of-dicts option, at any
+    depth: ``options`` in the spec, ``suboptions`` in the documentation, as ansible-doc and
+    ``validate-modules`` read them. Returns one line per disagreement, named by its path
+    (``updates[].src``), so a test can assert the list is empty and show every drift at once.
+    """
+    drift = []
+    prefix = f"{where}." if where else ""
+    for name in sorted(set(spec) ^ set(documented)):
+        side = "spec" if name in spec else "DOCUMENTATION"
+        drift.append(f"{prefix}{name}: only in the {side}")
+    for name in sorted(set(spec) & set(documented)):
+        entry, doc, path = spec[name], documented[name], f"{prefix}{name}"
+        if _shape(entry) != _shape(doc):
+            drift.append(f"{path}: spec {_shape(entry)} != DOCUMENTATION {_shape(doc)}")
+        if required and bool(entry.get("required")) != bool(doc.get("required")):
+            drift.append(f"{path}: required {bool(entry.get('required'))} in the spec, "
+                         f"{bool(doc.get('required'))} in DOCUMENTATION")
+        if default and entry.get("default") != doc.get("default"):
+            drift.append(f"{path}: default {entry.get('default')!r} in the spec, {doc.get('default')!r} in DOCUMENTATION")
+        if "options" in entry or "suboptions" in doc:
+            inner = f"{path}[]" if entry.get("type") == "list" else path
+            drift += option_drift(entry.get("options") or {}, doc.get("suboptions") or {}, inner,
+                                  required=True, default=default)
+    return drift
+
+
 @pytest.mark.parametrize("name", MODULE_NAMES)
 def test_docs_are_complete(name):
     docs = load_docs(name)
@@ -100,6 +133,8 @@ def test_action_plugin_options_match_documentation(name):
     for option, spec in action.ARGUMENT_SPEC.items():
         assert _shape(spec) == _shape(documented[option]), option
         assert bool(spec.get("required")) == bool(documented[option].get("required")), option
+    # with the suboptions, at any depth, and the defaults the user reads
+    assert option_drift(action.ARGUMENT_SPEC, documented, default=True) == []
 
 
 @pytest.mark.parametrize("name", PS_MODULES)
@@ -113,6 +148,9 @@ def test_powershell_spec_matches_documentation(name):
     assert set(public) == set(documented) - controller_only
     for option, spec in public.items():
         assert _shape(spec) == _shape(documented[option]), option
+    # suboptions: the host validates them as the spec says, so they must be what the user reads
+    for option, spec in public.items():
+        assert option_drift({option: spec}, {option: documented[option]}, required=False) == []
 
 
 def test_the_contract_check_sees_a_drift(tmp_path):
@@ -132,5 +170,37 @@ def test_python_module_spec_matches_documentation(name):
         assert _shape(entry) == _shape(doc), option
         assert bool(entry.get("required")) == bool(doc.get("required")), option
         assert entry.get("default") == doc.get("default"), option
+    assert option_drift(spec, documented, default=True) == []
     secrets = {option for option in spec if any(word in option for word in ("secret", "token", "password"))}
     assert all(spec[option].get("no_log") for option in secrets), "credentials must be no_log"
+
+
+def test_the_contract_check_sees_a_suboption_drift_at_any_depth(tmp_path):
+    script = tmp_path / "drift.ps1"
+    script.write_text(
+        "$spec = @{ options = @{ rules = @{ type = 'list'; elements = 'dict'; options = @{\n"
+        "    name = @{ type = 'str'; required = $true }\n"
+        "    code = @{ type = 'int' }\n"
+        "    template = @{ type = 'dict'; options = @{ path = @{ type = 'str' } } }\n"
+        "} } } }\n"
+    )
+    documented = yaml.safe_load(
+        "rules:\n"
+        "  type: list\n"
+        "  elements: dict\n"
+        "  suboptions:\n"
+        "    name: {type: str}\n"
+        "    code: {type: str}\n"
+        "    template: {type: dict, suboptions: {path: {type: str, required: true}}}\n"
+        "    extra: {type: bool}\n"
+    )
+    assert option_drift(module_spec(script)["options"], documented) == [
+        "rules[].extra: only in the DOCUMENTATION",
+        "rules[].code: spec {'type': 'int', 'elements': None, 'choices': None} != "
+        "DOCUMENTATION {'type': 'str', 'elements': None, 'choices': None}",
+        "rules[].name: required True in the spec, False in DOCUMENTATION",
+        "rules[].template.path: required False in the spec, True in DOCUMENTATION",
+    ]
+    # a documented suboption list the spec does not validate at all is a drift too
+    assert option_drift({"rules": {"type": "list", "elements": "dict"}}, documented)[0] == (
+        "rules[].code: only in the DOCUMENTATION")

@@ -1,6 +1,7 @@
 """Simulated ``winfleet.updates.virtio_install``: the three operations of the PowerShell module.
 
 ``poll`` reads the boot time, the last (or the asked) run and the Cloud Assistant agent's path;
+``record`` writes the finished run of an install the ECS API ran (source ``cloud_assistant_api``);
 ``prepare`` creates the run directory; ``start`` checks the pushed file's SHA-256 against the blob
 the connection stored (or needs ``internet`` for a URL, ``cloud_assistant`` for the agent), checks
 a package's folder layout from the real zip, then starts the installer on the host's timeline
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import zipfile
 from typing import Any
 
@@ -167,6 +169,33 @@ def _start(call: HostCall) -> dict[str, Any]:
     return {"changed": True, "run": _run(call, run_id)}
 
 
+def _record(call: HostCall) -> dict[str, Any]:
+    """An install the ECS API's Cloud Assistant ran, recorded as the real module writes it: run.json
+    and result.json of a finished run, with this boot's time, and last_run.txt pointing at it."""
+    args, state = call.args, call.state
+    run_id = args["_run_id"]
+    if run_id in state.get("virtio_runs", {}):
+        return {"changed": False, "run": _run(call, run_id)}
+    unsafe = _unsafe_state_folder(call)
+    if unsafe:
+        return unsafe
+    now = time.time()
+    state.setdefault("virtio_runs", {})[run_id] = {
+        "run_id": run_id,
+        "source": args["_source"],
+        "state": "finished",
+        "started_at": now,
+        "finishes_at": now,
+        "exit_code": args["_exit_code"],
+        "boot_time": winhost.wmi_boot_time(state),
+        "log": [],
+        "invoke_id": args.get("_invoke_id"),
+        **{key: args.get(f"_{key}") for key in ("rollout_id", "version_before", "build_before")},
+    }
+    state["virtio_last_run"] = run_id
+    return {"changed": True, "run": _run(call, run_id)}
+
+
 def run(call: HostCall) -> dict[str, Any]:
     operation = call.args["_operation"]
     if operation == "poll":
@@ -177,6 +206,14 @@ def run(call: HostCall) -> dict[str, Any]:
         )
     if not call.args.get("_run_id"):
         return _fail(f"_run_id is required for _operation={operation}")
+    recordable = call.args.get("_source") == "cloud_assistant_api" and call.args.get("_exit_code") is not None
+    if operation != "prepare" and (operation == "record") != recordable:
+        return _fail(
+            "_operation=record is for _source=cloud_assistant_api with _exit_code, and only for it; got "
+            f"_operation={operation}, _source={call.args.get('_source')}"
+        )
+    if operation == "record":
+        return _record(call)
     if operation == "prepare":
         unsafe = _unsafe_state_folder(call)
         if unsafe:

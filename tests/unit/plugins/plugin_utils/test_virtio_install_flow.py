@@ -150,6 +150,27 @@ def test_a_start_that_never_reached_the_host_is_sent_again():
     assert [call["_operation"] for call in host.calls] == ["start", "poll", "start"]
 
 
+def test_record_writes_a_cloud_assistant_api_run_and_a_lost_answer_is_retried_with_the_same_run_id():
+    clock = FakeClock()
+    host = ScriptedHost([DROP, {"changed": False, "run": poll("finished", 3010)["run"]}])
+    install, connection = flow(host, clock)
+    install.record("r1", exit_code=3010, invoke_id="t-1", rollout_id="CHG-42", version_before="62.77.104.58011",
+                   build_before=58011)
+    expected = {
+        "_operation": "record",
+        "_run_id": "r1",
+        "_source": "cloud_assistant_api",
+        "_log_lines": 20,
+        "_exit_code": 3010,
+        "_invoke_id": "t-1",
+        "_rollout_id": "CHG-42",
+        "_version_before": "62.77.104.58011",
+        "_build_before": 58011,
+    }
+    # recording one run id twice changes nothing on the host, so the retry is safe
+    assert host.calls == [expected, expected] and connection.resets == 1
+
+
 def test_stage_creates_the_run_directory_and_uploads_there(tmp_path):
     script = tmp_path / "InstallVirtIo.ps1"
     script.write_text("x")
