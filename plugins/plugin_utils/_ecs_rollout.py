@@ -35,7 +35,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_antivirus_sc
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import probe_script
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_snapshot import ensure_snapshots, remove_snapshots
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
-from ansible_collections.winfleet.updates.plugins.plugin_utils import _ecs_audit
+from ansible_collections.winfleet.updates.plugins.plugin_utils import _ecs_audit, _ecs_host_lock
 from ansible_collections.winfleet.updates.plugins.plugin_utils._ecs_audit import Target
 
 
@@ -60,6 +60,8 @@ class Settings:
     poll_interval: float
     snapshot: SnapshotSettings
     check_mode: bool = False
+    #: The host's virtio lock (None: not taken), the WinRM rollout's lock through Cloud Assistant.
+    lock: _ecs_host_lock.LockSettings | None = None
 
 
 @dataclass
@@ -95,16 +97,40 @@ def decide_batch(targets: Sequence[Target], client_for: Callable[[str], EcsClien
 
 def run_batch(targets: Sequence[Target], client_for: Callable[[str], EcsClient], settings: Settings) -> dict[str, dict[str, Any]]:
     """Every step for the batch; host -> {"update": ..., "verify": ..., "error": ...}."""
-    decided = decide_batch(targets, client_for, settings)
-    hosts = [_Host(t, decided[t.host]) for t in targets]
-    to_install = [h for h in hosts if h.decided["decision"] == "install"]
-    if not settings.check_mode and to_install:
-        by_region: dict[str, list[_Host]] = {}
-        for host in to_install:
-            by_region.setdefault(host.target.region, []).append(host)
-        for region, members in by_region.items():
-            _update_region(client_for, region, members, settings)
+    locks = _ecs_host_lock.take_locks(targets, client_for, settings.lock) if settings.lock else {}
+    refused = {host: _lock_refusal(host, lock) for host, lock in locks.items() if not lock.acquired}
+    hosts: list[_Host] = []
+    try:
+        decided = {**refused, **decide_batch([t for t in targets if t.host not in refused], client_for, settings)}
+        hosts = [_Host(t, decided[t.host]) for t in targets]
+        to_install = [h for h in hosts if h.decided["decision"] == "install"]
+        if not settings.check_mode and to_install:
+            by_region: dict[str, list[_Host]] = {}
+            for host in to_install:
+                by_region.setdefault(host.target.region, []).append(host)
+            for region, members in by_region.items():
+                _update_region(client_for, region, members, settings)
+    finally:
+        _release_locks(targets, hosts, locks, client_for, settings)
     return {h.target.host: _published(h, settings) for h in hosts}
+
+
+def _lock_refusal(host: str, lock: _ecs_host_lock.HostLock) -> dict[str, Any]:
+    """The decision record of a host whose lock this run could not take (busy, unreachable, failed)."""
+    error = _ecs_host_lock.busy_error(host, lock.busy) if lock.busy else lock.error or f"{host}: the virtio lock was not taken"
+    return {"decision": "busy" if lock.busy else None, "decision_msg": None, "build_before": None,
+            "version_before": None, "unreachable": lock.unreachable, "error": error}
+
+
+def _release_locks(targets: Sequence[Target], hosts: list[_Host], locks: Mapping[str, _ecs_host_lock.HostLock],
+                   client_for: Callable[[str], EcsClient], settings: Settings) -> None:
+    """Release what this run took, even when the batch failed; an unreachable host keeps it (an install may run)."""
+    if settings.lock is None or settings.lock.check_mode:
+        return
+    lost = {h.target.host for h in hosts if h.unreachable or h.decided.get("unreachable")}
+    held = [t for t in targets if locks.get(t.host) and locks[t.host].acquired and t.host not in lost]
+    if held:
+        _ecs_host_lock.release_locks(held, client_for, settings.lock)
 
 
 def _update_region(client_for: Callable[[str], EcsClient], region: str, hosts: list[_Host], settings: Settings) -> None:

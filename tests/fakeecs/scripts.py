@@ -78,6 +78,10 @@ def _too_new(state: dict[str, Any], content: str) -> tuple[int, str] | None:
 
 def answer(state: dict[str, Any], content: str, lab: dict[str, Any] | None = None) -> tuple[int, str] | None:
     """(exit code, output) of a modelled script on this host; None for any other script."""
+    from tests.fakeecs import lock_script  # the host's virtio lock (tests/fakeecs/lock_script.py)
+
+    if lock_script.recognises(content):
+        return _too_new(state, content) or lock_script.answer(state, content, lab or {})
     if _SERVICES_RE.search(content) and ANTIVIRUS_MARKER.strip() in content:
         return _too_new(state, content) or _antivirus(state, content, lab or {})
     if not _PROBE_RE.search(content) or PROBE_MARKER.strip() not in content:
