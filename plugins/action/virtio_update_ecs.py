@@ -113,6 +113,7 @@ class ActionModule(WinfleetAction):
                 waiting=Waiting(timeout=args["snapshot_timeout"], interval=timeouts.poll_interval)),
             check_mode=bool(self._task.check_mode),
             lock=self._lock_settings(args, timeouts.poll_interval) if args["host_lock"] else None,
+            rollout_id=check_text("rollout_id", args["rollout_id"] or "", max_length=128),
         )
 
     def _lock_settings(self, args: Mapping[str, Any], poll_interval: float) -> _ecs_host_lock.LockSettings:

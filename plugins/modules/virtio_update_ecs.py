@@ -120,6 +120,11 @@ options:
     description:
       - The rollout id kept in the host's virtio lock. A run of the same rollout id takes over a lock its
         interrupted run left (as M(winfleet.updates.virtio_lock) does).
+      - The install's C(RunCommand) / C(InvokeCommand) is tagged C(winfleet-virtio-rollout-id=<rollout_id>).
+        Before deciding, the instances' invocations of this rollout are listed with C(DescribeInvocations); an
+        install still running is waited for instead of starting another, one that finished only needs the
+        reboot, one followed by a restart reports the host updated (decisions C(attach), C(reboot_pending),
+        C(updated), as M(winfleet.updates.virtio_install) over WinRM). With an empty value there is no tag and no lookup.
     type: str
     default: ""
   host_lock:
@@ -146,7 +151,8 @@ attributes:
     description: Runs on the controller.
 notes:
   - RAM permissions C(ecs:DescribeInstances), C(ecs:DescribeCloudAssistantStatus), C(ecs:RunCommand),
-    C(ecs:InvokeCommand), C(ecs:DescribeInvocationResults), C(ecs:RebootInstances), and those of
+    C(ecs:InvokeCommand), C(ecs:DescribeInvocationResults), C(ecs:DescribeInvocations),
+    C(ecs:RebootInstances), and those of
     M(winfleet.updates.ecs_snapshot) for snapshots.
   - With O(host_lock=true) (the default) the host's virtio lock of M(winfleet.updates.virtio_lock) (the same
     file and mutex) is taken through C(RunCommand) before the probe and released at the end, so a WinRM

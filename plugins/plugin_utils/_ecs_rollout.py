@@ -35,8 +35,13 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_antivirus_sc
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import probe_script
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_snapshot import ensure_snapshots, remove_snapshots
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
-from ansible_collections.winfleet.updates.plugins.plugin_utils import _ecs_audit, _ecs_host_lock
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_install_runs import install_tags
+from ansible_collections.winfleet.updates.plugins.plugin_utils import _ecs_audit, _ecs_host_lock, _ecs_install_attach
 from ansible_collections.winfleet.updates.plugins.plugin_utils._ecs_audit import Target
+
+
+#: Decisions that change the host: a new install, or one an interrupted run of this rollout started.
+_CHANGES_HOST = ("install", "attach", "reboot_pending")
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class Settings:
     check_mode: bool = False
     #: The host's virtio lock (None: not taken), the WinRM rollout's lock through Cloud Assistant.
     lock: _ecs_host_lock.LockSettings | None = None
+    #: The rollout id the install invocation is tagged with, so a re-run finds it (``_ecs_install_attach``).
+    rollout_id: str = ""
 
 
 @dataclass
@@ -92,7 +99,11 @@ class _Host:
 def decide_batch(targets: Sequence[Target], client_for: Callable[[str], EcsClient], settings: Settings) -> dict[str, dict[str, Any]]:
     """Probe the batch (read-only) and decide each host, as ``virtio_install`` in check mode does."""
     probed, _calls = _ecs_audit.audit(targets, client_for, probe_script(_virtio.DEFAULT_DRIVER_FILES), settings.probe)
-    return {t.host: decisions.decision_record(probed[t.host]) for t in targets}
+    statuses, unknown = _ecs_install_attach.earlier_installs(targets, probed, client_for, settings.rollout_id) \
+        if settings.rollout_id and targets else ({}, {})
+    for host, reason in unknown.items():
+        probed[host] = {**probed[host], "failed": True, "msg": reason}
+    return {t.host: decisions.decision_record(probed[t.host], statuses.get(t.host), settings.rollout_id) for t in targets}
 
 
 def run_batch(targets: Sequence[Target], client_for: Callable[[str], EcsClient], settings: Settings) -> dict[str, dict[str, Any]]:
@@ -103,7 +114,7 @@ def run_batch(targets: Sequence[Target], client_for: Callable[[str], EcsClient],
     try:
         decided = {**refused, **decide_batch([t for t in targets if t.host not in refused], client_for, settings)}
         hosts = [_Host(t, decided[t.host]) for t in targets]
-        to_install = [h for h in hosts if h.decided["decision"] == "install"]
+        to_install = [h for h in hosts if h.decided["decision"] in _CHANGES_HOST]
         if not settings.check_mode and to_install:
             by_region: dict[str, list[_Host]] = {}
             for host in to_install:
@@ -159,13 +170,14 @@ def _snapshot(client: EcsClient, hosts: list[_Host], snapshot: SnapshotSettings)
 
 
 def _run(client: EcsClient, hosts: list[_Host], settings: Settings, *, content: str | None = None,
-         command_id: str | None = None, timeout: int | None = None, name: str) -> dict[str, dict[str, Any]]:
+         command_id: str | None = None, timeout: int | None = None, name: str,
+         tags: Sequence[Mapping[str, str]] = ()) -> dict[str, dict[str, Any]]:
     """One Cloud Assistant command on these hosts; instance id -> its record (an API error: every host's)."""
     ids = [h.target.instance_id for h in hosts]
     timeout = timeout or settings.probe.script_timeout
     try:
         run = ca.run_on_instances(client, ids, content=content, command_id=command_id, timeout=timeout, name=name,
-                                  waiting=Waiting(timeout=timeout + 60, interval=settings.poll_interval))
+                                  waiting=Waiting(timeout=timeout + 60, interval=settings.poll_interval), tags=tags)
     except AlicloudError as err:
         return {i: ca.skipped_result(i, "Failed", str(err)) for i in ids}
     return {r["instance_id"]: r for r in run.get("results", [])}
@@ -201,12 +213,16 @@ def _install(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
     if not hosts:
         return
     command = settings.install
-    records = _run(client, hosts, settings, content=command.content, command_id=command.command_id,
-                   timeout=settings.install_timeout, name="winfleet-virtio-install")
+    fresh = [h for h in hosts if h.decided["decision"] == "install"]
+    records = _run(client, fresh, settings, content=command.content, command_id=command.command_id,
+                   timeout=settings.install_timeout, name="winfleet-virtio-install",
+                   tags=install_tags(settings.rollout_id)) if fresh else {}
+    records.update(_earlier_installs(client, [h for h in hosts if h not in fresh], settings))
     for host in hosts:
         record = records.get(host.target.instance_id) or ca.skipped_result(host.target.instance_id, "Pending", "no result")
         host.install = {
-            "changed": record.get("invoke_id") is not None,
+            "changed": record.get("invoke_id") is not None and host in fresh,
+            "attached": host not in fresh,
             "failed": not record.get("succeeded"),
             "succeeded": bool(record.get("succeeded")),
             "source": settings.source,
@@ -218,8 +234,21 @@ def _install(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
             "error_code": record.get("error_code"),
             "output": (record.get("output") or "")[-2000:],
         }
-        if not record.get("succeeded"):
+        if host not in fresh and not record.get("finished"):
+            host.fail(f"the install started earlier on {host.target.host} ({host.target.instance_id}, invocation "
+                      f"{record.get('invoke_id')}) is still running after install_timeout={settings.install_timeout} s; "
+                      "it goes on on the instance: re-run with the same virtio_rollout_id to wait for it and finish "
+                      "(it is not started twice)")
+        elif not record.get("succeeded"):
             _step_failure(host, record, "the virtio install through Cloud Assistant")
+
+
+def _earlier_installs(client: EcsClient, hosts: list[_Host], settings: Settings) -> dict[str, dict[str, Any]]:
+    """The installs an interrupted run of this rollout started: waited for (attach), or read (reboot_pending)."""
+    earlier = [(h.target.instance_id, str(h.decided.get("invoke_id"))) for h in hosts]
+    if not earlier:
+        return {}
+    return _ecs_install_attach.wait_for_earlier(client, earlier, settings.install_timeout, settings.poll_interval)
 
 
 def _resume_antivirus(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
@@ -311,7 +340,7 @@ def _published(host: _Host, settings: Settings) -> dict[str, Any]:
         snapshot_ids=host.snapshot_ids, antivirus_paused=host.paused, antivirus_error=host.antivirus_error,
         install=host.install, unreachable=host.unreachable and not host.rebooted and not host.install, error=host.error,
     )
-    acted = decision == "install" and not settings.check_mode and bool(host.install) and host.install.get("succeeded")
+    acted = decision in _CHANGES_HOST and not settings.check_mode and bool(host.install) and host.install.get("succeeded")
     verify = decisions.verify_record(
         host.verify_probe, rebooted=host.rebooted, check_mode=settings.check_mode,
         unreachable=host.unreachable and bool(acted), error=host.error if acted else None,
