@@ -27,7 +27,7 @@ precision only). Then the same ``decide`` judges: attach, reboot_pending, update
 from __future__ import annotations
 
 import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any, Collection, Iterable, Mapping
 
 from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import EcsClient
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import HostStatus, LastRun
@@ -70,12 +70,15 @@ def filetime(epoch: float) -> int:
     return int((epoch + _FILETIME_EPOCH_S) * _FILETIME_PER_SECOND)
 
 
-def latest_invocations(invocations: Iterable[Mapping[str, Any]], rollout_id: str) -> dict[str, dict[str, Any]]:
-    """Instance id -> its latest install invocation of ``rollout_id`` (InvokeId, status, exit code, times)."""
+def latest_invocations(invocations: Iterable[Mapping[str, Any]], rollout_ids: str | Collection[str],
+                       ) -> dict[str, dict[str, Any]]:
+    """Instance id -> its latest install invocation of one of ``rollout_ids`` (InvokeId, status, exit code, times)."""
+    wanted = {rollout_ids} if isinstance(rollout_ids, str) else set(rollout_ids)
     latest: dict[str, dict[str, Any]] = {}
     for invocation in invocations:
         tags = (invocation.get("Tags") or {}).get("Tag") or []
-        if not any(t.get("TagKey") == ROLLOUT_TAG and t.get("TagValue") == rollout_id for t in tags):
+        owner = next((t.get("TagValue") for t in tags if t.get("TagKey") == ROLLOUT_TAG and t.get("TagValue") in wanted), None)
+        if owner is None:
             continue  # the filter is the API's; a record without our tag is not ours whatever it says
         for item in (invocation.get("InvokeInstances") or {}).get("InvokeInstance") or []:
             instance_id = str(item.get("InstanceId"))
@@ -87,6 +90,7 @@ def latest_invocations(invocations: Iterable[Mapping[str, Any]], rollout_id: str
                 "exit_code": item.get("ExitCode"),
                 "started": started,
                 "finished": item.get("FinishTime") or None,
+                "rollout_id": owner,
             }
             if instance_id not in latest or started >= latest[instance_id]["started"]:
                 latest[instance_id] = record
@@ -112,7 +116,8 @@ def host_status(invocation: Mapping[str, Any] | None, rollout_id: str, last_boot
         boot_time=boot_time if same_boot and not running else None,
         log_excerpt="",
         log_path=None,
-        rollout_id=rollout_id,
+        # the rollout that started it: only its own re-run reports the host "updated" by it
+        rollout_id=str(invocation.get("rollout_id") or rollout_id),
         finished=invocation.get("finished"),
     )
     return HostStatus(boot_time=boot_time, last_run=run, cloud_assistant_agent="running")

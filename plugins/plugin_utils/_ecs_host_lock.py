@@ -53,6 +53,8 @@ class HostLock:
     error: str | None = None
     unreachable: bool = False
     holder: dict[str, Any] = field(default_factory=dict)
+    #: The rollout id of the run whose lock this run took over (its install may still run on the host).
+    previous_rollout_id: str | None = None
 
 
 def busy_error(host: str, busy: str) -> str:
@@ -92,6 +94,8 @@ def _read(target: Target, record: Mapping[str, Any], lock: HostLock) -> dict[str
 
 
 def _apply(answer: Mapping[str, Any], lock: HostLock) -> None:
+    if answer["busy"] or answer["attached"]:
+        lock.previous_rollout_id = lock.previous_rollout_id or str((answer.get("holder") or {}).get("rollout_id") or "")
     lock.acquired = bool(answer["acquired"])
     lock.attached = lock.attached or bool(answer["attached"])
     lock.holder = dict(answer.get("holder") or {})

@@ -29,12 +29,17 @@ from ansible_collections.winfleet.updates.plugins.plugin_utils._ecs_audit import
 
 def earlier_installs(targets: Sequence[Target], probed: Mapping[str, Mapping[str, Any]],
                      client_for: Callable[[str], EcsClient], rollout_id: str,
+                     previous: Mapping[str, str] | None = None,
                      ) -> tuple[dict[str, HostStatus], dict[str, str]]:
-    """Host -> its last install of ``rollout_id`` (as ``HostStatus``), and host -> why it could not be read.
+    """Host -> its last install (as ``HostStatus``), and host -> why it could not be read.
 
+    The installs looked for are this rollout's and, for a host whose lock this run took over from
+    another rollout (``previous``: host -> that rollout id, from the lock record), that rollout's:
+    its install may still be running, and over WinRM the host's run record would show it too.
     Only hosts the probe read are looked up. A host whose record cannot be read is not installed
     (it might be installing already): its error says so.
     """
+    previous = previous or {}
     readable = [t for t in targets if not probed[t.host].get("failed") and not probed[t.host].get("unreachable")]
     statuses: dict[str, HostStatus] = {}
     errors: dict[str, str] = {}
@@ -42,16 +47,19 @@ def earlier_installs(targets: Sequence[Target], probed: Mapping[str, Mapping[str
     for target in readable:
         by_region.setdefault(target.region, []).append(target)
     for region, members in by_region.items():
+        wanted = sorted({rollout_id, *(previous[t.host] for t in members if previous.get(t.host))} - {""})
         try:
-            invocations = list_installs(client_for(region), rollout_id)
+            client = client_for(region)
+            invocations = [i for one in wanted for i in list_installs(client, one)]
         except AlicloudError as err:
             for target in members:
-                errors[target.host] = (f"{target.host}: the installs of rollout {rollout_id} could not be listed "
+                errors[target.host] = (f"{target.host}: the installs of rollout {', '.join(wanted)} could not be listed "
                                        f"(DescribeInvocations: {err}), so nothing was started on it (an install may "
                                        "still run there); run again")
             continue
-        latest = latest_invocations(invocations, rollout_id)
         for target in members:
+            own = {rollout_id, previous.get(target.host) or rollout_id} - {""}
+            latest = latest_invocations(invocations, own)
             statuses[target.host] = host_status(latest.get(target.instance_id), rollout_id,
                                                 probed[target.host].get("last_boot_up_time"))
     return statuses, errors

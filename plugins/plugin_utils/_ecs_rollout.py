@@ -96,10 +96,11 @@ class _Host:
         self.unreachable = self.unreachable or unreachable
 
 
-def decide_batch(targets: Sequence[Target], client_for: Callable[[str], EcsClient], settings: Settings) -> dict[str, dict[str, Any]]:
+def decide_batch(targets: Sequence[Target], client_for: Callable[[str], EcsClient], settings: Settings,
+                 previous: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """Probe the batch (read-only) and decide each host, as ``virtio_install`` in check mode does."""
     probed, _calls = _ecs_audit.audit(targets, client_for, probe_script(_virtio.DEFAULT_DRIVER_FILES), settings.probe)
-    statuses, unknown = _ecs_install_attach.earlier_installs(targets, probed, client_for, settings.rollout_id) \
+    statuses, unknown = _ecs_install_attach.earlier_installs(targets, probed, client_for, settings.rollout_id, previous) \
         if settings.rollout_id and targets else ({}, {})
     for host, reason in unknown.items():
         probed[host] = {**probed[host], "failed": True, "msg": reason}
@@ -112,7 +113,9 @@ def run_batch(targets: Sequence[Target], client_for: Callable[[str], EcsClient],
     refused = {host: _lock_refusal(host, lock) for host, lock in locks.items() if not lock.acquired}
     hosts: list[_Host] = []
     try:
-        decided = {**refused, **decide_batch([t for t in targets if t.host not in refused], client_for, settings)}
+        # a lock taken over from another rollout: that rollout's install may still run there
+        previous = {host: lock.previous_rollout_id for host, lock in locks.items() if lock.previous_rollout_id}
+        decided = {**refused, **decide_batch([t for t in targets if t.host not in refused], client_for, settings, previous)}
         hosts = [_Host(t, decided[t.host]) for t in targets]
         to_install = [h for h in hosts if h.decided["decision"] in _CHANGES_HOST]
         if not settings.check_mode and to_install:

@@ -95,3 +95,19 @@ def test_killed_after_the_reboot_the_rerun_reports_the_host_updated_from_cloud_a
     other = rollout(lab, fake, tmp_path / "other", virtio_snapshot_provider="none", virtio_rollout_id="CHG-OTHER")
     assert other.rows("virtio_rollout")["web01"]["status"] == "compliant"
 
+
+
+def test_a_rerun_with_another_rollout_id_attaches_to_the_install_of_the_run_whose_lock_it_took_over(ecs_lab, tmp_path):
+    # This controller's killed process is gone, so a run of another rollout takes its lock over (as over
+    # WinRM); the lock names the killed run's rollout, whose install is still running: it is waited for.
+    lab, fake = ecs_lab(fleet("web01", web01={"update": {"to": NEW, "duration_s": 1500}}))
+    kill_when(lab, fake, "web01", "install_started", {"virtio_rollout_id": "CHG-ECS", "virtio_install_timeout": 3600},
+              tmp_path)
+    other = rollout(lab, fake, tmp_path / "other", virtio_snapshot_provider="none", virtio_rollout_id="CHG-OTHER",
+                    virtio_install_timeout=3600)
+    assert other.returncode == 0, other.output
+    row = other.rows("virtio_rollout")["web01"]
+    assert (row["status"], row["build_after"], row["rebooted"]) == ("updated", 58017, True), row
+    assert events(lab, "web01").count("ecs_virtio_install") == 1 and install_calls(fake) == 1
+    listed = {v for a, p in fake.calls if a == "DescribeInvocations" for k, v in p.items() if k.endswith(".Value")}
+    assert listed == {"CHG-ECS", "CHG-OTHER"}, listed

@@ -77,3 +77,16 @@ def test_cloud_assistants_record_decides_like_the_winrm_run_record(status, exit_
 def test_without_an_invocation_the_probe_alone_decides():
     assert decision_record(OLD_PROBE, host_status(None, "CHG-1", BOOT_BEFORE), "CHG-1")["decision"] == "install"
     assert decision_record(NEW_PROBE, host_status(None, "CHG-1", BOOT_BEFORE), "CHG-1")["decision"] == "compliant"
+
+
+def test_the_install_of_a_taken_over_rollout_is_attached_to_but_reports_updated_only_for_its_own_rollout():
+    invocations = [invocation("t-1", "Running", "2026-01-01T10:00:00Z", rollout="CHG-OLD")]
+    latest = latest_invocations(invocations, {"CHG-NEW", "CHG-OLD"})
+    assert latest["i-a"]["rollout_id"] == "CHG-OLD"
+    assert decision_record(OLD_PROBE, host_status(latest["i-a"], "CHG-NEW", BOOT_BEFORE), "CHG-NEW")["decision"] == "attach"
+    done = latest_invocations([invocation("t-1", "Success", "2026-01-01T10:00:00Z", 0, rollout="CHG-OLD")],
+                              {"CHG-NEW", "CHG-OLD"})
+    # updated by another rollout and restarted since: this rollout finds the host compliant, as over WinRM
+    record = decision_record(NEW_PROBE, host_status(done["i-a"], "CHG-NEW", BOOT_AFTER), "CHG-NEW")
+    assert record["decision"] == "compliant"
+    assert latest_invocations(invocations, "CHG-NEW") == {}
