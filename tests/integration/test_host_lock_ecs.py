@@ -147,3 +147,15 @@ def test_an_api_rollout_and_a_winrm_rollout_exclude_each_other_on_one_host(ecs_l
     assert "(rollout CHG-API, controller" in row["error"], row["error"]
     assert events(lab, "web01").count("install_started") == 1
     assert lab.read_host("web01")["virtio_lock"]["rollout_id"] == "CHG-API"
+
+
+def test_a_host_lost_after_its_reboot_keeps_its_lock_and_the_others_release_theirs(ecs_lab, tmp_path):
+    # web01 never comes back from the reboot: an install may still be pending there, so its lock stays
+    lab, fake = ecs_lab(fleet("web01", "web02", web01={"faults": {"never_returns": True}}))
+    run = rollout(lab, fake, tmp_path, virtio_snapshot_provider="none", virtio_reboot_timeout=5)
+    assert run.returncode != 0
+    rows = run.rows("virtio_rollout")
+    assert rows["web01"]["status"] == "unreachable", rows["web01"]
+    assert rows["web02"]["status"] == "updated", rows["web02"]
+    assert lab.read_host("web01")["virtio_lock"]["rollout_id"] == "test-ecs-rollout"
+    assert "virtio_lock" not in lab.read_host("web02") and "ecs_lock_absent" in events(lab, "web02")
