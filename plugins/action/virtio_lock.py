@@ -10,38 +10,16 @@ over at once; the decision is ``module_utils._virtio_lock``'s.
 
 from __future__ import annotations
 
-import os
-import socket
-from pathlib import Path
 from typing import Any
 
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._strings import check_text
-from ansible_collections.winfleet.updates.plugins.module_utils._virtio_lock import Controller, owner_gone
+from ansible_collections.winfleet.updates.plugins.module_utils._virtio_lock import owner_gone
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
+from ansible_collections.winfleet.updates.plugins.plugin_utils._controller_run import process_started as _process_started
+from ansible_collections.winfleet.updates.plugins.plugin_utils._controller_run import this_run
 
 LOCK_MODULE = "winfleet.updates.virtio_lock"
-
-
-def _process_started(pid: int) -> str | None:
-    """The start time of process ``pid`` (field 22 of /proc/PID/stat, proc(5)), ``""`` if unreadable, None if gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass  # it exists, owned by someone else
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
-        return stat.rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
-def this_run() -> Controller:
-    """The ansible-playbook process this task belongs to (a worker's parent)."""
-    pid = os.getppid()
-    return Controller(socket.gethostname(), pid, _process_started(pid) or "")
 
 
 class ActionModule(WinfleetAction):

@@ -21,7 +21,8 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import 
 from ansible_collections.winfleet.updates.plugins.module_utils._antivirus import validate_antivirus_services
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import validate_timeouts
-from ansible_collections.winfleet.updates.plugins.plugin_utils import _ecs_audit, _ecs_rollout as rollout
+from ansible_collections.winfleet.updates.plugins.module_utils._strings import check_text
+from ansible_collections.winfleet.updates.plugins.plugin_utils import _ecs_audit, _ecs_host_lock, _ecs_rollout as rollout
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
 from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_probe import CAPABILITY_OPTIONS
 
@@ -52,6 +53,8 @@ class ActionModule(WinfleetAction):
         "reboot_timeout": {"type": "int", "default": 900},
         "poll_interval": {"type": "float", "default": 2.0},
         "probe_timeout": {"type": "int", "default": 300},
+        "rollout_id": {"type": "str", "default": ""},
+        "host_lock": {"type": "bool", "default": True},
     }
     _requires_connection = False
 
@@ -111,6 +114,19 @@ class ActionModule(WinfleetAction):
                 disk_scope=args["snapshot_disk_scope"], retention=args["snapshot_retention"],
                 grace_minutes=args["snapshot_grace_minutes"],
                 waiting=Waiting(timeout=args["snapshot_timeout"], interval=timeouts.poll_interval)),
+            check_mode=bool(self._task.check_mode),
+            lock=self._lock_settings(args, timeouts.poll_interval) if args["host_lock"] else None,
+            rollout_id=check_text("rollout_id", args["rollout_id"] or "", max_length=128),
+        )
+
+    def _lock_settings(self, args: Mapping[str, Any], poll_interval: float) -> _ecs_host_lock.LockSettings:
+        """The host's virtio lock, held for the longest time the batch's work can take (as the WinRM role does)."""
+        rollout_id = check_text("rollout_id", args["rollout_id"] or "", max_length=128)
+        return _ecs_host_lock.LockSettings(
+            rollout_id=rollout_id,
+            ttl_s=int(args["install_timeout"]) + int(args["reboot_timeout"]) + 3600,
+            script_timeout=int(args["probe_timeout"]),
+            waiting=Waiting(timeout=args["probe_timeout"] + 60, interval=poll_interval),
             check_mode=bool(self._task.check_mode),
         )
 

@@ -137,10 +137,11 @@ def batches(items: Sequence[str], size: int) -> list[list[str]]:
 
 
 def run_command_params(
-    region_id: str, instance_ids: Sequence[str], content_b64: str, timeout: int, name: str, token: str
+    region_id: str, instance_ids: Sequence[str], content_b64: str, timeout: int, name: str, token: str,
+    tags: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, Any]:
-    """RunCommand: a one-off PowerShell command (not kept as a saved command)."""
-    return {
+    """RunCommand: a one-off PowerShell command (not kept as a saved command), with the invocation's ``Tag.N``."""
+    return {**({"Tag": [dict(t) for t in tags]} if tags else {}),
         "RegionId": region_id,
         "InstanceId": list(instance_ids),
         "Type": "RunPowerShellScript",
@@ -154,7 +155,8 @@ def run_command_params(
 
 
 def invoke_command_params(
-    region_id: str, instance_ids: Sequence[str], command_id: str, token: str, timeout: int | None = None
+    region_id: str, instance_ids: Sequence[str], command_id: str, token: str, timeout: int | None = None,
+    tags: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, Any]:
     """InvokeCommand: a saved or common command, by id (a common command also by its name).
 
@@ -170,6 +172,8 @@ def invoke_command_params(
     }
     if timeout is not None:
         params["Timeout"] = timeout
+    if tags:
+        params["Tag"] = [dict(t) for t in tags]  # the invocation's tags (DescribeInvocations filters by them)
     return params
 
 
@@ -371,6 +375,7 @@ def run_on_instances(
     wait: bool = True,
     waiting: Waiting | None = None,
     check_mode: bool = False,
+    tags: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, Any]:
     """Run a command on the instances (100 per invocation) and collect each one's result."""
     waiting = waiting or Waiting()
@@ -405,13 +410,13 @@ def run_on_instances(
         if encoded is not None:
             body = client.call(
                 "RunCommand",
-                run_command_params(client.region_id, chunk, encoded, timeout, name, client_token()),
+                run_command_params(client.region_id, chunk, encoded, timeout, name, client_token(), tags),
                 context=f"{len(chunk)} instance(s)",
             )
         else:
             body = client.call(
                 "InvokeCommand",
-                invoke_command_params(client.region_id, chunk, command_id, client_token(), timeout),
+                invoke_command_params(client.region_id, chunk, command_id, client_token(), timeout, tags),
                 context=f"{command_id} on {len(chunk)} instance(s)",
             )
         invocations.append({"invoke_id": body.get("InvokeId"), "instance_ids": chunk})

@@ -53,8 +53,12 @@ function Format-Parts($Info, [string]$Kind) {
     '[' + [string]::Join(',', [string[]]$parts) + ']'
 }
 $os = Get-WmiObject -Class Win32_OperatingSystem
+# LastBootUpTime is a CIM datetime string; ManagementDateTimeConverter (.NET 2.0) reads it, printed in UTC
+$boot = $null
+try { $boot = [System.Management.ManagementDateTimeConverter]::ToDateTime([string]$os.LastBootUpTime).ToUniversalTime().ToString('s') + 'Z' } catch { $boot = $null }
 $osJson = '{"version":' + (Format-JsonString ([string]$os.Version)) +
-    ',"caption":' + (Format-JsonString ([string]$os.Caption)) + ',"product_type":' + [int]$os.ProductType + '}'
+    ',"caption":' + (Format-JsonString ([string]$os.Caption)) + ',"product_type":' + [int]$os.ProductType +
+    ',"last_boot_up_time":' + (Format-JsonString $boot) + '}'
 $driverDir = Join-Path -Path $env:SystemRoot -ChildPath 'System32\drivers'
 $entries = @()
 foreach ($name in $names) {

@@ -35,9 +35,8 @@ TRANSPORTS: tuple[str, ...] = ("winrm", "ecs_api")
 #: Snapshot providers the API path runs itself (``custom`` runs your tasks on the host's play).
 ECS_SNAPSHOT_PROVIDERS: tuple[str, ...] = ("none", "alicloud_ecs")
 
-# The host's last install run is kept by virtio_install.ps1 on the WinRM path only: through the API
-# there is no record to attach to, so decide() sees none (an unfinished earlier install is simply
-# installed again; the installer is idempotent).
+# Without a rollout id there is no install invocation to find again (module_utils._ecs_install_runs
+# builds the host's last run from Cloud Assistant's record when there is one), so decide() sees none.
 _NO_RECORD = HostStatus(boot_time=0, last_run=None, cloud_assistant_agent="running")
 
 _SCRIPT_TEMPLATE = r"""# winfleet.updates virtio install from a URL: PowerShell 2.0 language and cmdlets only
@@ -137,16 +136,28 @@ def _package_command(package_src: Any, package_url: Any, package_checksum: Any) 
                                          "SHA-256 checked)")
 
 
-def decision_record(probe: Mapping[str, Any]) -> dict[str, Any]:
-    """What a host needs from its probe result (``_ecs_audit.host_result``): the same decide() as WinRM."""
+def decision_record(probe: Mapping[str, Any], status: HostStatus | None = None, rollout_id: str | None = None,
+                    ) -> dict[str, Any]:
+    """What a host needs from its probe result (``_ecs_audit.host_result``): the same decide() as WinRM.
+
+    ``status`` is the host's last install of ``rollout_id`` as Cloud Assistant recorded it
+    (``_ecs_install_runs.host_status``): an install still running is attached to, a finished one
+    only needs the reboot, one that took effect is ``updated``, as over WinRM.
+    """
     base = {"ecs_instance_id": probe.get("ecs_instance_id")}
     if probe.get("unreachable") or probe.get("failed"):
         return {**base, "decision": None, "decision_msg": None, "build_before": None, "version_before": None,
                 "unreachable": bool(probe.get("unreachable")), "error": str(probe.get("msg") or "the probe failed")}
-    decision = decide(probe, _NO_RECORD)
+    decision = decide(probe, status or _NO_RECORD, rollout_id or None)
+    run = (status or _NO_RECORD).last_run
+    earlier = {"invoke_id": run.run_id} if run is not None and decision.action in ("attach", "reboot_pending") else {}
+    done = {"build_after": probe.get("virtio_build"), "version_after": probe.get("file_version")} \
+        if decision.action == "updated" else {}
     return {**base, "decision": decision.action, "decision_msg": decision.msg,
-            "build_before": probe.get("virtio_build"), "version_before": probe.get("file_version"),
-            "missing_capabilities": list(probe.get("missing_capabilities") or []), "unreachable": False, "error": None}
+            "build_before": None if decision.action == "updated" else probe.get("virtio_build"),
+            "version_before": None if decision.action == "updated" else probe.get("file_version"),
+            "missing_capabilities": list(probe.get("missing_capabilities") or []), "unreachable": False, "error": None,
+            **earlier, **done}
 
 
 def update_record(
@@ -175,6 +186,8 @@ def update_record(
         "decision_msg": decided.get("decision_msg"),
         "build_before": decided.get("build_before"),
         "version_before": decided.get("version_before"),
+        # an interrupted run of this rollout updated the host (decision "updated"): what it runs now
+        "build_after": decided.get("build_after"),
         "snapshot_ids": list(snapshot_ids),
         "antivirus_paused": [] if check_mode else list(antivirus_paused),
         "antivirus_error": antivirus_error,

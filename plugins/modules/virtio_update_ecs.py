@@ -127,6 +127,28 @@ options:
     description: Seconds the probe and the antivirus scripts may run on an instance.
     type: int
     default: 300
+  rollout_id:
+    description:
+      - The rollout id kept in the host's virtio lock. A run of the same rollout id takes over a lock its
+        interrupted run left (as M(winfleet.updates.virtio_lock) does).
+      - The install's C(RunCommand) / C(InvokeCommand) is tagged C(winfleet-virtio-rollout-id=<rollout_id>).
+        Before deciding, the instances' invocations of this rollout are listed with C(DescribeInvocations); an
+        install still running is waited for instead of starting another, one that finished only needs the
+        reboot, one followed by a restart reports the host updated (decisions C(attach), C(reboot_pending),
+        C(updated), as M(winfleet.updates.virtio_install) over WinRM). With an empty value there is no tag and no lookup.
+    type: str
+    default: ""
+  host_lock:
+    description:
+      - Take the host's virtio lock (C(%ProgramData%\winfleet\virtio_lock.json) under the mutex
+        C(Global\winfleet-virtio-lock), the lock of M(winfleet.updates.virtio_lock)) for every instance of the
+        batch with one C(RunCommand) before the probe, and release it at the end, also when the batch failed.
+      - A host whose lock another live run holds is not touched and reports C(busy) with the holder; an expired
+        lock is taken; a lock of the same O(rollout_id), or of a run of this controller whose process is gone,
+        is taken over. An unreachable host keeps the lock until it expires (an install may still run there).
+      - In check mode the lock is only read, so the preview names a busy host.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -140,9 +162,12 @@ attributes:
     description: Runs on the controller.
 notes:
   - RAM permissions C(ecs:DescribeInstances), C(ecs:DescribeCloudAssistantStatus), C(ecs:RunCommand),
-    C(ecs:InvokeCommand), C(ecs:DescribeInvocationResults), C(ecs:RebootInstances), and those of
+    C(ecs:InvokeCommand), C(ecs:DescribeInvocationResults), C(ecs:DescribeInvocations),
+    C(ecs:RebootInstances), and those of
     M(winfleet.updates.ecs_snapshot) for snapshots.
-  - The host's virtio lock (M(winfleet.updates.virtio_lock)) is not taken on this path; see docs/alicloud.md.
+  - With O(host_lock=true) (the default) the host's virtio lock of M(winfleet.updates.virtio_lock) (the same
+    file and mutex) is taken through C(RunCommand) before the probe and released at the end, so a WinRM
+    rollout and an API rollout never work on one host at the same time.
 seealso:
   - module: winfleet.updates.virtio_probe_ecs
   - module: winfleet.updates.virtio_install

@@ -117,7 +117,9 @@ def host_result(target: Target, record: Mapping[str, Any], settings: Settings) -
         assessment = _virtio.assess_probe(raw, settings.required_capabilities, settings.thresholds)
     except InputError as err:
         return {**base, "failed": True, "msg": f"{target.host} ({target.instance_id}): {err}"}
-    return {**base, "changed": False, **assessment}
+    # when the host last started (the probe's Win32_OperatingSystem.LastBootUpTime, UTC): whether an
+    # install of an interrupted run was followed by a restart (plugin_utils._ecs_install_attach)
+    return {**base, "changed": False, **assessment, "last_boot_up_time": (raw.get("os") or {}).get("last_boot_up_time")}
 
 
 def audit_batch(client: EcsClient, batch: Sequence[Target], script: str, settings: Settings) -> dict[str, dict[str, Any]]:

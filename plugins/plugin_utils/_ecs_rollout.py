@@ -38,8 +38,13 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_package_scri
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import probe_script
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_snapshot import ensure_snapshots, remove_snapshots
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
-from ansible_collections.winfleet.updates.plugins.plugin_utils import _ecs_audit
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_install_runs import install_tags
+from ansible_collections.winfleet.updates.plugins.plugin_utils import _ecs_audit, _ecs_host_lock, _ecs_install_attach
 from ansible_collections.winfleet.updates.plugins.plugin_utils._ecs_audit import Target
+
+
+#: Decisions that change the host: a new install, or one an interrupted run of this rollout started.
+_CHANGES_HOST = ("install", "attach", "reboot_pending")
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,10 @@ class Settings:
     # the reboot's wait reads and sleeps on these (injectable, so a test's clock can drive it)
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    #: The host's virtio lock (None: not taken), the WinRM rollout's lock through Cloud Assistant.
+    lock: _ecs_host_lock.LockSettings | None = None
+    #: The rollout id the install invocation is tagged with, so a re-run finds it (``_ecs_install_attach``).
+    rollout_id: str = ""
 
 
 @dataclass
@@ -93,26 +102,57 @@ class _Host:
         self.unreachable = self.unreachable or unreachable
 
 
-def decide_batch(targets: Sequence[Target], client_for: Callable[[str], EcsClient], settings: Settings) -> dict[str, dict[str, Any]]:
+def decide_batch(targets: Sequence[Target], client_for: Callable[[str], EcsClient], settings: Settings,
+                 previous: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """Probe the batch (read-only) and decide each host, as ``virtio_install`` in check mode does."""
     probed, _calls = _ecs_audit.audit(targets, client_for, probe_script(_virtio.DEFAULT_DRIVER_FILES), settings.probe)
-    return {t.host: decisions.decision_record(probed[t.host]) for t in targets}
+    statuses, unknown = _ecs_install_attach.earlier_installs(targets, probed, client_for, settings.rollout_id, previous) \
+        if settings.rollout_id and targets else ({}, {})
+    for host, reason in unknown.items():
+        probed[host] = {**probed[host], "failed": True, "msg": reason}
+    return {t.host: decisions.decision_record(probed[t.host], statuses.get(t.host), settings.rollout_id) for t in targets}
 
 
 def run_batch(targets: Sequence[Target], client_for: Callable[[str], EcsClient], settings: Settings) -> dict[str, dict[str, Any]]:
     """Every step for the batch; host -> {"update": ..., "verify": ..., "error": ...}."""
-    decided = decide_batch(targets, client_for, settings)
-    hosts = [_Host(t, decided[t.host]) for t in targets]
-    to_install = [h for h in hosts if h.decided["decision"] == "install"]
-    if not settings.check_mode and to_install:
-        by_region: dict[str, list[_Host]] = {}
-        for host in to_install:
-            by_region.setdefault(host.target.region, []).append(host)
-        for region, members in by_region.items():
-            _update_region(client_for, region, members, settings)
-    if not settings.check_mode and settings.antivirus_services:
-        _resume_left_paused(hosts, client_for, settings)
+    locks = _ecs_host_lock.take_locks(targets, client_for, settings.lock) if settings.lock else {}
+    refused = {host: _lock_refusal(host, lock) for host, lock in locks.items() if not lock.acquired}
+    hosts: list[_Host] = []
+    try:
+        # a lock taken over from another rollout: that rollout's install may still run there
+        previous = {host: lock.previous_rollout_id for host, lock in locks.items() if lock.previous_rollout_id}
+        decided = {**refused, **decide_batch([t for t in targets if t.host not in refused], client_for, settings, previous)}
+        hosts = [_Host(t, decided[t.host]) for t in targets]
+        to_install = [h for h in hosts if h.decided["decision"] in _CHANGES_HOST]
+        if not settings.check_mode and to_install:
+            by_region: dict[str, list[_Host]] = {}
+            for host in to_install:
+                by_region.setdefault(host.target.region, []).append(host)
+            for region, members in by_region.items():
+                _update_region(client_for, region, members, settings)
+        if not settings.check_mode and settings.antivirus_services:
+            _resume_left_paused(hosts, client_for, settings)
+    finally:
+        _release_locks(targets, hosts, locks, client_for, settings)
     return {h.target.host: _published(h, settings) for h in hosts}
+
+
+def _lock_refusal(host: str, lock: _ecs_host_lock.HostLock) -> dict[str, Any]:
+    """The decision record of a host whose lock this run could not take (busy, unreachable, failed)."""
+    error = _ecs_host_lock.busy_error(host, lock.busy) if lock.busy else lock.error or f"{host}: the virtio lock was not taken"
+    return {"decision": "busy" if lock.busy else None, "decision_msg": None, "build_before": None,
+            "version_before": None, "unreachable": lock.unreachable, "error": error}
+
+
+def _release_locks(targets: Sequence[Target], hosts: list[_Host], locks: Mapping[str, _ecs_host_lock.HostLock],
+                   client_for: Callable[[str], EcsClient], settings: Settings) -> None:
+    """Release what this run took, even when the batch failed; an unreachable host keeps it (an install may run)."""
+    if settings.lock is None or settings.lock.check_mode:
+        return
+    lost = {h.target.host for h in hosts if h.unreachable or h.decided.get("unreachable")}
+    held = [t for t in targets if locks.get(t.host) and locks[t.host].acquired and t.host not in lost]
+    if held:
+        _ecs_host_lock.release_locks(held, client_for, settings.lock)
 
 
 def _update_region(client_for: Callable[[str], EcsClient], region: str, hosts: list[_Host], settings: Settings) -> None:
@@ -155,13 +195,14 @@ def _snapshot_host(client: EcsClient, host: _Host, snapshot: SnapshotSettings) -
 
 
 def _run(client: EcsClient, hosts: list[_Host], settings: Settings, *, content: str | None = None,
-         command_id: str | None = None, timeout: int | None = None, name: str) -> dict[str, dict[str, Any]]:
+         command_id: str | None = None, timeout: int | None = None, name: str,
+         tags: Sequence[Mapping[str, str]] = ()) -> dict[str, dict[str, Any]]:
     """One Cloud Assistant command on these hosts; instance id -> its record (an API error: every host's)."""
     ids = [h.target.instance_id for h in hosts]
     timeout = timeout or settings.probe.script_timeout
     try:
         run = ca.run_on_instances(client, ids, content=content, command_id=command_id, timeout=timeout, name=name,
-                                  waiting=Waiting(timeout=timeout + 60, interval=settings.poll_interval))
+                                  waiting=Waiting(timeout=timeout + 60, interval=settings.poll_interval), tags=tags)
     except AlicloudError as err:
         return {i: ca.skipped_result(i, "Failed", str(err)) for i in ids}
     return {r["instance_id"]: r for r in run.get("results", [])}
@@ -198,12 +239,16 @@ def _install(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
     if not hosts:
         return
     command = settings.install
-    records = _run(client, hosts, settings, content=command.content, command_id=command.command_id,
-                   timeout=settings.install_timeout, name="winfleet-virtio-install")
+    fresh = [h for h in hosts if h.decided["decision"] == "install"]
+    records = _run(client, fresh, settings, content=command.content, command_id=command.command_id,
+                   timeout=settings.install_timeout, name="winfleet-virtio-install",
+                   tags=install_tags(settings.rollout_id)) if fresh else {}
+    records.update(_earlier_installs(client, [h for h in hosts if h not in fresh], settings))
     for host in hosts:
         record = records.get(host.target.instance_id) or ca.skipped_result(host.target.instance_id, "Pending", "no result")
         host.install = {
-            "changed": record.get("invoke_id") is not None,
+            "changed": record.get("invoke_id") is not None and host in fresh,
+            "attached": host not in fresh,
             "failed": not record.get("succeeded"),
             "succeeded": bool(record.get("succeeded")),
             "source": settings.source,
@@ -218,7 +263,12 @@ def _install(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
         package = parse_package_output(record.get("output") or "") if settings.source == "package" else None
         if package is not None:
             host.install["infs"] = package["infs"]
-        if package is not None and package["error"]:
+        if host not in fresh and not record.get("finished"):
+            host.fail(f"the install started earlier on {host.target.host} ({host.target.instance_id}, invocation "
+                      f"{record.get('invoke_id')}) is still running after install_timeout={settings.install_timeout} s; "
+                      "it goes on on the instance: re-run with the same virtio_rollout_id to wait for it and finish "
+                      "(it is not started twice)")
+        elif package is not None and package["error"]:
             _package_failure(host, package)
         elif not record.get("succeeded"):
             _step_failure(host, record, "the virtio install through Cloud Assistant")
@@ -228,6 +278,14 @@ def _package_failure(host: _Host, package: Mapping[str, Any]) -> None:
     """The package script's own reason (download, checksum, unpack, pnputil), which says whether anything changed."""
     host.fail(f"the offline package install on {host.target.host} ({host.target.instance_id}) failed at its "
               f"{package['step']} step: {package['error']}")
+
+
+def _earlier_installs(client: EcsClient, hosts: list[_Host], settings: Settings) -> dict[str, dict[str, Any]]:
+    """The installs an interrupted run of this rollout started: waited for (attach), or read (reboot_pending)."""
+    earlier = [(h.target.instance_id, str(h.decided.get("invoke_id"))) for h in hosts]
+    if not earlier:
+        return {}
+    return _ecs_install_attach.wait_for_earlier(client, earlier, settings.install_timeout, settings.poll_interval)
 
 
 def _resume_antivirus(client: EcsClient, hosts: list[_Host], settings: Settings) -> None:
@@ -260,7 +318,7 @@ def _resume_antivirus(client: EcsClient, hosts: list[_Host], settings: Settings)
 
 # Hosts a run does not install but whose record may name services an interrupted run paused (the
 # WinRM role resumes for these decisions too); refused or unprobed hosts are left alone.
-_RESUME_ONLY_DECISIONS = ("compliant", "updated", "reboot_pending")
+_RESUME_ONLY_DECISIONS = ("compliant", "updated")
 
 
 def _resume_left_paused(hosts: Sequence[_Host], client_for: Callable[[str], EcsClient], settings: Settings) -> None:
@@ -354,7 +412,7 @@ def _published(host: _Host, settings: Settings) -> dict[str, Any]:
         snapshot_ids=host.snapshot_ids, antivirus_paused=host.paused, antivirus_error=host.antivirus_error,
         install=host.install, unreachable=host.unreachable and not host.rebooted and not host.install, error=host.error,
     )
-    acted = decision == "install" and not settings.check_mode and bool(host.install) and host.install.get("succeeded")
+    acted = decision in _CHANGES_HOST and not settings.check_mode and bool(host.install) and host.install.get("succeeded")
     verify = decisions.verify_record(
         host.verify_probe, rebooted=host.rebooted, check_mode=settings.check_mode,
         unreachable=host.unreachable and bool(acted), error=host.error if acted else None,

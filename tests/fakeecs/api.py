@@ -650,6 +650,11 @@ class EcsWorld(SnapshotLifecycle):
             with self.host_of(instance_id, region) as (_name, state):
                 record = self._execute(state, content, timeout, now)
                 record.update(InvokeId=invoke_id, CommandId=command_id, InstanceId=instance_id)
+                # What DescribeInvocations lists and filters by: the command's name (RunCommand's Name,
+                # a common command's own name) and the invocation's Tag.N
+                # (https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describeinvocations)
+                record.update(CommandName=p.get("Name") or command_id, Tags=indexed(p, "Tag"),
+                              CommandType=p.get("Type") or "RunPowerShellScript")
                 state["ecs"].setdefault("invocations", {})[invoke_id] = record
         # Which instances an invocation went to, so its results are read from those hosts only.
         self.__dict__.setdefault("_invocation_instances", {})[invoke_id] = list(ids)
@@ -747,6 +752,12 @@ class EcsWorld(SnapshotLifecycle):
             run["finishes_at"],
         )
 
+    def describe_invocations(self, p: Mapping[str, str]) -> dict[str, Any]:
+        """The invocations of a region, one entry per InvokeId with its instances (test code: tests/fakeecs/invocations.py)."""
+        from tests.fakeecs import invocations
+
+        return invocations.describe(p, self.hosts(_region(p)), self.clock())
+
     def describe_invocation_results(self, p: Mapping[str, str]) -> dict[str, Any]:
         region = _region(p)
         invoke_id = p.get("InvokeId")
@@ -837,6 +848,7 @@ ACTIONS: dict[str, str] = {
     "RunCommand": "run_command",
     "InvokeCommand": "invoke_command",
     "DescribeInvocationResults": "describe_invocation_results",
+    "DescribeInvocations": "describe_invocations",
     "DescribeRegions": "describe_regions",
     "DescribeCloudAssistantStatus": "describe_cloud_assistant_status",
 }

@@ -65,6 +65,15 @@ _NEWER_CMDLETS = {"ConvertTo-Json": (3, 0), "ConvertFrom-Json": (3, 0), "Get-Cim
                   "Invoke-RestMethod": (3, 0)}
 
 
+_BOOT_RE = re.compile(r"\$os\.LastBootUpTime", re.I)
+
+
+def _utc_from_filetime(value: int) -> str:
+    """A FileTime (100 ns since 1601) as ISO 8601 UTC to the second, as the script prints it."""
+    epoch = value / 10_000_000 - 11_644_473_600
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
 def powershell_version(os_version: str) -> tuple[int, int]:
     """The Windows PowerShell an OS ships with (the one Cloud Assistant runs)."""
     major, minor = (int(x) for x in os_version.split(".")[:2])
@@ -86,6 +95,10 @@ def _too_new(state: dict[str, Any], content: str) -> tuple[int, str] | None:
 
 def answer(state: dict[str, Any], content: str, lab: dict[str, Any] | None = None) -> tuple[Any, ...] | None:
     """(exit code, output[, when it ends]) of a modelled script on this host; None for any other script."""
+    from tests.fakeecs import lock_script  # the host's virtio lock (tests/fakeecs/lock_script.py)
+
+    if lock_script.recognises(content):
+        return _too_new(state, content) or lock_script.answer(state, content, lab or {})
     if PACKAGE_MARKER.strip() in content and _PACKAGE_URL_RE.search(content):
         return _too_new(state, content) or package_install(state, content, lab or {})
     if _SERVICES_RE.search(content) and ANTIVIRUS_MARKER.strip() in content:
@@ -113,6 +126,10 @@ def answer(state: dict[str, Any], content: str, lab: dict[str, Any] | None = Non
         drivers.append(entry)
     facts = {"os": {"version": state["os_version"], "caption": state["os_caption"],
                     "product_type": state["product_type"]}, "drivers": drivers}
+    if _BOOT_RE.search(content):
+        # Win32_OperatingSystem.LastBootUpTime, the current boot's start
+        # (https://learn.microsoft.com/en-us/windows/win32/cimwin32prov/win32-operatingsystem), printed in UTC
+        facts["os"]["last_boot_up_time"] = _utc_from_filetime(winhost.wmi_boot_time(state))
     return 0, PROBE_MARKER + json.dumps(facts, separators=(",", ":"))
 
 

@@ -225,6 +225,29 @@ PARAMETERS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
             }
         ),
     ),
+    "DescribeInvocations": (
+        frozenset({"RegionId"}),
+        frozenset(
+            {
+                "InvokeId",
+                "CommandId",
+                "CommandName",
+                "CommandType",
+                "Timed",
+                "InvokeStatus",
+                "InstanceId",
+                "ContentEncoding",
+                "IncludeOutput",
+                "RepeatMode",
+                "PageNumber",
+                "PageSize",
+                "MaxResults",
+                "NextToken",
+                "Tag",
+                "ResourceGroupId",
+            }
+        ),
+    ),
     "DescribeCloudAssistantStatus": (
         frozenset({"RegionId"}),
         frozenset({"InstanceId", "OSType", "MaxResults", "NextToken", "PageNumber", "PageSize"}),

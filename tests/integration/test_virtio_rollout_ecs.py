@@ -7,6 +7,7 @@ trip (``round_trips``): on this path there must be none. The fake runs the colle
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -132,9 +133,13 @@ def test_check_mode_previews_without_any_api_write(ecs_lab, tmp_path):
                                       "resume antivirus", "reboot", "verify"]
     assert rows["web03"]["status"] == "compliant"
     assert [a for a, _p in fake.calls if a in WRITES] == []
-    # the only commands run are the read-only probe
-    contents = [p.get("CommandContent", "") for a, p in fake.calls if a == "RunCommand"]
-    assert len(contents) == 2
+    # the only commands run are the read-only probe and the lock read ($check = $true: nothing written)
+    contents = [base64.b64decode(p.get("CommandContent", "")).decode() for a, p in fake.calls if a == "RunCommand"]
+    probes = [c for c in contents if "WINFLEET-VIRTIO-PROBE" in c]
+    lock_reads = [c for c in contents if "WINFLEET-VIRTIO-LOCK" in c]
+    assert len(probes) == 2 and len(lock_reads) == 2 and len(contents) == 4
+    assert all("$check = $true" in c and "$state = 'present'" in c for c in lock_reads)
+    assert all("virtio_lock" not in lab.read_host(name) for name in ("web01", "web02", "web03"))
     for name in ("web01", "web02"):
         assert lab.read_host(name)["ecs"].get("snapshots", []) == []
         assert lab.read_host(name)["drivers"]["viostor.sys"]["file_version"] == OLD
