@@ -9,7 +9,8 @@ State keys this module owns (all optional in a fresh host):
 
 ``boot_time``      LastBootUpTime as a FileTime; changes at every boot
 ``virtio_runs``    install runs by id: source, state running/finished/lost, times, exit code, log
-``virtio_last_run`` the id of the most recent run (the host's ``last_run.txt``)
+``virtio_last_run`` the id of the module's most recent run (the host's ``last_run.txt``; set by
+                   the virtio_install stand-in, never by an installer Cloud Assistant started)
 ``pending_driver`` the version an install staged, applied to the driver files at the next boot
 ``outages``        windows of unreachability ``{from, until (None: forever), reason}``
 ``reboot``         a reboot in progress ``{down_at, up_at (None: never returns)}``
@@ -176,7 +177,6 @@ def start_install(
         **details,
     }
     state.setdefault("virtio_runs", {})[run_id] = run
-    state["virtio_last_run"] = run_id
     if fault.get("worker_never_starts"):
         run["state"] = "not_started"
         run["log"] = [

@@ -166,6 +166,7 @@ def _start(call: HostCall) -> dict[str, Any]:
     # run.json records what the run is for, as the module writes it
     recorded = {key: args.get(f"_{key}") for key in ("rollout_id", "version_before", "build_before")}
     winhost.start_install(state, call.lab, run_id, source, **details, **recorded)
+    state["virtio_last_run"] = run_id  # the module's last_run.txt, written by the module only
     return {"changed": True, "run": _run(call, run_id)}
 
 

@@ -161,3 +161,12 @@ def test_win_reboot_commands(tmp_path):
     )
     assert (rc, out.strip()) == (0, b"success-1234-ab")
     assert raw.run_raw(state, "Get-Something-Else", lab)[0] == 1
+
+
+def test_an_installer_started_outside_the_module_leaves_its_last_run_txt_alone(monkeypatch):
+    """Cloud Assistant runs the vendor installer without the collection's module: the host's
+    last_run.txt (``virtio_last_run``) still names the module's own last run, as on a real host."""
+    monkeypatch.setattr(time, "time", lambda: 0.0)
+    state = {**_host(), "virtio_last_run": "module-run"}
+    winhost.start_install(state, {"time_scale": 1.0}, "ca-1", "cloud_assistant_api")
+    assert state["virtio_last_run"] == "module-run" and state["virtio_runs"]["ca-1"]["state"] == "running"
