@@ -2,14 +2,15 @@
 
 Shared by the tests of concurrent and interrupted rollouts (``test_host_lock``,
 ``test_interrupted_rollout``): a virtio guest of the lab, the rollout's variables for the script
-source, the host's event history, a rollout started in its own process group (so that a signal
-reaches every process of it), and a bounded wait for an event on a host.
+source, the host's event history, a rollout started in its own process group, a bounded wait for
+an event on a host, and a controller interrupted the way a signal means it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -72,3 +73,53 @@ def wait_for_event(
             raise AssertionError(f"the rollout ended before {event}: {output}")
         assert time.monotonic() < deadline, f"{event} never happened on {host}"
         time.sleep(interval)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, from /proc (children of children included)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, pending = [], [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def interrupt(process: subprocess.Popen[str], sig: signal.Signals) -> None:
+    """Stop the rollout the way ``sig`` means it, and wait for it to end.
+
+    SIGKILL is a controller that dies as a whole (a crashed machine, a killed container): the
+    playbook and every worker process, which Ansible starts with setsid() and so outside the
+    playbook's process group. SIGINT is Ctrl-C: the terminal signals the playbook's process group
+    and Ansible stops its workers itself.
+    """
+    if sig == signal.SIGKILL:
+        for pid in [process.pid, *descendants(process.pid)]:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+    else:
+        os.killpg(process.pid, sig)
+    process.wait(timeout=30)
+
+
+def interrupt_when(
+    lab: Lab, host: str, event: str, extra_vars: dict[str, Any], sig: signal.Signals, env: dict[str, str] | None = None
+) -> None:
+    """Run a rollout and interrupt it with ``sig`` once ``event`` happened on ``host``."""
+    process = start_rollout(lab, extra_vars, env=env, capture=False)
+    try:
+        wait_for_event(lab, host, event, process, timeout=90, interval=0.05)
+        interrupt(process, sig)
+    finally:
+        if process.poll() is None:
+            interrupt(process, signal.SIGKILL)

@@ -10,20 +10,14 @@ Every wait is bounded.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
-from tests.integration.conftest import BIN_DIR, REPO_ROOT, run_playbook
+from tests.integration.conftest import run_playbook
+from tests.integration.rollout_processes import events, interrupt, start_rollout, wait_for_event
 from tests.integration.test_virtio_rollout_ecs import ENV, ROLLOUT, fleet, rollout
 
-
-def events(lab, host: str) -> list[str]:
-    return [event["event"] for event in lab.read_host(host)["events"]]
 
 
 def foreign_lock(rollout_id: str, expires: int) -> dict[str, Any]:
@@ -104,23 +98,6 @@ def test_check_mode_names_a_busy_host_and_writes_no_lock(ecs_lab, tmp_path):
     assert lab.read_host("web01")["virtio_lock"] == held and "virtio_lock" not in lab.read_host("web02")
 
 
-def _start(lab, variables: dict[str, Any], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    full_env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", **(env or {})}
-    return subprocess.Popen(
-        [str(BIN_DIR / "ansible-playbook"), "-i", str(lab.root / "inventory.yml"), ROLLOUT, "-e", json.dumps(variables)],
-        cwd=REPO_ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-        start_new_session=True,
-    )
-
-
-def _wait_for_event(lab, host: str, event: str, process: subprocess.Popen[str], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while event not in events(lab, host):
-        assert process.poll() is None, f"the rollout ended before {event}"
-        assert time.monotonic() < deadline, f"{event} never happened on {host}"
-        time.sleep(0.1)
-
-
 def test_an_api_rollout_and_a_winrm_rollout_exclude_each_other_on_one_host(ecs_lab, tmp_path):
     # a 60 s install (6000 s at 1/100): the API rollout holds the lock while a WinRM rollout tries the host
     lab, fake = ecs_lab(fleet("web01", web01={"update": {"to": "62.77.104.58017", "duration_s": 6000}}))
@@ -129,9 +106,9 @@ def test_an_api_rollout_and_a_winrm_rollout_exclude_each_other_on_one_host(ecs_l
                 "virtio_install_timeout": 7200, "virtio_reboot_timeout": 30, "alicloud_ecs_endpoint": fake.url,
                 "virtio_update_api_retry_delay": 0.01, "virtio_rollout_id": "CHG-API",
                 "virtio_report_dir": str(tmp_path / "api")}
-    api = _start(lab, api_vars, ENV)
+    api = start_rollout(lab, api_vars, env=ENV, capture=False)
     try:
-        _wait_for_event(lab, "web01", "install_started", api)
+        wait_for_event(lab, "web01", "install_started", api, timeout=90)
         script = tmp_path / "InstallVirtIo.ps1"
         script.write_text("# stand-in\n", encoding="utf-8")
         winrm = run_playbook(ROLLOUT, lab.root / "inventory.yml", tmp_path / "winrm",
@@ -140,8 +117,7 @@ def test_an_api_rollout_and_a_winrm_rollout_exclude_each_other_on_one_host(ecs_l
         assert api.poll() is None, "the API rollout must still be installing while the WinRM one runs"
     finally:
         if api.poll() is None:
-            os.killpg(api.pid, signal.SIGKILL)
-        api.wait()
+            interrupt(api, signal.SIGKILL)
     row = winrm.rows("virtio_rollout")["web01"]
     assert winrm.returncode != 0 and row["status"] == "busy", row
     assert "(rollout CHG-API, controller" in row["error"], row["error"]

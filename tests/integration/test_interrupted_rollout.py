@@ -8,7 +8,6 @@ detached worker's ``run.json`` / ``result.json``), and the re-run reads them. Ev
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 
 from tests.fakeecs import TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET
 from tests.integration.conftest import PlaybookRun, run_playbook
-from tests.integration.rollout_processes import ROLLOUT, events, guest, script_variables, start_rollout, wait_for_event
+from tests.integration.rollout_processes import ROLLOUT, events, guest, interrupt_when, script_variables
 from tests.simlab.state import Lab
 
 SAV = [{"service": "SAVService", "running": True}]
@@ -35,21 +34,6 @@ def variables(script: Path, report_dir: Path, **extra: Any) -> dict[str, Any]:
 def rollout(lab: Lab, extra_vars: dict[str, Any], env: dict[str, str] | None = None) -> PlaybookRun:
     return run_playbook(ROLLOUT, lab.root / "inventory.yml", Path(extra_vars["virtio_report_dir"]), extra_vars,
                         timeout=150, env=env)
-
-
-def kill_when(
-    lab: Lab, host: str, event: str, extra_vars: dict[str, Any], sig: signal.Signals, env: dict[str, str] | None = None
-) -> None:
-    """Run a rollout and send ``sig`` to its process group once ``event`` happened on ``host``."""
-    process = start_rollout(lab, extra_vars, env=env, capture=False)
-    try:
-        wait_for_event(lab, host, event, process, timeout=90, interval=0.05)
-        os.killpg(process.pid, sig)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def assert_updated_from_the_run_record(rerun: PlaybookRun) -> None:
@@ -71,7 +55,7 @@ def test_killed_during_the_install_the_reruns_report_names_the_paused_antivirus_
 ):
     # a 30 s install (3000 s at 1/100): the controller is killed while it runs, the next run attaches
     lab = make_lab({"hosts": {"a": guest(update={"duration_s": 3000}, antivirus=SAV)}})
-    kill_when(lab, "a", "install_started", variables(stand_in_script, tmp_path / "killed"), sig)
+    interrupt_when(lab, "a", "install_started", variables(stand_in_script, tmp_path / "killed"), sig)
     assert not sav_running(lab), "the killed run left SAVService stopped (the install is running)"
 
     # The re-run attaches to the running install and gives up after install_timeout: the antivirus
@@ -100,7 +84,7 @@ def test_killed_during_the_reboot_wait_the_rerun_reports_the_host_updated_from_i
     make_lab, tmp_path, stand_in_script, sig
 ):
     lab = make_lab({"hosts": {"a": guest(update={"duration_s": 100}, antivirus=SAV)}})
-    kill_when(lab, "a", "reboot_requested", variables(stand_in_script, tmp_path / "killed"), sig)
+    interrupt_when(lab, "a", "reboot_requested", variables(stand_in_script, tmp_path / "killed"), sig)
 
     # the killed run wrote no outcome; the host's run record says rollout CHG-42 installed 58011 -> 58017
     assert_updated_from_the_run_record(rollout(lab, variables(stand_in_script, tmp_path / "rerun")))
@@ -143,7 +127,7 @@ def test_killed_during_the_api_reboot_the_rerun_reports_the_cloud_assistant_api_
     # the API reboot takes 3 s (300 s at 1/100): the controller is killed while it waits for it
     lab, fake = ecs_lab({"hosts": {"a": guest(ecs={"instance_id": "i-a"}, update={"duration_s": 100},
                                                faults={"reboot_s": 300})}})
-    kill_when(lab, "a", "ecs_reboot", api_variables(fake.url, tmp_path / "killed"), sig, env=API_ENV)
+    interrupt_when(lab, "a", "ecs_reboot", api_variables(fake.url, tmp_path / "killed"), sig, env=API_ENV)
 
     # the host's run record, written over WinRM after the API install, says CHG-42 installed 58011 -> 58017
     assert_updated_from_the_run_record(rollout(lab, api_variables(fake.url, tmp_path / "rerun"), env=API_ENV))

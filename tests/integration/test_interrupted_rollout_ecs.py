@@ -11,19 +11,12 @@ Every wait is bounded.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import time
 from typing import Any
 
-from tests.integration.conftest import BIN_DIR, REPO_ROOT
-from tests.integration.test_virtio_rollout_ecs import ENV, NEW, ROLLOUT, fleet, rollout
+from tests.integration.rollout_processes import events, interrupt_when
+from tests.integration.test_virtio_rollout_ecs import ENV, NEW, fleet, rollout
 
-
-def events(lab, host: str) -> list[str]:
-    return [event["event"] for event in lab.read_host(host)["events"]]
 
 
 def install_calls(fake) -> int:
@@ -32,28 +25,12 @@ def install_calls(fake) -> int:
 
 
 def kill_when(lab, fake, host: str, event: str, variables: dict[str, Any], tmp_path) -> None:
-    """Run an ECS API rollout and SIGKILL its process group once ``event`` happened on ``host``."""
+    """Run an ECS API rollout and kill its controller (SIGKILL) once ``event`` happened on ``host``."""
     fake.world.script_seconds = 0.05
     extra = {"virtio_transport": "ecs_api", "virtio_source": "cloud_assistant_api", "virtio_poll_interval": 0.05,
              "virtio_reboot_timeout": 30, "alicloud_ecs_endpoint": fake.url, "virtio_update_api_retry_delay": 0.01,
              "virtio_report_dir": str(tmp_path / "killed"), **variables}
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", **ENV}
-    process = subprocess.Popen(
-        [str(BIN_DIR / "ansible-playbook"), "-i", str(lab.root / "inventory.yml"), ROLLOUT, "-e", json.dumps(extra)],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while event not in events(lab, host):
-            assert process.poll() is None, f"the rollout ended before {event}"
-            assert time.monotonic() < deadline, f"{event} never happened on {host}"
-            time.sleep(0.05)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    interrupt_when(lab, host, event, extra, signal.SIGKILL, env=ENV)
 
 
 def test_killed_during_the_install_the_rerun_waits_for_it_and_never_installs_twice(ecs_lab, tmp_path):
