@@ -32,6 +32,7 @@ import re
 from typing import Any, Mapping
 
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import read_result_line
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_ps2 import JSON_STRING_FUNCTION
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
 #: The output line carrying the answer starts with this.
@@ -50,20 +51,7 @@ $ttl = __TTL__
 $takeover = '__TAKEOVER__'
 $check = $__CHECK__
 $lockPath = Join-Path -Path $env:ProgramData -ChildPath 'winfleet\virtio_lock.json'
-function Format-JsonString($Text) {
-    if ($null -eq $Text) { return 'null' }
-    $builder = New-Object System.Text.StringBuilder
-    [void]$builder.Append('"')
-    foreach ($char in ([string]$Text).ToCharArray()) {
-        $code = [int]$char
-        if ($char -eq [char]34) { [void]$builder.Append('\"') }
-        elseif ($char -eq [char]92) { [void]$builder.Append('\\') }
-        elseif ($code -lt 32) { [void]$builder.Append(('\u{0:x4}' -f $code)) }
-        else { [void]$builder.Append($char) }
-    }
-    [void]$builder.Append('"')
-    $builder.ToString()
-}
+__JSON__
 function Format-JsonBool($Value) { if ($Value) { 'true' } else { 'false' } }
 function Read-JsonField([string]$Json, [string]$Name) {
     $match = [regex]::Match($Json, '"' + $Name + '"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|(-?[0-9]+))')
@@ -164,6 +152,7 @@ def lock_script(
     if int(ttl_s) <= 0:
         raise InputError("ttl_s", f"expected a number of seconds greater than 0, got {ttl_s!r}")
     values = {
+        "__JSON__": JSON_STRING_FUNCTION.rstrip(),
         "__STATE__": state,
         "__RUN_ID__": run_id,
         "__ROLLOUT_ID__": _quoted(rollout_id),
@@ -173,10 +162,8 @@ def lock_script(
         "__CHECK__": "true" if check_mode else "false",
         "__MARKER__": MARKER,
     }
-    script = _TEMPLATE
-    for placeholder, value in values.items():
-        script = script.replace(placeholder, value)
-    return script
+    # one pass: a value (the rollout id) that spells a placeholder is not substituted again
+    return re.sub("|".join(map(re.escape, values)), lambda match: values[match.group(0)], _TEMPLATE)
 
 
 def parse_lock_output(output: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import json
 from typing import Any, Sequence
 
 from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_ps2 import JSON_STRING_FUNCTION
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
 #: The output line carrying the facts starts with this, so agent or profile noise is ignored.
@@ -29,20 +30,7 @@ NOT_IN_POWERSHELL_2 = ("ConvertTo-Json", "ConvertFrom-Json", "Get-CimInstance", 
 _TEMPLATE = r"""# winfleet.updates virtio probe: PowerShell 2.0 language and cmdlets only, JSON written by hand
 $ErrorActionPreference = 'Stop'
 $names = @(__NAMES__)
-function Format-JsonString($Text) {
-    if ($null -eq $Text) { return 'null' }
-    $builder = New-Object System.Text.StringBuilder
-    [void]$builder.Append('"')
-    foreach ($char in ([string]$Text).ToCharArray()) {
-        $code = [int]$char
-        if ($char -eq [char]34) { [void]$builder.Append('\"') }
-        elseif ($char -eq [char]92) { [void]$builder.Append('\\') }
-        elseif ($code -lt 32) { [void]$builder.Append(('\u{0:x4}' -f $code)) }
-        else { [void]$builder.Append($char) }
-    }
-    [void]$builder.Append('"')
-    $builder.ToString()
-}
+__JSON__
 function Format-Parts($Info, [string]$Kind) {
     $parts = @(
         [int]$Info.($Kind + 'MajorPart'),
@@ -85,7 +73,8 @@ def probe_script(driver_files: Sequence[str]) -> str:
     """The script for these driver files (validated bare ``.sys`` names, so quoting is safe)."""
     names = _virtio.validate_driver_files(driver_files)
     quoted = ", ".join(f"'{name}'" for name in names)
-    return _TEMPLATE.replace("__NAMES__", quoted).replace("__MARKER__", MARKER)
+    return (_TEMPLATE.replace("__JSON__", JSON_STRING_FUNCTION.rstrip()).replace("__NAMES__", quoted)
+            .replace("__MARKER__", MARKER))
 
 
 def read_result_line(output: str, marker: str, field: str, what: str) -> Any:

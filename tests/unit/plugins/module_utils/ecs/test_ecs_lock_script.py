@@ -34,6 +34,11 @@ def test_a_rollout_id_is_quoted_for_a_single_quoted_string():
     assert "$rolloutId = 'CHG ''x''; Remove-Item C:\\ -Recurse'" in script
 
 
+def test_a_rollout_id_that_spells_a_placeholder_stays_as_it_was_given():
+    script = lock_script("present", RUN, rollout_id="__TTL__ __CHECK__ __JSON__", ttl_s=60)
+    assert "$rolloutId = '__TTL__ __CHECK__ __JSON__'" in script and "$ttl = 60" in script
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
