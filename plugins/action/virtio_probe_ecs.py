@@ -36,7 +36,7 @@ class ActionModule(WinfleetAction):
         "hosts": {"type": "list", "elements": "str", "required": True},
         "driver_files": {"type": "list", "elements": "str", "default": list(_virtio.DEFAULT_DRIVER_FILES)},
         **CAPABILITY_OPTIONS,
-        "batch_size": {"type": "int", "default": 50},
+        "batch_size": {"type": "int", "default": 100},
         "concurrency": {"type": "int", "default": 10},
         "script_timeout": {"type": "int", "default": 300},
         "wait_timeout": {"type": "float", "default": 600},

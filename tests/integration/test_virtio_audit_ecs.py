@@ -43,7 +43,7 @@ def test_ecs_api_audit_same_rows_batched_and_no_winrm(ecs_lab, make_lab, tmp_pat
     lab, fake = ecs_lab(ecs_fleet(), "ecs")
     fake.world.script_seconds = 0.5
     run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "ecs-reports",
-                       extra_vars={"virtio_transport": "ecs_api"}, env=env_for(fake))
+                       extra_vars={"virtio_transport": "ecs_api", "virtio_audit_ecs_batch_size": 50}, env=env_for(fake))
     assert run.returncode == 0, run.output
     assert TEST_ACCESS_KEY_SECRET not in run.output
     rows = run.rows("virtio_audit")
@@ -51,7 +51,7 @@ def test_ecs_api_audit_same_rows_batched_and_no_winrm(ecs_lab, make_lab, tmp_pat
     # Zero WinRM round trips: the lab counts every one of them.
     assert {name: lab.read_host(name)["round_trips"] for name in lab.host_names() if lab.read_host(name)["round_trips"]} == {}
 
-    # One RunCommand per region and batch of at most 50: cn-hangzhou has 4 demo hosts + stopped01
+    # One RunCommand per region and batch of at most 50 (set; 100 by default): cn-hangzhou has 4 demo hosts + stopped01
     # (not sent: Stopped) + 55 fillers = 59 running, less lost01 whose agent DescribeCloudAssistantStatus
     # shows offline (not sent either) = 58 -> 2 batches; ap-southeast-1 has 4 -> 1.
     runs = [params for action, params in fake.calls if action == "RunCommand"]
@@ -174,3 +174,37 @@ def test_ecs_variables_from_host_vars_and_group_vars_files_are_used(ecs_lab, tmp
              for key, i in params.items() if key.startswith("InstanceId.")}
     assert asked == {"i-a01", "i-b01", "i-c01", "i-d01"}
     assert {params["RegionId"] for action, params in fake.calls if action == "RunCommand"} == {"cn-hangzhou"}
+
+
+def test_the_api_play_runs_on_one_host_for_every_host_within_limit_and_virtio_hosts(ecs_lab, tmp_path):
+    """The ECS play is a play over one host (no per-host task: a pass of the strategy over 10,000 hosts
+    per task), and still audits exactly the hosts virtio_hosts matches within --limit."""
+    fleet = {"hosts": {name: {"ecs": {"instance_id": f"i-{name}"}, "drivers": {"viostor.sys": "62.77.104.58017"}}
+                       for name in ("a01", "b01", "c01", "d01")}}
+    lab, fake = ecs_lab(fleet)
+    fake.world.script_seconds = 0.2
+    inventory = tmp_path / "ecs.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"vars": {"alicloud_region": "cn-hangzhou"}, "children": {
+        "web": {"hosts": {"a01": {"ecs_instance_id": "i-a01"}, "b01": {"ecs_instance_id": "i-b01"},
+                          "d01": {"ecs_instance_id": "i-d01"}}},
+        "db": {"hosts": {"c01": {"ecs_instance_id": "i-c01"}}}}}}), encoding="utf-8")
+    run = run_playbook("winfleet.updates.virtio_audit", inventory, tmp_path / "reports",
+                       extra_vars={"virtio_transport": "ecs_api", "virtio_hosts": "web"},
+                       extra_args=["--limit", "b01,c01,d01"],
+                       env={**env_for(fake), "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"})
+    assert run.returncode == 0, run.output
+    rows = run.rows("virtio_audit")
+    assert sorted(rows) == ["b01", "d01"] and {row["status"] for row in rows.values()} == {"ok"}
+    asked = {i for action, params in fake.calls if action == "RunCommand"
+             for key, i in params.items() if key.startswith("InstanceId.")}
+    assert asked == {"i-b01", "i-d01"}
+    plays = {play["play"]["name"]: play for play in json.loads(run.stdout)["plays"]}
+    api_play = plays["Audit the virtio drivers of the fleet through the ECS API"]
+    assert {host for task in api_play["tasks"] for host in task["hosts"]} == {"b01"}
+    # The play's own hosts: one (the first match within --limit), where a play over the fleet has two.
+    listed = run_playbook("winfleet.updates.virtio_audit", inventory, tmp_path / "reports",
+                          extra_vars={"virtio_transport": "ecs_api", "virtio_hosts": "web"},
+                          extra_args=["--limit", "b01,c01,d01", "--list-hosts"], env=env_for(fake))
+    assert listed.returncode == 0, listed.output
+    api_listing = listed.output.split("Audit the virtio drivers of the fleet through the ECS API", 1)[1]
+    assert "hosts (1):" in api_listing and "b01" in api_listing and "d01" not in api_listing, listed.output
