@@ -10,8 +10,9 @@ with the same configuration as the audits, on two playbooks that do nothing:
 * ``localhost``: one play on the controller: Ansible parses and holds the inventory, no more;
 * ``all hosts``: one play over every inventory host with no task: the strategy's per-host state too.
 
-For each it reports the wall time and the peak resident memory of the process tree, sampled as
-``benchmarks.audit`` samples it. What the audit's peak adds to the ``localhost`` floor is the
+For each it reports the wall time and the peak memory of the process tree (RSS, and PSS, which
+counts the pages a forked worker shares with ansible-playbook once), sampled as ``benchmarks.audit``
+samples it. What the audit's peak adds to the ``localhost`` floor is the
 audit's own; what grows with the fleet in the floor is Ansible's (its Host and Group objects and
 their variables, the parsed YAML).
 """
@@ -33,7 +34,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.audit import _tree_rss_kib, fleet  # noqa: E402
+from benchmarks.audit import fleet, tree_memory_kib  # noqa: E402
 from tests.simlab.build_lab import build_lab  # noqa: E402
 
 PLAYBOOKS = {
@@ -52,13 +53,14 @@ def run_floor(kind: str, inventory: Path, workdir: Path) -> dict:
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = 0
+    peak = peak_pss = 0
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not stop.is_set():
-            peak = max(peak, _tree_rss_kib(process.pid))
+            rss, pss = tree_memory_kib(process.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             stop.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -71,7 +73,7 @@ def run_floor(kind: str, inventory: Path, workdir: Path) -> dict:
         sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"{kind} over {inventory} failed ({process.returncode}): {stderr[-2000:]}")
-    return {"playbook": kind, "wall_s": wall, "peak_rss_mib": peak / 1024, "load": (load_before, os.getloadavg()[0])}
+    return {"playbook": kind, "wall_s": wall, "peak_rss_mib": peak / 1024, "peak_pss_mib": peak_pss / 1024, "load": (load_before, os.getloadavg()[0])}
 
 
 def main() -> None:
@@ -79,7 +81,7 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--json", type=Path, help="append every row as a JSON line to this file")
     args = parser.parse_args()
-    print(f"{'playbook':<10} {'hosts':>6} {'wall s':>8} {'peak MiB':>9}  load before/after")
+    print(f"{'playbook':<10} {'hosts':>6} {'wall s':>8} {'peak MiB':>9} {'PSS MiB':>8}  load before/after")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         for hosts in args.hosts:
@@ -88,7 +90,7 @@ def main() -> None:
             inventory = build_lab(fleet_file, workdir / f"lab-{hosts}").root / "inventory.yml"
             for kind in PLAYBOOKS:
                 row = {"hosts": hosts, **run_floor(kind, inventory, workdir)}
-                print(f"{kind:<10} {hosts:>6} {row['wall_s']:>8.1f} {row['peak_rss_mib']:>9.0f}"
+                print(f"{kind:<10} {hosts:>6} {row['wall_s']:>8.1f} {row['peak_rss_mib']:>9.0f} {row['peak_pss_mib']:>8.0f}"
                       f"  {row['load'][0]:.1f}/{row['load'][1]:.1f}", flush=True)
                 if args.json:
                     with args.json.open("a", encoding="utf-8") as stream:

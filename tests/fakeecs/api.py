@@ -646,9 +646,13 @@ class EcsWorld(SnapshotLifecycle):
                 "InvalidParameter.InstanceIds", f"Specify 1 to {MAX_INVOCATION_INSTANCES} InstanceId.N."
             )
         for instance_id in ids:
-            with self.host_of(instance_id, region, "InvalidInstance.NotFound") as (name, state):
-                if self.instance_view(name, state)["Status"] != "Running":
-                    raise ApiError("InstanceNotRunning", f"The instance {instance_id} is not running.", 403)
+            # Checked read-only (every instance before any runs): the state is written once, below.
+            name = self.instances().get(instance_id)
+            state = self.lab.peek_host(name) if name is not None else None
+            if state is None or state["ecs"]["region_id"] != region:
+                raise ApiError("InvalidInstance.NotFound", "The specified InstanceId does not exist.", 404)
+            if self.instance_view(name, state)["Status"] != "Running":
+                raise ApiError("InstanceNotRunning", f"The instance {instance_id} is not running.", 403)
         invoke_id = _new_id("t")
         now = self.clock()
         for instance_id in ids:
