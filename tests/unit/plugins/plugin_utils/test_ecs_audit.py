@@ -120,3 +120,18 @@ def test_concurrency_is_per_region_and_every_region_runs_at_once(monkeypatch, re
                                   audit.Settings(["online_resize"], {}, batch_size=1, concurrency=concurrency))
     assert peak == expected_peak
     assert len(results) == len(fleet)
+
+
+def test_only_what_keep_returns_is_kept_of_each_result(monkeypatch):
+    class NoCalls:
+        calls: list = []
+
+    seen = []
+    monkeypatch.setattr(audit, "audit_batch", lambda client, batch, script, settings: {
+        t.host: {"changed": False, "drivers": ["big"], "virtio_build": 58017} for t in batch})
+    results, _calls = audit.audit(targets(3, "cn-hangzhou"), lambda region: NoCalls(), "script",
+                                  audit.Settings(["online_resize"], {}, batch_size=2),
+                                  on_batch=lambda answer: seen.extend(answer.values()),
+                                  keep=lambda result: {"virtio_build": result["virtio_build"]})
+    assert results == {f"cn-hangzhou-{n}": {"virtio_build": 58017} for n in range(3)}
+    assert all("drivers" in result for result in seen)  # the progress still sees the whole result
