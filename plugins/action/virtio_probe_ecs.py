@@ -23,11 +23,25 @@ from ansible_collections.winfleet.updates.plugins.module_utils._alicloud import 
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import probe_script
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._progress import BatchTally, ProgressLog
+from ansible_collections.winfleet.updates.plugins.module_utils._virtio_report import AUDIT_COLUMNS
 from ansible_collections.winfleet.updates.plugins.plugin_utils import _ecs_audit
 from ansible_collections.winfleet.updates.plugins.plugin_utils._action import WinfleetAction
 from ansible_collections.winfleet.updates.plugins.plugin_utils._fleet_report import write_fleet_report
 from ansible_collections.winfleet.updates.plugins.plugin_utils._progress import heartbeat, show_progress
 from ansible_collections.winfleet.updates.plugins.plugin_utils._virtio_probe import CAPABILITY_OPTIONS
+
+
+# What the virtio_audit report reads of a probe result (_virtio_report.audit_row): with report_dest
+# only these are kept per host until the report is written, not every driver file's details.
+_REPORT_FIELDS = frozenset(AUDIT_COLUMNS) | {"unreachable", "failed", "msg"}
+
+
+def _report_fields(result: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in result.items() if key in _REPORT_FIELDS}
+
+
+def _whole(result: dict[str, Any]) -> dict[str, Any]:
+    return result
 
 
 class ActionModule(WinfleetAction):
@@ -36,7 +50,7 @@ class ActionModule(WinfleetAction):
         "hosts": {"type": "list", "elements": "str", "required": True},
         "driver_files": {"type": "list", "elements": "str", "default": list(_virtio.DEFAULT_DRIVER_FILES)},
         **CAPABILITY_OPTIONS,
-        "batch_size": {"type": "int", "default": 50},
+        "batch_size": {"type": "int", "default": 100},
         "concurrency": {"type": "int", "default": 10},
         "script_timeout": {"type": "int", "default": 300},
         "wait_timeout": {"type": "float", "default": 600},
@@ -74,7 +88,8 @@ class ActionModule(WinfleetAction):
             if batches:
                 log.show(*tally.phase())
             probed, calls = _ecs_audit.audit(targets, lambda region: self._client(args, region), script, settings,
-                                             on_batch=lambda answer: log.show(*tally.add(answer)))
+                                             on_batch=lambda answer: log.show(*tally.add(answer)),
+                                             keep=_report_fields if args["report_dest"] is not None else _whole)
         results.update(probed)
         ordered = {host: results[host] for host in args["hosts"] if host in results}
         cost = {"changed": False, "api_calls": calls, "batches": len(batches)}

@@ -30,6 +30,13 @@ options:
       when the terms are the host names they expanded to.
     type: str
     default: ""
+  expand:
+    description:
+      - Return the names of the matched hosts (in inventory order, within C(--limit)) instead of the patterns.
+      - For a play that runs on one of them and works on all from the controller (the ECS API audit), and for the
+        list of hosts such a play reports on.
+    type: bool
+    default: false
 notes:
   - Under C(--syntax-check), C(--list-hosts), C(--list-tasks) and C(--list-tags) nothing runs, so the patterns
     are returned without the check.
@@ -42,11 +49,20 @@ EXAMPLES = r"""
   hosts: "{{ query('winfleet.updates.hosts_matched', virtio_hosts | default('all'), limit=ansible_limit | default('')) }}"
   roles:
     - winfleet.updates.virtio_audit
+
+# One play host for work done from the controller for every matched host (no per-host task).
+- name: Audit the hosts of virtio_hosts through the ECS API from one play host
+  hosts: "{{ query('winfleet.updates.hosts_matched', virtio_hosts | default('all'), limit=ansible_limit | default(''), expand=true)[:1] }}"
+  roles:
+    - role: winfleet.updates.virtio_audit
+      vars:
+        virtio_audit_transport: ecs_api
+        virtio_audit_ecs_hosts: "{{ virtio_hosts | default('all') }}"  # the role expands it the same way
 """
 
 RETURN = r"""
 _raw:
-  description: The host patterns, unchanged.
+  description: The host patterns, unchanged; with O(expand=true) the names of the hosts they match within C(--limit).
   type: list
   elements: str
 """
@@ -78,13 +94,16 @@ class LookupModule(LookupBase):
     def run(self, terms: list[Any], variables: dict[str, Any] | None = None, **kwargs: Any) -> list[str]:
         self.set_options(var_options=variables, direct=kwargs)
         patterns = _patterns(terms)
-        if any(context.CLIARGS.get(option) for option in _NOT_A_RUN):
-            return patterns  # --syntax-check and the --list-* modes run nothing: no host to require
         limit = self.get_option("limit") or None
+        expand = self.get_option("expand")
+        if any(context.CLIARGS.get(option) for option in _NOT_A_RUN) and not expand:
+            return patterns  # --syntax-check and the --list-* modes run nothing: no host to require
         try:
             matched = hosts_within_limit(self._loader, (variables or {}).get("groups", {}), patterns, limit) if patterns else []
+            if any(context.CLIARGS.get(option) for option in _NOT_A_RUN):
+                return matched
             shown = self.get_option("shown") or ", ".join(patterns)
             hosts_matched("virtio_rollout", shown, matched, limit, self.get_option("variable"))
         except InputError as err:
             raise AnsibleError(str(err)) from None
-        return patterns
+        return matched if expand else patterns

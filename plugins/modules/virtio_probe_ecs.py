@@ -12,7 +12,7 @@ description:
     so the results land in the same audit report.
   - Groups the hosts by region and sends one C(RunCommand) per batch of at most O(batch_size) instances (100 at most, the API's
     limit), then reads C(DescribeInvocationResults) (paged) until each instance's result is final.
-    Batches run concurrently (O(concurrency)); no host is contacted over WinRM.
+    Batches run concurrently (O(concurrency) per region); no host is contacted over WinRM.
   - The script uses the PowerShell 2.0 language and cmdlets only (no C(ConvertTo-Json), no CIM
     cmdlets), so Windows Server 2008 R2 SP1 and 2012 instances can be audited too.
   - Each host's result is in RV(results), or, with O(report_dest), in the virtio_audit fleet report this
@@ -53,9 +53,12 @@ options:
   batch_size:
     description: Instances per C(RunCommand) call, 1 to 100 (the pinned SDK's limit).
     type: int
-    default: 50
+    default: 100
   concurrency:
-    description: Batches in flight at once. Lower it when the API throttles (C(Throttling.User)).
+    description:
+      - Batches in flight at once in each region, 1 to 50. ECS throttles each API per region and account, and a
+        region's throttling does not affect the others, so the regions' batches run side by side.
+      - Lower it when the API throttles (C(Throttling.User)).
     type: int
     default: 10
   script_timeout:

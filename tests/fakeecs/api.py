@@ -23,6 +23,7 @@ import base64
 import json
 import re
 import secrets
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -137,6 +138,8 @@ class EcsWorld(SnapshotLifecycle):
         self.failing_disks: set[str] = set()
         self.group_omits_disks: set[str] = set()
         self._instances: dict[str, str] | None = None
+        # Built once: without it the first calls, answered on parallel threads, each read every host.
+        self.index_lock = threading.RLock()
 
     # -- lab access ------------------------------------------------------------------------
 
@@ -146,13 +149,15 @@ class EcsWorld(SnapshotLifecycle):
     def instances(self) -> dict[str, str]:
         """Instance id -> lab host name (the fleet does not change while the fake runs)."""
         if self._instances is None:
-            # Built aside and published whole: the server answers calls on several threads.
-            found = {}
-            for name in self.lab.host_names():
-                ecs = self.lab.peek_host(name).get("ecs")
-                if ecs:
-                    found[ecs["instance_id"]] = name
-            self._instances = found
+            with self.index_lock:
+                if self._instances is None:
+                    # Built aside and published whole: the server answers calls on several threads.
+                    found = {}
+                    for name in self.lab.host_names():
+                        ecs = self.lab.peek_host(name).get("ecs")
+                        if ecs:
+                            found[ecs["instance_id"]] = name
+                    self._instances = found
         return self._instances
 
     def hosts(self, region: str | None = None) -> list[tuple[str, dict[str, Any]]]:
@@ -641,9 +646,13 @@ class EcsWorld(SnapshotLifecycle):
                 "InvalidParameter.InstanceIds", f"Specify 1 to {MAX_INVOCATION_INSTANCES} InstanceId.N."
             )
         for instance_id in ids:
-            with self.host_of(instance_id, region, "InvalidInstance.NotFound") as (name, state):
-                if self.instance_view(name, state)["Status"] != "Running":
-                    raise ApiError("InstanceNotRunning", f"The instance {instance_id} is not running.", 403)
+            # Checked read-only (every instance before any runs): the state is written once, below.
+            name = self.instances().get(instance_id)
+            state = self.lab.peek_host(name) if name is not None else None
+            if state is None or state["ecs"]["region_id"] != region:
+                raise ApiError("InvalidInstance.NotFound", "The specified InstanceId does not exist.", 404)
+            if self.instance_view(name, state)["Status"] != "Running":
+                raise ApiError("InstanceNotRunning", f"The instance {instance_id} is not running.", 403)
         invoke_id = _new_id("t")
         now = self.clock()
         for instance_id in ids:

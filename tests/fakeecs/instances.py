@@ -64,10 +64,13 @@ def index(world: "EcsWorld") -> dict[str, Instance]:
     """Instance id -> static attributes, built on first use (one read per host)."""
     cached = getattr(world, "_static_index", None)
     if cached is None:
-        cached = {}
-        for instance_id, host in world.instances().items():
-            cached[instance_id] = Instance(host, world.lab.peek_host(host)["ecs"])
-        world._static_index = cached  # noqa: SLF001 - the fake's own cache
+        with world.index_lock:  # once, not once per thread answering the first calls
+            cached = getattr(world, "_static_index", None)
+            if cached is None:
+                cached = {}
+                for instance_id, host in world.instances().items():
+                    cached[instance_id] = Instance(host, world.lab.peek_host(host)["ecs"])
+                world._static_index = cached  # noqa: SLF001 - the fake's own cache
     return cached
 
 

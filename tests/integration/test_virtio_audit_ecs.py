@@ -43,7 +43,7 @@ def test_ecs_api_audit_same_rows_batched_and_no_winrm(ecs_lab, make_lab, tmp_pat
     lab, fake = ecs_lab(ecs_fleet(), "ecs")
     fake.world.script_seconds = 0.5
     run = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "ecs-reports",
-                       extra_vars={"virtio_transport": "ecs_api"}, env=env_for(fake))
+                       extra_vars={"virtio_transport": "ecs_api", "virtio_audit_ecs_batch_size": 50}, env=env_for(fake))
     assert run.returncode == 0, run.output
     assert TEST_ACCESS_KEY_SECRET not in run.output
     rows = run.rows("virtio_audit")
@@ -51,7 +51,7 @@ def test_ecs_api_audit_same_rows_batched_and_no_winrm(ecs_lab, make_lab, tmp_pat
     # Zero WinRM round trips: the lab counts every one of them.
     assert {name: lab.read_host(name)["round_trips"] for name in lab.host_names() if lab.read_host(name)["round_trips"]} == {}
 
-    # One RunCommand per region and batch of at most 50: cn-hangzhou has 4 demo hosts + stopped01
+    # One RunCommand per region and batch of at most 50 (set; 100 by default): cn-hangzhou has 4 demo hosts + stopped01
     # (not sent: Stopped) + 55 fillers = 59 running, less lost01 whose agent DescribeCloudAssistantStatus
     # shows offline (not sent either) = 58 -> 2 batches; ap-southeast-1 has 4 -> 1.
     runs = [params for action, params in fake.calls if action == "RunCommand"]
@@ -137,3 +137,74 @@ def test_probe_writes_the_report_itself_and_registers_no_per_host_result(ecs_lab
     # c01's own alicloud_region beats its group's: the instance is looked for there, and is not.
     assert "eu-central-1" in rows["c01"]["error"]
     assert run.report("virtio_audit")["summary"] == probe["a01"]["summary"]
+
+
+def test_ecs_variables_from_host_vars_and_group_vars_files_are_used(ecs_lab, tmp_path):
+    """``ecs_instance_id`` / ``alicloud_region`` set or overridden in ``host_vars/`` and ``group_vars/``
+    files next to the inventory win over the inventory file's own values, as in Ansible's variable
+    precedence (https://docs.ansible.com/ansible/latest/playbook_guide/playbooks_variables.html#understanding-variable-precedence):
+    the audit asks the instance Ansible would, not the one the inventory file alone names."""
+    fleet = {"hosts": {name: {"ecs": {"instance_id": f"i-{name}"}, "drivers": {"viostor.sys": "62.77.104.58017"}}
+                       for name in ("a01", "b01", "c01", "d01")}}
+    lab, fake = ecs_lab(fleet)
+    fake.world.script_seconds = 0.2
+    inventory_dir = tmp_path / "inventory"
+    (inventory_dir / "host_vars").mkdir(parents=True)
+    (inventory_dir / "group_vars").mkdir()
+    inventory = inventory_dir / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"hangzhou": {
+        # the inventory file's region is stale: group_vars/hangzhou.yml corrects it
+        "vars": {"alicloud_region": "eu-central-1"},
+        "hosts": {"a01": {},                              # id only in host_vars/a01.yml
+                  "b01": {"ecs_instance_id": "i-stale"},  # overridden by host_vars/b01.yml
+                  "c01": {"ecs_instance_id": "i-c01"},
+                  "d01": {"ecs_instance_id": "i-d01", "alicloud_region": "eu-central-1"}}}}}}), encoding="utf-8")
+    (inventory_dir / "host_vars" / "a01.yml").write_text("ecs_instance_id: i-a01\n", encoding="utf-8")
+    (inventory_dir / "host_vars" / "b01.yml").write_text("ecs_instance_id: i-b01\n", encoding="utf-8")
+    # d01's own region in its host_vars file beats its inventory host variable
+    (inventory_dir / "host_vars" / "d01.yml").write_text("alicloud_region: cn-hangzhou\n", encoding="utf-8")
+    (inventory_dir / "group_vars" / "hangzhou.yml").write_text("alicloud_region: cn-hangzhou\n", encoding="utf-8")
+    run = run_playbook("winfleet.updates.virtio_audit", inventory, tmp_path / "reports",
+                       extra_vars={"virtio_transport": "ecs_api"}, env=env_for(fake))
+    assert run.returncode == 0, run.output
+    rows = run.rows("virtio_audit")
+    assert {host: (row["status"], row["ecs_instance_id"]) for host, row in rows.items()} == {
+        "a01": ("ok", "i-a01"), "b01": ("ok", "i-b01"), "c01": ("ok", "i-c01"), "d01": ("ok", "i-d01")}, run.output
+    asked = {i for action, params in fake.calls if action == "RunCommand"
+             for key, i in params.items() if key.startswith("InstanceId.")}
+    assert asked == {"i-a01", "i-b01", "i-c01", "i-d01"}
+    assert {params["RegionId"] for action, params in fake.calls if action == "RunCommand"} == {"cn-hangzhou"}
+
+
+def test_the_api_play_runs_on_one_host_for_every_host_within_limit_and_virtio_hosts(ecs_lab, tmp_path):
+    """The ECS play is a play over one host (no per-host task: a pass of the strategy over 10,000 hosts
+    per task), and still audits exactly the hosts virtio_hosts matches within --limit."""
+    fleet = {"hosts": {name: {"ecs": {"instance_id": f"i-{name}"}, "drivers": {"viostor.sys": "62.77.104.58017"}}
+                       for name in ("a01", "b01", "c01", "d01")}}
+    lab, fake = ecs_lab(fleet)
+    fake.world.script_seconds = 0.2
+    inventory = tmp_path / "ecs.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"vars": {"alicloud_region": "cn-hangzhou"}, "children": {
+        "web": {"hosts": {"a01": {"ecs_instance_id": "i-a01"}, "b01": {"ecs_instance_id": "i-b01"},
+                          "d01": {"ecs_instance_id": "i-d01"}}},
+        "db": {"hosts": {"c01": {"ecs_instance_id": "i-c01"}}}}}}), encoding="utf-8")
+    run = run_playbook("winfleet.updates.virtio_audit", inventory, tmp_path / "reports",
+                       extra_vars={"virtio_transport": "ecs_api", "virtio_hosts": "web"},
+                       extra_args=["--limit", "b01,c01,d01"],
+                       env={**env_for(fake), "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"})
+    assert run.returncode == 0, run.output
+    rows = run.rows("virtio_audit")
+    assert sorted(rows) == ["b01", "d01"] and {row["status"] for row in rows.values()} == {"ok"}
+    asked = {i for action, params in fake.calls if action == "RunCommand"
+             for key, i in params.items() if key.startswith("InstanceId.")}
+    assert asked == {"i-b01", "i-d01"}
+    plays = {play["play"]["name"]: play for play in json.loads(run.stdout)["plays"]}
+    api_play = plays["Audit the virtio drivers of the fleet through the ECS API"]
+    assert {host for task in api_play["tasks"] for host in task["hosts"]} == {"b01"}
+    # The play's own hosts: one (the first match within --limit), where a play over the fleet has two.
+    listed = run_playbook("winfleet.updates.virtio_audit", inventory, tmp_path / "reports",
+                          extra_vars={"virtio_transport": "ecs_api", "virtio_hosts": "web"},
+                          extra_args=["--limit", "b01,c01,d01", "--list-hosts"], env=env_for(fake))
+    assert listed.returncode == 0, listed.output
+    api_listing = listed.output.split("Audit the virtio drivers of the fleet through the ECS API", 1)[1]
+    assert "hosts (1):" in api_listing and "b01" in api_listing and "d01" not in api_listing, listed.output

@@ -78,3 +78,60 @@ def test_each_batch_is_handed_to_on_batch_as_soon_as_it_is_done(monkeypatch):
                                   on_batch=lambda answer: seen.append(sorted(answer)))
     assert seen == [["cn-hangzhou-0", "cn-hangzhou-1"], ["cn-hangzhou-2", "cn-hangzhou-3"], ["cn-hangzhou-4"]]
     assert len(results) == 5
+
+
+@pytest.mark.parametrize(
+    ("regions", "concurrency", "expected_peak"),
+    [
+        ({"cn-hangzhou": 6}, 2, {"cn-hangzhou": 2}),
+        # ECS throttles each API per region: each region has its own limit, all regions at once
+        ({"cn-hangzhou": 6, "cn-shanghai": 6, "ap-southeast-1": 2}, 2, {"cn-hangzhou": 2, "cn-shanghai": 2, "ap-southeast-1": 2}),
+        ({"cn-hangzhou": 3, "cn-shanghai": 1}, 10, {"cn-hangzhou": 3, "cn-shanghai": 1}),
+    ],
+)
+def test_concurrency_is_per_region_and_every_region_runs_at_once(monkeypatch, regions, concurrency, expected_peak):
+    import threading
+
+    lock = threading.Lock()
+    running: dict[str, int] = {}
+    peak: dict[str, int] = {}
+    everyone_started = threading.Barrier(sum(expected_peak.values()), timeout=10)
+
+    class NoCalls:
+        calls: list = []
+
+    def fake_batch(client, batch, script, settings):
+        region = batch[0].region
+        with lock:
+            running[region] = running.get(region, 0) + 1
+            peak[region] = max(peak.get(region, 0), running[region])
+        try:
+            everyone_started.wait()  # the first batches of every region are in flight together
+            everyone_started.abort()  # later batches do not wait
+        except threading.BrokenBarrierError:
+            pass
+        with lock:
+            running[region] -= 1
+        return {t.host: {"changed": False} for t in batch}
+
+    monkeypatch.setattr(audit, "audit_batch", fake_batch)
+    fleet = [t for region, count in regions.items() for t in targets(count, region)]
+    results, _calls = audit.audit(fleet, lambda region: NoCalls(), "script",
+                                  audit.Settings(["online_resize"], {}, batch_size=1, concurrency=concurrency))
+    assert peak == expected_peak
+    assert len(results) == len(fleet)
+
+
+def test_only_what_keep_returns_is_kept_of_each_result(monkeypatch):
+    class NoCalls:
+        calls: list = []
+
+    seen = []
+    monkeypatch.setattr(audit, "audit_batch", lambda client, batch, script, settings: {
+        t.host: {"changed": False, "drivers": ["big"], "virtio_build": 58017} for t in batch})
+    results, _calls = audit.audit(targets(3, "cn-hangzhou"), lambda region: NoCalls(), "script",
+                                  audit.Settings(["online_resize"], {}, batch_size=2),
+                                  on_batch=lambda answer: seen.extend(answer.values()),
+                                  keep=lambda result: {"virtio_build": result["virtio_build"]})
+    assert results == {f"cn-hangzhou-{n}": {"virtio_build": 58017} for n in range(3)}
+    assert all("drivers" in result for result in seen)  # the progress still sees the whole result

@@ -14,17 +14,32 @@ NAMES = ("ecs_instance_id", "alicloud_region")
 
 
 @pytest.mark.parametrize(
-    ("host_vars", "groups_vars", "extra_vars", "expected"),
+    ("layers", "expected"),
     [
-        ({"x": "host"}, [{"x": "all"}, {"x": "child"}], {}, "host"),
-        ({}, [{"x": "all"}, {"x": "child"}], {}, "child"),
-        ({}, [{"x": "all"}, {}], {}, "all"),
-        ({"x": "host"}, [{"x": "all"}], {"x": "extra"}, "extra"),
-        ({}, [{}], {}, iv._MISSING),
+        ([{"x": "all"}, {"x": "child"}, {"x": "host"}, {}], "host"),
+        ([{"x": "all"}, {"x": "child"}, {}, {}], "child"),
+        ([{"x": "all"}, {}, {}], "all"),
+        ([{"x": "all"}, {"x": "host"}, {"x": "extra"}], "extra"),
+        ([{}, {}], iv._MISSING),
+        ([], iv._MISSING),
     ],
 )
-def test_inventory_value_follows_ansible_precedence(host_vars, groups_vars, extra_vars, expected):
-    assert iv.inventory_value("x", host_vars, groups_vars, extra_vars) is expected
+def test_the_highest_layer_that_sets_a_name_wins(layers, expected):
+    assert iv.layered_value("x", layers) is expected
+
+
+@pytest.mark.parametrize(
+    ("precedence", "expected"),
+    [
+        (["all_inventory", "groups_inventory", "all_plugins_inventory", "all_plugins_play", "groups_plugins_inventory",
+          "groups_plugins_play"],
+         ["all_inventory", "groups_inventory", "all_plugins_inventory", "all_plugins_play", "groups_plugins_inventory",
+          "groups_plugins_play"]),
+        (["all_inventory", "plugins_by_groups", "unknown"], ["all_inventory", "plugins_by_groups"]),
+    ],
+)
+def test_the_group_layers_follow_the_variable_precedence_setting(precedence, expected):
+    assert iv.group_layer_order(precedence) == expected
 
 
 @pytest.mark.parametrize(
@@ -113,3 +128,51 @@ def test_a_plain_mapping_is_read_as_hostvars():
     read = iv.variable_reader({"a": {"ecs_instance_id": "i-a"}}, NAMES)
     assert read("a") == {"ecs_instance_id": "i-a", "alicloud_region": None}
     assert read("b") == {"ecs_instance_id": None, "alicloud_region": None}
+
+
+FILES_INVENTORY = """
+all:
+  hosts:
+    a01: {}
+    b01: {ecs_instance_id: i-stale}
+    c01: {ecs_instance_id: i-c01}
+  children:
+    hangzhou:
+      vars: {alicloud_region: eu-central-1}
+      hosts:
+        a01:
+        b01:
+    singapore:
+      hosts:
+        c01: {alicloud_region: cn-hangzhou}
+"""
+
+
+def test_host_vars_and_group_vars_files_as_hostvars_gives_them(tmp_path):
+    """Files next to the inventory and next to the playbook, read by the vars plugins, override the
+    inventory file's values exactly as in HostVars; the vars plugins are asked once per group."""
+    inventory_dir, playbook_dir = tmp_path / "inventory", tmp_path / "playbooks"
+    for directory in (inventory_dir / "host_vars", inventory_dir / "group_vars", playbook_dir / "host_vars",
+                      playbook_dir / "group_vars"):
+        directory.mkdir(parents=True)
+    (inventory_dir / "hosts.yml").write_text(FILES_INVENTORY, encoding="utf-8")
+    (inventory_dir / "host_vars" / "a01.yml").write_text("ecs_instance_id: i-a01\n", encoding="utf-8")
+    (inventory_dir / "host_vars" / "b01.yml").write_text("ecs_instance_id: i-b01\n", encoding="utf-8")
+    (inventory_dir / "group_vars" / "hangzhou.yml").write_text("alicloud_region: cn-hangzhou\n", encoding="utf-8")
+    (inventory_dir / "group_vars" / "all.yml").write_text("alicloud_region: ap-southeast-1\n", encoding="utf-8")
+    # next to the playbook: beats the inventory's files (a host's file beats every group's)
+    (playbook_dir / "group_vars" / "singapore.yml").write_text("alicloud_region: ap-southeast-1\n", encoding="utf-8")
+    (playbook_dir / "host_vars" / "c01.yml").write_text("alicloud_region: cn-shanghai\n", encoding="utf-8")
+    loader = DataLoader()
+    loader.set_basedir(str(playbook_dir))
+    inventory = InventoryManager(loader=loader, sources=[str(inventory_dir / "hosts.yml")])
+    manager = VariableManager(loader=loader, inventory=inventory)
+    variables = CountingHostVars(inventory=inventory, variable_manager=manager, loader=loader)
+    read = iv.variable_reader(variables, NAMES)
+    got = {host: read(host) for host in ("a01", "b01", "c01")}
+    assert got == {"a01": {"ecs_instance_id": "i-a01", "alicloud_region": "cn-hangzhou"},
+                   "b01": {"ecs_instance_id": "i-b01", "alicloud_region": "cn-hangzhou"},
+                   "c01": {"ecs_instance_id": "i-c01", "alicloud_region": "cn-shanghai"}}
+    assert variables.read_hosts == []  # no host needed Ansible's full computation
+    for host, values in got.items():
+        assert values == {name: variables[host].get(name) for name in NAMES}, host
