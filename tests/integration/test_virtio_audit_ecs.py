@@ -208,3 +208,21 @@ def test_the_api_play_runs_on_one_host_for_every_host_within_limit_and_virtio_ho
     assert listed.returncode == 0, listed.output
     api_listing = listed.output.split("Audit the virtio drivers of the fleet through the ECS API", 1)[1]
     assert "hosts (1):" in api_listing and "b01" in api_listing and "d01" not in api_listing, listed.output
+
+
+def test_fail_on_fails_the_one_host_api_play_after_the_report(ecs_lab, tmp_path):
+    """virtio_audit_fail_on (AWX workflows) on the ECS path: the report names every host, then the play
+    fails with the counts; without a listed status the same audit succeeds."""
+    fleet = {"hosts": {"old01": {"ecs": {"instance_id": "i-old01"}, "drivers": {"viostor.sys": "62.77.104.58011"}},
+                       "new01": {"ecs": {"instance_id": "i-new01"}, "drivers": {"viostor.sys": "62.77.104.58017"}}}}
+    lab, fake = ecs_lab(fleet)
+    fake.world.script_seconds = 0.2
+    base = {"virtio_transport": "ecs_api"}
+    failing = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "failing",
+                           extra_vars={**base, "virtio_audit_fail_on": ["update_needed"]}, env=env_for(fake))
+    assert failing.returncode != 0, failing.output
+    assert "The audit found hosts with a status listed in virtio_audit_fail_on: update_needed=1." in failing.output
+    assert sorted(failing.rows("virtio_audit")) == ["new01", "old01"]
+    passing = run_playbook("winfleet.updates.virtio_audit", lab.root / "inventory.yml", tmp_path / "passing",
+                           extra_vars={**base, "virtio_audit_fail_on": ["failed", "unreachable"]}, env=env_for(fake))
+    assert passing.returncode == 0, passing.output
