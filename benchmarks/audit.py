@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -166,6 +167,36 @@ def run_audit(kind: str, hosts: int, round_trip_ms: float, forks: int, workdir: 
                    WINFLEET_ECS_ENDPOINT=fake.url)
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.root / "inventory.yml"),
                audit["playbook"], "-e", json.dumps({audit["report_var"]: str(report_dir), **audit.get("extra", {})})]
+    try:
+        measured = run_measured(command, env, timeout=3600)
+    finally:
+        if fake is not None:
+            fake.stop()
+    if measured.returncode not in _ACCEPTED_RC[kind] or not (report_dir / audit["report"]).exists():
+        raise SystemExit(f"{kind} audit of {hosts} hosts failed ({measured.returncode}): {measured.stderr[-2000:]}")
+    trips = [lab.read_host(name)["round_trips"] for name in lab.host_names()]
+    return {"audit": kind, "hosts": hosts, "wall_s": measured.wall_s, "round_trips": sum(trips),
+            "api_calls": len(fake.calls) if fake is not None else 0,
+            "round_trips_per_host": sum(trips) / len(trips), "max_round_trips": max(trips),
+            "peak_rss_mib": measured.peak_rss_kib / 1024, "peak_pss_mib": measured.peak_pss_kib / 1024,
+            "rc": measured.returncode, "report_rows": _report_rows(report_dir / audit["report"]), "load": measured.load}
+
+
+@dataclass
+class Measured:
+    """One ansible-playbook run as the benchmarks report it."""
+
+    returncode: int
+    stderr: str
+    wall_s: float
+    peak_rss_kib: int
+    peak_pss_kib: int
+    #: 1-minute load average before and after: other work on the machine shows up here.
+    load: tuple[float, float]
+
+
+def run_measured(command: list[str], env: dict[str, str], timeout: float) -> Measured:
+    """Run ``command`` from the repository, sampling its process tree's memory every 0.1 s."""
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -182,22 +213,12 @@ def run_audit(kind: str, hosts: int, round_trip_ms: float, forks: int, workdir: 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     try:
-        _, stderr = process.communicate(timeout=3600)
+        _, stderr = process.communicate(timeout=timeout)
     finally:
         wall = time.perf_counter() - started
         stop.set()
         sampler.join()
-        if fake is not None:
-            fake.stop()
-    if process.returncode not in _ACCEPTED_RC[kind] or not (report_dir / audit["report"]).exists():
-        raise SystemExit(f"{kind} audit of {hosts} hosts failed ({process.returncode}): {stderr[-2000:]}")
-    trips = [lab.read_host(name)["round_trips"] for name in lab.host_names()]
-    return {"audit": kind, "hosts": hosts, "wall_s": wall, "round_trips": sum(trips),
-            "api_calls": len(fake.calls) if fake is not None else 0,
-            "round_trips_per_host": sum(trips) / len(trips), "max_round_trips": max(trips),
-            "peak_rss_mib": peak / 1024, "peak_pss_mib": peak_pss / 1024, "rc": process.returncode, "report_rows": _report_rows(report_dir / audit["report"]),
-            # 1-minute load average before and after: other work on the machine shows up here.
-            "load": (load_before, os.getloadavg()[0])}
+    return Measured(process.returncode, stderr, wall, peak, peak_pss, (load_before, os.getloadavg()[0]))
 
 
 def _report_rows(path: Path) -> int:

@@ -22,11 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import yaml
@@ -34,7 +31,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.audit import fleet, tree_memory_kib  # noqa: E402
+from benchmarks.audit import fleet, run_measured  # noqa: E402
 from tests.simlab.build_lab import build_lab  # noqa: E402
 
 PLAYBOOKS = {
@@ -50,30 +47,11 @@ def run_floor(kind: str, inventory: Path, workdir: Path) -> dict:
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_FORKS": "50",
            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default"}
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(playbook)]
-    load_before = os.getloadavg()[0]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = peak_pss = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak, peak_pss
-        while not stop.is_set():
-            rss, pss = tree_memory_kib(process.pid)
-            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
-            stop.wait(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        _, stderr = process.communicate(timeout=1800)
-    finally:
-        wall = time.perf_counter() - started
-        stop.set()
-        sampler.join()
-    if process.returncode != 0:
-        raise SystemExit(f"{kind} over {inventory} failed ({process.returncode}): {stderr[-2000:]}")
-    return {"playbook": kind, "wall_s": wall, "peak_rss_mib": peak / 1024, "peak_pss_mib": peak_pss / 1024, "load": (load_before, os.getloadavg()[0])}
+    measured = run_measured(command, env, timeout=1800)
+    if measured.returncode != 0:
+        raise SystemExit(f"{kind} over {inventory} failed ({measured.returncode}): {measured.stderr[-2000:]}")
+    return {"playbook": kind, "wall_s": measured.wall_s, "peak_rss_mib": measured.peak_rss_kib / 1024,
+            "peak_pss_mib": measured.peak_pss_kib / 1024, "load": measured.load}
 
 
 def main() -> None:
