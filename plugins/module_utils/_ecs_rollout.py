@@ -27,6 +27,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_cloud_assist
     VIRTIO_PLUGIN_CONTENT,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_package_script import package_script
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_ps2 import TRUSTED_FOLDER_FUNCTIONS
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._strings import redact_url
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import HostStatus, decide, validate_source
@@ -44,7 +45,9 @@ $ErrorActionPreference = 'Stop'
 $url = '__URL__'
 $expected = '__SHA256__'
 $dir = Join-Path -Path $env:ProgramData -ChildPath 'winfleet\virtio_install'
-if (-not (Test-Path -LiteralPath $dir)) { [void](New-Item -ItemType Directory -Path $dir) }
+__FOLDER_FUNCTIONS__
+# SYSTEM runs what lands here: a folder another account created first could swap it after the check
+try { Initialize-TrustedFolder $dir } catch { Write-Output ('the download folder is not safe to run from as SYSTEM: ' + $_.Exception.Message); exit 5 }
 $path = Join-Path -Path $dir -ChildPath 'InstallVirtIo.ps1'
 try { [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor 3072 } catch { }
 (New-Object System.Net.WebClient).DownloadFile($url, $path)
@@ -104,8 +107,8 @@ def install_command(
                               script_checksum=script_checksum or None, package_src=package_src or None)
     if source == "script":
         url = str(checked.script_url)
-        script = (_SCRIPT_TEMPLATE.replace("__URL__", url.replace("'", "''"))
-                  .replace("__SHA256__", (checked.script_checksum or "").upper()))
+        script = (_SCRIPT_TEMPLATE.replace("__FOLDER_FUNCTIONS__", TRUSTED_FOLDER_FUNCTIONS.rstrip())
+                  .replace("__URL__", url.replace("'", "''")).replace("__SHA256__", (checked.script_checksum or "").upper()))
         return InstallCommand(script, None, checked.describe())
     if source == "cloud_assistant":
         return InstallCommand(VIRTIO_PLUGIN_CONTENT, None, "Cloud Assistant plug-in UpdateVirtIo")

@@ -49,6 +49,16 @@ def test_the_url_script_checks_the_checksum_and_quotes_the_url():
     assert rollout.install_command("cloud_assistant").content == VIRTIO_PLUGIN_CONTENT
 
 
+def test_the_url_script_secures_its_folder_before_it_downloads_what_system_runs():
+    """Any account may create folders in %ProgramData%: one made first could swap the script between
+    the checksum and the run. The folder is checked (owner, no junction) or created protected first."""
+    content = rollout.install_command("script", script_url="https://h.example/InstallVirtIo.ps1",
+                                      script_checksum=SHA).content
+    assert "function Initialize-TrustedFolder" in content
+    secured = content.index("Initialize-TrustedFolder $dir")
+    assert secured < content.index("DownloadFile(") and "New-Item" not in content
+
+
 @pytest.mark.parametrize(
     ("source", "options", "field"),
     [
