@@ -22,6 +22,8 @@ The script is PowerShell 2.0 (Windows Server 2008 R2's), JSON written by hand:
 3. unpack it with ``System.IO.Compression.ZipFile`` where .NET 4.5 is there, else with the
    Windows shell's zip folder (``Shell.Application`` ``Folder.CopyHere``,
    https://learn.microsoft.com/windows/win32/shell/folder-copyhere), which PowerShell 2.0 on 2008 R2 has;
+   the shell copies in the background, so the script waits (at most 300 s) until the unpacked
+   folder holds as many files as the archive lists;
 4. pick ``<os folder>\\<amd64|x86>``, ``<os folder>`` or the package root, as the WinRM path does
    (``_virtio_install.package_os_folder``), and run pnputil once per ``.inf``: ``/add-driver
    <inf> /install`` from build 14393, ``-i -a <inf>`` before
@@ -56,6 +58,14 @@ $expected = '__SHA256__'
 $folders = @{ __FOLDERS__ }
 __JSON__
 __FOLDER_FUNCTIONS__
+function Get-ZipFileCount($Folder) {
+    # files (not folders) below a Shell folder, the zip's own listing included
+    $count = 0
+    foreach ($item in $Folder.Items()) {
+        if ($item.IsFolder) { $count += Get-ZipFileCount $item.GetFolder } else { $count += 1 }
+    }
+    $count
+}
 function Write-Outcome([string]$Step, $Message, [string]$Infs, [int]$Code) {
     Write-Output ('__MARKER__{"step":' + (Format-JsonString $Step) + ',"error":' + (Format-JsonString $Message) + ',"infs":' + $Infs + '}')
     exit $Code
@@ -106,6 +116,15 @@ try {
             $shell.NameSpace($unpacked).CopyHere($shell.NameSpace($archive).Items(), 1556)
         }
         catch { Write-Outcome 'unpack' ('cannot unpack the package: ' + $_.Exception.Message + '; nothing was installed') '[]' 4 }
+        # CopyHere from a zip folder returns before the copy is done: wait until every file is there
+        $files = Get-ZipFileCount $shell.NameSpace($archive)
+        $deadline = (Get-Date).AddSeconds(300)
+        while (@(Get-ChildItem -LiteralPath $unpacked -Recurse | Where-Object { -not $_.PSIsContainer }).Count -lt $files) {
+            if ((Get-Date) -gt $deadline) {
+                Write-Outcome 'unpack' ('the package was not unpacked within 300 s (' + $files + ' files expected); nothing was installed') '[]' 4
+            }
+            Start-Sleep -Milliseconds 500
+        }
     }
     $version = [System.Environment]::OSVersion.Version
     $key = [string]$version.Major + '.' + [string]$version.Minor

@@ -74,6 +74,16 @@ def test_the_script_quotes_the_url_and_checks_the_digest_before_installing():
     assert "s3cr3t" not in command.description and "offline package" in command.description
 
 
+def test_the_shell_unpack_is_waited_for_before_the_infs_are_looked_for():
+    """Folder.CopyHere from a zip folder returns before the copy is done: the script waits (bounded)
+    until every file of the archive is there, or it would find no .inf or install half a package."""
+    script = package_script(URL, SHA)
+    copy = script.index(".CopyHere(")
+    wait = script.index("Get-ZipFileCount", copy)
+    assert wait < script.index("$infDir = $null") and "Start-Sleep -Milliseconds" in script[copy:]
+    assert "was not unpacked within" in script
+
+
 def test_the_script_is_powershell_2_0():
     script = package_script(URL, SHA)
     code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
