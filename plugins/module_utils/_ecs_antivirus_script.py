@@ -120,7 +120,8 @@ else {
         Write-PausedRecord $paused
     }
 }
-Write-Output ('__MARKER__{"action":"' + $action + '","done":' + (Format-JsonList $done) + ',"missing":' + (Format-JsonList $missing) + ',"paused":' + (Format-JsonList $paused) + '}')
+Write-Output ('__MARKER__{"action":"' + $action + '","done":' + (Format-JsonList $done) +
+    ',"missing":' + (Format-JsonList $missing) + ',"paused":' + (Format-JsonList $paused) + '}')
 """
 
 

@@ -141,7 +141,8 @@ def run_command_params(
     tags: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, Any]:
     """RunCommand: a one-off PowerShell command (not kept as a saved command), with the invocation's ``Tag.N``."""
-    return {**({"Tag": [dict(t) for t in tags]} if tags else {}),
+    return {
+        **({"Tag": [dict(t) for t in tags]} if tags else {}),
         "RegionId": region_id,
         "InstanceId": list(instance_ids),
         "Type": "RunPowerShellScript",

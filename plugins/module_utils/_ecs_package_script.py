@@ -99,7 +99,8 @@ try {
     $stream = [System.IO.File]::OpenRead($archive)
     try { $actual = [BitConverter]::ToString($sha.ComputeHash($stream)).Replace('-', '') } finally { $stream.Close() }
     if ($actual -ne $expected) {
-        Write-Outcome 'checksum' ('the package downloaded from ' + $shown + ' has SHA-256 ' + $actual + ', expected ' + $expected + '; nothing was installed') '[]' 2
+        $problem = 'the package downloaded from ' + $shown + ' has SHA-256 ' + $actual + ', expected ' + $expected
+        Write-Outcome 'checksum' ($problem + '; nothing was installed') '[]' 2
     }
     [void][System.IO.Directory]::CreateDirectory($unpacked)
     $done = $false
@@ -145,7 +146,8 @@ try {
         }
     }
     if ($null -eq $infDir) {
-        Write-Outcome 'unpack' ('the package has no .inf files for Windows NT ' + $key + ' (' + $architecture + ') nor at its root; use the package that matches this Windows version; nothing was installed') '[]' 4
+        $problem = 'the package has no .inf files for Windows NT ' + $key + ' (' + $architecture + ') nor at its root'
+        Write-Outcome 'unpack' ($problem + '; use the package that matches this Windows version; nothing was installed') '[]' 4
     }
     # a 32-bit PowerShell on 64-bit Windows sees SysWOW64 as System32: Sysnative is the real one
     # https://learn.microsoft.com/windows/win32/winprog64/file-system-redirector
@@ -163,7 +165,8 @@ try {
         $code = [int]$LASTEXITCODE
         if ($code -eq 3010) { $restart = $true }
         elseif ($code -ne 0 -and $code -ne 259 -and $failure -eq 0) { $failure = $code }
-        $entries += ('{"inf":' + (Format-JsonString $inf.FullName) + ',"exit_code":' + $code + ',"command":' + (Format-JsonString ('pnputil.exe ' + [string]::Join(' ', [string[]]$arguments))) + '}')
+        $command = 'pnputil.exe ' + [string]::Join(' ', [string[]]$arguments)
+        $entries += ('{"inf":' + (Format-JsonString $inf.FullName) + ',"exit_code":' + $code + ',"command":' + (Format-JsonString $command) + '}')
     }
     $infs = '[' + [string]::Join(',', [string[]]$entries) + ']'
     if ($failure -ne 0) { Write-Outcome 'install' ('pnputil failed with exit code ' + $failure + ' for at least one .inf of the package') $infs $failure }

@@ -43,7 +43,9 @@ function Format-Parts($Info, [string]$Kind) {
 $os = Get-WmiObject -Class Win32_OperatingSystem
 # LastBootUpTime is a CIM datetime string; ManagementDateTimeConverter (.NET 2.0) reads it, printed in UTC
 $boot = $null
-try { $boot = [System.Management.ManagementDateTimeConverter]::ToDateTime([string]$os.LastBootUpTime).ToUniversalTime().ToString('s') + 'Z' } catch { $boot = $null }
+try { $boot = [System.Management.ManagementDateTimeConverter]::ToDateTime([string]$os.LastBootUpTime) }
+catch { $boot = $null }
+if ($null -ne $boot) { $boot = $boot.ToUniversalTime().ToString('s') + 'Z' }
 $osJson = '{"version":' + (Format-JsonString ([string]$os.Version)) +
     ',"caption":' + (Format-JsonString ([string]$os.Caption)) + ',"product_type":' + [int]$os.ProductType +
     ',"last_boot_up_time":' + (Format-JsonString $boot) + '}'

@@ -63,7 +63,8 @@ function Initialize-TrustedFolder([string]$Path) {
         }
         $owner = [System.IO.Directory]::GetAccessControl($current).GetOwner([System.Security.Principal.SecurityIdentifier]).Value
         if (@('S-1-5-18', 'S-1-5-32-544') -notcontains $owner) {
-            throw ('the folder ' + $current + ' is owned by ' + $owner + ', not by SYSTEM or Administrators; another account may have created it: remove it and run again')
+            throw ('the folder ' + $current + ' is owned by ' + $owner +
+                ', not by SYSTEM or Administrators; another account may have created it: remove it and run again')
         }
         # as New-SecureDirectory does: SYSTEM and Administrators only, nothing inherited
         [System.IO.Directory]::SetAccessControl($current, (New-ProtectedSecurity))

@@ -27,6 +27,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_install_runs
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import HostStatus
 from ansible_collections.winfleet.updates.plugins.plugin_utils._ecs_audit import Target
 
+
 def earlier_installs(targets: Sequence[Target], probed: Mapping[str, Mapping[str, Any]],
                      client_for: Callable[[str], EcsClient], rollout_id: str,
                      previous: Mapping[str, str] | None = None,
@@ -80,8 +81,10 @@ def wait_for_earlier(client: EcsClient, earlier: Sequence[tuple[str, str]], time
                     latest[instance_id] = ca.instance_result(record)
         return latest
 
+    def all_finished(latest: dict[str, dict[str, Any]]) -> bool:
+        return all(latest.get(instance, {}).get("finished") for instance, _invoke in earlier)
+
     try:
-        return wait_until(poll, lambda latest: all(latest.get(i, {}).get("finished") for i, _ in earlier),
-                          timeout, interval).value
+        return wait_until(poll, all_finished, timeout, interval).value
     except AlicloudError as err:
-        return {i: ca.skipped_result(i, "Failed", str(err)) for i, _ in earlier}
+        return {instance: ca.skipped_result(instance, "Failed", str(err)) for instance, _invoke in earlier}
