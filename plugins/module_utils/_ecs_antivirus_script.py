@@ -33,7 +33,7 @@ import json
 from typing import Any, Sequence
 
 from ansible_collections.winfleet.updates.plugins.module_utils._antivirus import validate_antivirus_services
-from ansible_collections.winfleet.updates.plugins.module_utils._ecs_ps2 import JSON_STRING_FUNCTION, TRUSTED_FOLDER_FUNCTIONS
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_ps2 import JSON_STRING_FUNCTION, TRUSTED_FOLDER_FUNCTIONS, fill_template
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import read_result_line
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
@@ -133,9 +133,10 @@ def antivirus_script(services: Sequence[Any], action: str, wait_seconds: int = 6
     if not names:
         raise InputError("antivirus_services", "expected at least one service name")
     quoted = ", ".join("'" + name.replace("'", "''") + "'" for name in names)
-    return (_TEMPLATE.replace("__ACTION__", action).replace("__NAMES__", quoted)
-            .replace("__WAIT__", str(int(wait_seconds))).replace("__JSON__", JSON_STRING_FUNCTION.rstrip())
-            .replace("__FOLDER_FUNCTIONS__", TRUSTED_FOLDER_FUNCTIONS.rstrip()).replace("__MARKER__", MARKER))
+    return fill_template(_TEMPLATE, {
+        "__ACTION__": action, "__NAMES__": quoted, "__WAIT__": str(int(wait_seconds)),
+        "__JSON__": JSON_STRING_FUNCTION.rstrip(), "__FOLDER_FUNCTIONS__": TRUSTED_FOLDER_FUNCTIONS.rstrip(),
+        "__MARKER__": MARKER})
 
 
 def parse_antivirus_output(output: str) -> dict[str, list[str]]:

@@ -32,7 +32,7 @@ import re
 from typing import Any, Mapping
 
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import read_result_line
-from ansible_collections.winfleet.updates.plugins.module_utils._ecs_ps2 import JSON_STRING_FUNCTION
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_ps2 import JSON_STRING_FUNCTION, fill_template
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
 #: The output line carrying the answer starts with this.
@@ -162,8 +162,7 @@ def lock_script(
         "__CHECK__": "true" if check_mode else "false",
         "__MARKER__": MARKER,
     }
-    # one pass: a value (the rollout id) that spells a placeholder is not substituted again
-    return re.sub("|".join(map(re.escape, values)), lambda match: values[match.group(0)], _TEMPLATE)
+    return fill_template(_TEMPLATE, values)
 
 
 def parse_lock_output(output: str) -> dict[str, Any]:

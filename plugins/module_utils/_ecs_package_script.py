@@ -43,7 +43,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_probe_script import read_result_line
-from ansible_collections.winfleet.updates.plugins.module_utils._ecs_ps2 import JSON_STRING_FUNCTION, TRUSTED_FOLDER_FUNCTIONS
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_ps2 import JSON_STRING_FUNCTION, TRUSTED_FOLDER_FUNCTIONS, fill_template
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._strings import redact_url
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import _PACKAGE_OS_FOLDERS
@@ -211,9 +211,10 @@ def package_script(package_url: Any, package_checksum: Any) -> str:
     """The RunCommand content that downloads, checks and installs the package."""
     url, checksum = validate_package_url(package_url, package_checksum)
     folders = "; ".join(f"'{major}.{minor}' = '{name}'" for (major, minor), name in _PACKAGE_OS_FOLDERS.items())
-    return (_TEMPLATE.replace("__URL__", url.replace("'", "''")).replace("__SHA256__", checksum)
-            .replace("__FOLDERS__", folders).replace("__JSON__", JSON_STRING_FUNCTION.rstrip())
-            .replace("__FOLDER_FUNCTIONS__", TRUSTED_FOLDER_FUNCTIONS.rstrip()).replace("__MARKER__", MARKER))
+    return fill_template(_TEMPLATE, {
+        "__URL__": url.replace("'", "''"), "__SHA256__": checksum, "__FOLDERS__": folders,
+        "__JSON__": JSON_STRING_FUNCTION.rstrip(), "__FOLDER_FUNCTIONS__": TRUSTED_FOLDER_FUNCTIONS.rstrip(),
+        "__MARKER__": MARKER})
 
 
 def parse_package_output(output: str) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ import json
 from typing import Any, Sequence
 
 from ansible_collections.winfleet.updates.plugins.module_utils import _virtio
-from ansible_collections.winfleet.updates.plugins.module_utils._ecs_ps2 import JSON_STRING_FUNCTION
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_ps2 import JSON_STRING_FUNCTION, fill_template
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 
 #: The output line carrying the facts starts with this, so agent or profile noise is ignored.
@@ -75,8 +75,7 @@ def probe_script(driver_files: Sequence[str]) -> str:
     """The script for these driver files (validated bare ``.sys`` names, so quoting is safe)."""
     names = _virtio.validate_driver_files(driver_files)
     quoted = ", ".join(f"'{name}'" for name in names)
-    return (_TEMPLATE.replace("__JSON__", JSON_STRING_FUNCTION.rstrip()).replace("__NAMES__", quoted)
-            .replace("__MARKER__", MARKER))
+    return fill_template(_TEMPLATE, {"__JSON__": JSON_STRING_FUNCTION.rstrip(), "__NAMES__": quoted, "__MARKER__": MARKER})
 
 
 def read_result_line(output: str, marker: str, field: str, what: str) -> Any:

@@ -19,6 +19,19 @@ and a new folder created with a protected ACL in the same call
 
 from __future__ import annotations
 
+import re
+from typing import Mapping
+
+
+def fill_template(template: str, values: Mapping[str, str]) -> str:
+    """``template`` with each ``__NAME__`` placeholder of ``values`` replaced, in one pass.
+
+    One pass, so a value (a URL, a rollout id) that spells another placeholder stays as it was
+    given instead of being replaced too, inside its quoted string, by PowerShell code.
+    """
+    return re.sub("|".join(map(re.escape, values)), lambda match: values[match.group(0)], template)
+
+
 #: ``Format-JsonString``: a JSON string literal written by hand (``ConvertTo-Json`` arrived in 3.0).
 JSON_STRING_FUNCTION = r"""function Format-JsonString($Text) {
     if ($null -eq $Text) { return 'null' }

@@ -27,7 +27,7 @@ from ansible_collections.winfleet.updates.plugins.module_utils._ecs_cloud_assist
     VIRTIO_PLUGIN_CONTENT,
 )
 from ansible_collections.winfleet.updates.plugins.module_utils._ecs_package_script import package_script
-from ansible_collections.winfleet.updates.plugins.module_utils._ecs_ps2 import TRUSTED_FOLDER_FUNCTIONS
+from ansible_collections.winfleet.updates.plugins.module_utils._ecs_ps2 import TRUSTED_FOLDER_FUNCTIONS, fill_template
 from ansible_collections.winfleet.updates.plugins.module_utils._errors import InputError
 from ansible_collections.winfleet.updates.plugins.module_utils._strings import redact_url
 from ansible_collections.winfleet.updates.plugins.module_utils._virtio_install import HostStatus, decide, validate_source
@@ -107,8 +107,9 @@ def install_command(
                               script_checksum=script_checksum or None, package_src=package_src or None)
     if source == "script":
         url = str(checked.script_url)
-        script = (_SCRIPT_TEMPLATE.replace("__FOLDER_FUNCTIONS__", TRUSTED_FOLDER_FUNCTIONS.rstrip())
-                  .replace("__URL__", url.replace("'", "''")).replace("__SHA256__", (checked.script_checksum or "").upper()))
+        script = fill_template(_SCRIPT_TEMPLATE, {
+            "__FOLDER_FUNCTIONS__": TRUSTED_FOLDER_FUNCTIONS.rstrip(), "__URL__": url.replace("'", "''"),
+            "__SHA256__": (checked.script_checksum or "").upper()})
         return InstallCommand(script, None, checked.describe())
     if source == "cloud_assistant":
         return InstallCommand(VIRTIO_PLUGIN_CONTENT, None, "Cloud Assistant plug-in UpdateVirtIo")

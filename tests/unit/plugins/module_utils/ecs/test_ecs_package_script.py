@@ -84,6 +84,13 @@ def test_the_shell_unpack_is_waited_for_before_the_infs_are_looked_for():
     assert "was not unpacked within" in script
 
 
+def test_a_url_that_spells_a_placeholder_stays_inside_its_quoted_string():
+    """Placeholders are filled in one pass: a URL path spelling __JSON__ is not replaced by PowerShell code."""
+    script = package_script("https://b.example/__JSON__/__MARKER__.zip", SHA)
+    assert "$url = 'https://b.example/__JSON__/__MARKER__.zip'" in script
+    assert script.count("function Format-JsonString") == 1
+
+
 def test_the_script_is_powershell_2_0():
     script = package_script(URL, SHA)
     code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
